@@ -1,0 +1,198 @@
+import * as path from 'node:path';
+import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULT_CONFIG } from './config';
+import { ServiceFunction } from './service-function';
+
+/** Props of {@link SuppressionSync}. */
+export interface SuppressionSyncProps {
+  /** SES regions whose suppression lists are synced. */
+  readonly regions: readonly string[];
+  /** @default 'rate(15 minutes)' */
+  readonly syncSchedule?: string;
+  /** @default 'cron(17 3 * * ? *)' - daily at 03:17 UTC */
+  readonly fullSyncSchedule?: string;
+  /** SES requests per second per region. @default 1 */
+  readonly requestsPerSecond?: number;
+  /** Overlap before the watermark for incremental passes. @default 10 */
+  readonly overlapMinutes?: number;
+  /** A region whose last successful sync is older than this raises an alarm. @default 60 */
+  readonly staleAfterMinutes?: number;
+  /** Failed sync invocations within 15 minutes that raise the error alarm. @default 1 */
+  readonly syncErrorAlarmThreshold?: number;
+}
+
+/** Namespace of the service's custom metrics. */
+export const METRICS_NAMESPACE = 'SesSuppressionGuard';
+const SYNC_SERVICE_NAME = 'ses-suppression-sync';
+
+/**
+ * The canonical suppression table, the per-region sync state, the sync function and one incremental and one full
+ * schedule per region, with retries ending in a dead-letter queue and alarms on errors and stale regions.
+ */
+export class SuppressionSync extends Construct {
+  public readonly table: dynamodb.Table;
+  public readonly stateTable: dynamodb.Table;
+  public readonly syncFunction: ServiceFunction;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly schedules: scheduler.Schedule[] = [];
+  public readonly alarms: cloudwatch.Alarm[] = [];
+  public readonly regions: readonly string[];
+  public readonly scheduleRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: SuppressionSyncProps) {
+    super(scope, id);
+    if (props.regions.length === 0) {
+      throw new Error(`regions must not be empty, got ${JSON.stringify(props.regions)}`);
+    }
+    this.regions = props.regions;
+    const staleAfterMinutes = props.staleAfterMinutes ?? DEFAULT_CONFIG.staleAfterMinutes;
+
+    this.table = new dynamodb.Table(this, 'SuppressionTable', {
+      partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.stateTable = new dynamodb.Table(this, 'SyncStateTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expiresAt',
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'SyncDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter destination of the sync function and its schedules.',
+    });
+
+    this.syncFunction = new ServiceFunction(this, 'SyncFunction', {
+      entry: path.join(__dirname, '..', 'lambdas', 'sync', 'handler.ts'),
+      handler: 'handler',
+      description: 'Syncs one region of the SES v2 suppression list into the canonical table',
+      // A pass checkpoints before the deadline, so a long timeout only means more pages per invocation.
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      retryAttempts: 2,
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      environment: {
+        SYNC_REGIONS: props.regions.join(','),
+        SES_REQUESTS_PER_SECOND: String(props.requestsPerSecond ?? DEFAULT_CONFIG.requestsPerSecond),
+        SYNC_OVERLAP_SECONDS: String((props.overlapMinutes ?? DEFAULT_CONFIG.overlapMinutes) * 60),
+        POWERTOOLS_SERVICE_NAME: SYNC_SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+    });
+    this.syncFunction.addEnvironment('SUPPRESSION_TABLE_NAME', this.table.tableName);
+    this.table.grant(this.syncFunction, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan');
+    this.syncFunction.addEnvironment('SYNC_STATE_TABLE_NAME', this.stateTable.tableName);
+    this.stateTable.grant(this.syncFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem');
+    this.syncFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSesSuppressionList',
+        actions: ['ses:ListSuppressedDestinations'],
+        // ListSuppressedDestinations supports no resource-level permissions.
+        resources: ['*'],
+      }),
+    );
+    Validations.of(this.syncFunction.role!).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ses:ListSuppressedDestinations has no resource types in the Service Authorization Reference; "*" is the only valid resource and the action is read-only.',
+    });
+    Validations.of(this.syncFunction.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId(this.syncFunction.logGroupResource.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason: 'Writing log events needs the log streams of the function\'s own log group, which are only addressable with a wildcard.',
+    });
+
+    // One role for every schedule, holding invoke rights on the sync function only.
+    this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+      description: 'Lets the sync schedules invoke the sync function',
+    });
+    this.syncFunction.grantInvoke(this.scheduleRole);
+    Validations.of(this.scheduleRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId(this.syncFunction.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason: 'grantInvoke also covers versions and aliases of the sync function (its ARN with ":*"); no other function is reachable.',
+    });
+
+    for (const region of props.regions) {
+      const suffix = region.replace(/(^|-)([a-z0-9])/g, (_m, _d, c: string) => c.toUpperCase());
+      this.schedules.push(this.schedule(`Incremental${suffix}`, props.syncSchedule ?? DEFAULT_CONFIG.syncSchedule, { region, mode: 'incremental' }));
+      this.schedules.push(this.schedule(`Full${suffix}`, props.fullSyncSchedule ?? DEFAULT_CONFIG.fullSyncSchedule, { region, mode: 'full' }));
+      this.alarms.push(
+        new cloudwatch.Alarm(this, `StaleAlarm${suffix}`, {
+          alarmDescription: `The SES suppression list of ${region} has not synced successfully for more than ${staleAfterMinutes} minutes (or the sync is not running).`,
+          metric: new cloudwatch.Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: 'SyncLagSeconds',
+            dimensionsMap: { service: SYNC_SERVICE_NAME, Region: region },
+            statistic: cloudwatch.Stats.MINIMUM,
+            period: Duration.hours(1),
+          }),
+          threshold: staleAfterMinutes * 60,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          // No lag data for an hour means the sync is failing or not scheduled: that is stale too.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        }),
+      );
+    }
+
+    this.alarms.push(
+      new cloudwatch.Alarm(this, 'SyncErrorsAlarm', {
+        alarmDescription: 'Sync invocations are failing (see the function logs and the dead-letter queue).',
+        metric: this.syncFunction.metricErrors({ period: Duration.minutes(15), statistic: cloudwatch.Stats.SUM }),
+        threshold: props.syncErrorAlarmThreshold ?? DEFAULT_CONFIG.syncErrorAlarmThreshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+        alarmDescription: 'Sync invocations exhausted their retries and landed in the dead-letter queue.',
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+
+  private schedule(id: string, expression: string, input: { region: string; mode: string }): scheduler.Schedule {
+    const schedule = new scheduler.Schedule(this, id, {
+      description: `${input.mode} sync of the SES suppression list in ${input.region}`,
+      schedule: scheduler.ScheduleExpression.expression(expression),
+      target: new targets.LambdaInvoke(this.syncFunction, {
+        input: scheduler.ScheduleTargetInput.fromObject(input),
+        role: this.scheduleRole,
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(1),
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    });
+    return schedule;
+  }
+}
+
+/** The logical ID CloudFormation will see, as cdk-nag names it in finding IDs. */
+export function logicalId(element: CfnElement): string {
+  return Stack.of(element).resolve(element.logicalId) as string;
+}

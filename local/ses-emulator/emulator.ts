@@ -1,0 +1,161 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { applyStateFile } from './control';
+import { deriveRandom, FaultConfig, ForcedFailureKind } from './faults';
+import { createRequestListener } from './server';
+import { DateFilterBounds, EmulatedRegion, RegionContext } from './state';
+import { EmulatorStats, TrafficController } from './traffic';
+
+/** Options for {@link SesEmulator.start}. */
+export interface SesEmulatorOptions {
+  /** @default 0 - a free port chosen by the OS */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Seed for shuffles and fault draws. @default 1 */
+  seed?: number;
+  /** Per-region SES request rate; 0 or Infinity = unlimited. @default 1 (SES's limit for these APIs) */
+  requestsPerSecond?: number;
+  /** Lifetime of a ListSuppressedDestinations NextToken. @default 300000 (5 minutes) */
+  nextTokenTtlMs?: number;
+  /** Initial fault injection. @default none */
+  faults?: FaultConfig;
+  /**
+   * Boundary semantics of StartDate/EndDate. The SES docs say "added ... after" / "before" a date,
+   * so the default excludes entries exactly on a bound. @default 'exclusive'
+   */
+  dateFilterBounds?: DateFilterBounds;
+  /** Clock in epoch ms, injectable for tests. @default Date.now */
+  clock?: () => number;
+}
+
+/** A running SES v2 emulator: one HTTP server, independent state per region (from the SigV4 credential scope). */
+export class SesEmulator {
+  private readonly regionMap = new Map<string, EmulatedRegion>();
+  private readonly ctx: RegionContext;
+  private readonly seed: number;
+  private ttlMs: number;
+  private bounds: DateFilterBounds;
+  /** @internal rate limiting, faults and stats; used by the HTTP layer. */
+  readonly traffic: TrafficController;
+  private server: Server | undefined;
+  private boundPort = 0;
+  private boundHost: string;
+
+  private constructor(options: SesEmulatorOptions) {
+    const now = options.clock ?? Date.now;
+    this.seed = options.seed ?? 1;
+    this.ttlMs = options.nextTokenTtlMs ?? 5 * 60_000;
+    this.bounds = options.dateFilterBounds ?? 'exclusive';
+    this.boundHost = options.host ?? '127.0.0.1';
+    this.ctx = { now, nextTokenTtlMs: () => this.ttlMs, dateFilterBounds: () => this.bounds };
+    this.traffic = new TrafficController(this.seed, now, options.requestsPerSecond ?? 1, options.faults ?? {});
+  }
+
+  /** Creates the emulator and starts listening. */
+  static async start(options: SesEmulatorOptions = {}): Promise<SesEmulator> {
+    const emu = new SesEmulator(options);
+    await emu.listen(options.port ?? 0);
+    return emu;
+  }
+
+  /** Base URL for `endpoint` / `AWS_ENDPOINT_URL_SESV2`, e.g. `http://127.0.0.1:45678`. */
+  get endpoint(): string {
+    const host = this.boundHost.includes(':') ? `[${this.boundHost}]` : this.boundHost;
+    return `http://${host}:${this.boundPort}`;
+  }
+
+  /** The port actually bound. */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** State of one region, created on first use. */
+  region(name: string): EmulatedRegion {
+    let r = this.regionMap.get(name);
+    if (!r) {
+      r = new EmulatedRegion(name, this.ctx, deriveRandom(this.seed, `shuffle:${name}`));
+      this.regionMap.set(name, r);
+    }
+    return r;
+  }
+
+  /** Names of the regions that exist so far. */
+  regions(): string[] {
+    return [...this.regionMap.keys()].sort();
+  }
+
+  /** Replaces the fault-injection configuration. */
+  setFaults(faults: FaultConfig): void {
+    this.traffic.setFaults(faults);
+  }
+
+  /** Changes the per-region request rate (0 or Infinity = unlimited). */
+  setRequestsPerSecond(rps: number): void {
+    this.traffic.setRequestsPerSecond(rps);
+  }
+
+  /** Forces the next `count` SES requests in `region` to fail (`throttle` → 429, `serverError` → 500). */
+  failNextRequests(region: string, count: number, kind: ForcedFailureKind): void {
+    this.traffic.failNext(region, count, kind);
+  }
+
+  /** Changes the NextToken lifetime; applies to tokens already issued too. */
+  setNextTokenTtlMs(ttlMs: number): void {
+    if (!(ttlMs >= 0)) throw new Error('nextTokenTtlMs must be >= 0');
+    this.ttlMs = ttlMs;
+  }
+
+  /** Changes StartDate/EndDate boundary semantics. */
+  setDateFilterBounds(bounds: DateFilterBounds): void {
+    if (bounds !== 'inclusive' && bounds !== 'exclusive') throw new Error('bounds must be "inclusive" or "exclusive"');
+    this.bounds = bounds;
+  }
+
+  /** Request counters per region per operation. */
+  stats(): EmulatorStats {
+    return this.traffic.stats();
+  }
+
+  /** Zeroes the request counters. */
+  resetStats(): void {
+    this.traffic.resetStats();
+  }
+
+  /** Drops every region, fault stream and counter (faults config and rps are kept). */
+  reset(): void {
+    this.regionMap.clear();
+    this.traffic.reset();
+  }
+
+  /** Applies a JSON state document (same format as `main.ts --state`); throws on invalid input. */
+  loadState(state: unknown): void {
+    applyStateFile(this, state);
+  }
+
+  /** Stops the server, closing idle keep-alive connections so the process can exit. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve, reject) => {
+      server.close((err) => (err ? reject(err) : resolve()));
+      server.closeAllConnections();
+    });
+  }
+
+  private async listen(port: number): Promise<void> {
+    const server = createServer(createRequestListener(this));
+    // SDK clients keep connections alive; keep our timeout above the SDK's idle reuse window.
+    server.keepAliveTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.boundHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.boundPort = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+}

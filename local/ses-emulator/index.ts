@@ -1,0 +1,26 @@
+/**
+ * Amazon SES v2 emulator speaking the real rest-json wire protocol, for local runs, tests and benchmarks.
+ * Point `@aws-sdk/client-sesv2` at {@link SesEmulator.endpoint} (or set `AWS_ENDPOINT_URL_SESV2`).
+ */
+export { SesEmulator } from './emulator';
+export type { SesEmulatorOptions } from './emulator';
+export { EmulatedRegion, SUPPRESSION_REASONS, defaultAccount } from './state';
+export type {
+  AccountSettings,
+  ConfigurationSetInput,
+  DateFilterBounds,
+  EnforcementStatus,
+  IdentityInput,
+  IdentityType,
+  MailFromDomainStatus,
+  SuppressedEntry,
+  SuppressedEntryInput,
+  SuppressionReason,
+  VerificationStatus,
+} from './state';
+export type { FaultConfig, ForcedFailureKind } from './faults';
+export type { EmulatorStats, OperationStats } from './traffic';
+export { CONTROL_PREFIX } from './control';
+export type { EmulatorStateFile, SuppressedEntryJson } from './control';
+export { SesError } from './errors';
+export type { SesErrorCode } from './errors';

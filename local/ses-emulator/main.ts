@@ -1,0 +1,58 @@
+/**
+ * Runnable SES v2 emulator:
+ *   npx tsx local/ses-emulator/main.ts [--port 4579] [--host 127.0.0.1] [--seed 7] [--rps 1] [--token-ttl-ms 300000] [--state file.json]
+ * Prints `SES emulator listening on <endpoint>` once ready; stops on SIGINT/SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { SesEmulator } from './emulator';
+
+function numberArg(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = value === 'Infinity' ? Infinity : Number(value);
+  if (Number.isNaN(n)) throw new Error(`--${name} must be a number (got "${value}")`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '4579' },
+      host: { type: 'string', default: '127.0.0.1' },
+      seed: { type: 'string' },
+      rps: { type: 'string' },
+      'token-ttl-ms': { type: 'string' },
+      state: { type: 'string' },
+    },
+    strict: true,
+  });
+  const emu = await SesEmulator.start({
+    port: numberArg(values.port, 'port'),
+    host: values.host,
+    seed: numberArg(values.seed, 'seed'),
+    requestsPerSecond: numberArg(values.rps, 'rps'),
+    nextTokenTtlMs: numberArg(values['token-ttl-ms'], 'token-ttl-ms'),
+  });
+  if (values.state !== undefined) {
+    try {
+      emu.loadState(JSON.parse(readFileSync(values.state, 'utf8')) as unknown);
+    } catch (err) {
+      await emu.stop();
+      throw new Error(`cannot load state file ${values.state}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  process.stdout.write(`SES emulator listening on ${emu.endpoint}\n`);
+  const shutdown = (): void => {
+    emu.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`ses-emulator: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,268 @@
+import { createHash } from 'node:crypto';
+import { badRequest, SesError } from './errors';
+import { checkEmailAddress, checkReason, EmulatedRegion, ResolvedIdentity, StoredSuppression } from './state';
+
+/** A parsed SES request, as handed to an operation handler. */
+export interface SesRequest {
+  readonly region: EmulatedRegion;
+  /** Decoded path labels, in order. */
+  readonly params: readonly string[];
+  readonly query: URLSearchParams;
+  /** Parsed JSON body, or undefined when the request had none. */
+  readonly body: unknown;
+}
+
+/** One SES v2 operation, bound to the method + path template read from the SDK's schema. */
+export interface SesRoute {
+  readonly operation: string;
+  readonly method: string;
+  /** Matches the raw (still percent-encoded) path; capture groups are the path labels. */
+  readonly pattern: RegExp;
+  handle(req: SesRequest): unknown;
+}
+
+const SUPPRESSION_LIST_MAX_PAGE = 1000;
+const IDENTITY_DEFAULT_PAGE = 100;
+
+/** Every SES v2 operation the emulator implements (paths from `@aws-sdk/client-sesv2` dist-cjs schemas). */
+export const SES_ROUTES: readonly SesRoute[] = [
+  { operation: 'ListSuppressedDestinations', method: 'GET', pattern: /^\/v2\/email\/suppression\/addresses\/?$/, handle: listSuppressedDestinations },
+  { operation: 'PutSuppressedDestination', method: 'PUT', pattern: /^\/v2\/email\/suppression\/addresses\/?$/, handle: putSuppressedDestination },
+  { operation: 'GetSuppressedDestination', method: 'GET', pattern: /^\/v2\/email\/suppression\/addresses\/([^/]+)$/, handle: getSuppressedDestination },
+  { operation: 'DeleteSuppressedDestination', method: 'DELETE', pattern: /^\/v2\/email\/suppression\/addresses\/([^/]+)$/, handle: deleteSuppressedDestination },
+  { operation: 'GetEmailIdentity', method: 'GET', pattern: /^\/v2\/email\/identities\/([^/]+)$/, handle: getEmailIdentity },
+  // Older SDKs list identities with GET + query; current ones POST to list-identities with a JSON body.
+  { operation: 'ListEmailIdentities', method: 'GET', pattern: /^\/v2\/email\/identities\/?$/, handle: listEmailIdentitiesGet },
+  { operation: 'ListEmailIdentities', method: 'POST', pattern: /^\/v2\/email\/list-identities\/?$/, handle: listEmailIdentitiesPost },
+  { operation: 'GetAccount', method: 'GET', pattern: /^\/v2\/email\/account\/?$/, handle: getAccount },
+  { operation: 'GetConfigurationSet', method: 'GET', pattern: /^\/v2\/email\/configuration-sets\/([^/]+)$/, handle: getConfigurationSet },
+];
+
+/** Finds the route for a method + raw path; `params` are percent-decoded labels. */
+export function matchRoute(method: string, rawPath: string): { route: SesRoute; params: string[] } | undefined {
+  for (const route of SES_ROUTES) {
+    if (route.method !== method) continue;
+    const m = route.pattern.exec(rawPath);
+    if (!m) continue;
+    const params = m.slice(1).map((label) => {
+      try {
+        return decodeURIComponent(label ?? '');
+      } catch {
+        throw badRequest(`Path label "${label}" is not valid percent-encoding.`);
+      }
+    });
+    return { route, params };
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- suppression list
+
+function listSuppressedDestinations({ region, query }: SesRequest): unknown {
+  rejectTenant(query);
+  const reasons = query.getAll('Reason').map((r) => checkReason(r, 'Reason'));
+  const startMs = parseTimestamp(query.get('StartDate'), 'StartDate');
+  const endMs = parseTimestamp(query.get('EndDate'), 'EndDate');
+  const pageSize = parsePageSize(query.get('PageSize'), 1, SUPPRESSION_LIST_MAX_PAGE, SUPPRESSION_LIST_MAX_PAGE);
+  const nextToken = query.get('NextToken') ?? undefined;
+  const { page, nextToken: next } = region.listSuppressed({ reasons, startMs, endMs, pageSize, nextToken });
+  return {
+    SuppressedDestinationSummaries: page.map((s: StoredSuppression) => ({
+      EmailAddress: s.emailAddress,
+      Reason: s.reason,
+      LastUpdateTime: epochSeconds(s.lastUpdateMs),
+    })),
+    ...(next !== undefined ? { NextToken: next } : {}),
+  };
+}
+
+function putSuppressedDestination({ region, body }: SesRequest): unknown {
+  const input = requireObject(body);
+  if (input.TenantName !== undefined) throw tenantNotFound(String(input.TenantName));
+  if (input.EmailAddress === undefined) throw badRequest('EmailAddress is required.');
+  if (input.Reason === undefined) throw badRequest('Reason is required.');
+  const emailAddress = checkEmailAddress(input.EmailAddress);
+  region.putSuppressedFromApi(emailAddress, checkReason(input.Reason));
+  return {};
+}
+
+function getSuppressedDestination({ region, params, query }: SesRequest): unknown {
+  rejectTenant(query);
+  const emailAddress = params[0] ?? '';
+  const entry = region.getSuppressed(emailAddress);
+  if (!entry) throw new SesError('NotFoundException', `Email address ${emailAddress} does not exist on your suppression list.`);
+  const attrs = entry.attributes;
+  return {
+    SuppressedDestination: {
+      EmailAddress: entry.emailAddress,
+      Reason: entry.reason,
+      LastUpdateTime: epochSeconds(entry.lastUpdateTime.getTime()),
+      ...(attrs ? { Attributes: { MessageId: attrs.messageId, FeedbackId: attrs.feedbackId } } : {}),
+    },
+  };
+}
+
+function deleteSuppressedDestination({ region, params, query }: SesRequest): unknown {
+  rejectTenant(query);
+  region.deleteSuppressedFromApi(params[0] ?? '');
+  return {};
+}
+
+// ---------------------------------------------------------------- identities
+
+function getEmailIdentity({ region, params }: SesRequest): unknown {
+  const name = params[0] ?? '';
+  const id = region.getIdentity(name);
+  if (!id) throw new SesError('NotFoundException', `Email identity ${name} does not exist.`);
+  return {
+    IdentityType: id.type,
+    FeedbackForwardingStatus: id.feedbackForwarding,
+    VerifiedForSendingStatus: id.verifiedForSending,
+    VerificationStatus: id.verificationStatus,
+    DkimAttributes: {
+      SigningEnabled: id.dkimSigningEnabled,
+      Status: id.dkimStatus,
+      Tokens: id.type === 'DOMAIN' ? dkimTokens(id.name) : [],
+      SigningAttributesOrigin: 'AWS_SES',
+      NextSigningKeyLength: 'RSA_2048_BIT',
+      CurrentSigningKeyLength: 'RSA_2048_BIT',
+    },
+    // Without a custom MAIL FROM domain SES still returns the attributes object, with only the MX behaviour.
+    MailFromAttributes:
+      id.mailFromDomain !== undefined
+        ? { MailFromDomain: id.mailFromDomain, MailFromDomainStatus: id.mailFromStatus, BehaviorOnMxFailure: id.behaviorOnMxFailure }
+        : { BehaviorOnMxFailure: id.behaviorOnMxFailure },
+    Policies: {},
+    Tags: [],
+    ...(id.configurationSetName !== undefined ? { ConfigurationSetName: id.configurationSetName } : {}),
+  };
+}
+
+function listEmailIdentitiesGet({ region, query }: SesRequest): unknown {
+  return listIdentities(region, query.get('NextToken') ?? undefined, query.get('PageSize'), undefined);
+}
+
+function listEmailIdentitiesPost({ region, body }: SesRequest): unknown {
+  const input = body === undefined ? {} : requireObject(body);
+  const token = input.NextToken;
+  if (token !== undefined && typeof token !== 'string') throw badRequest('NextToken must be a string.');
+  const pageSize = input.PageSize;
+  if (pageSize !== undefined && typeof pageSize !== 'number') throw badRequest('PageSize must be a number.');
+  return listIdentities(region, token, pageSize === undefined ? null : String(pageSize), input.Filter);
+}
+
+function listIdentities(region: EmulatedRegion, token: string | undefined, rawPageSize: string | null, filter: unknown): unknown {
+  const pageSize = parsePageSize(rawPageSize, 1, 1000, IDENTITY_DEFAULT_PAGE);
+  const predicate = identityFilter(filter);
+  const all = region.listIdentities().filter(predicate);
+  let offset = 0;
+  if (token !== undefined) {
+    const m = /^i(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+    if (!m || Number(m[1]) > all.length) throw badRequest('The NextToken provided is invalid.');
+    offset = Number(m[1]);
+  }
+  const end = Math.min(all.length, offset + pageSize);
+  return {
+    EmailIdentities: all.slice(offset, end).map((id) => ({
+      IdentityType: id.type,
+      IdentityName: id.name,
+      SendingEnabled: id.sendingEnabled,
+      VerificationStatus: id.verificationStatus,
+    })),
+    ...(end < all.length ? { NextToken: Buffer.from(`i${end}`).toString('base64url') } : {}),
+  };
+}
+
+function identityFilter(filter: unknown): (id: ResolvedIdentity) => boolean {
+  if (filter === undefined || filter === null) return () => true;
+  const entries = Object.entries(requireObject(filter, 'Filter'));
+  const checks = entries.map(([key, value]): ((id: ResolvedIdentity) => boolean) => {
+    if (typeof value !== 'string') throw badRequest(`Filter.${key} must be a string.`);
+    switch (key) {
+      case 'IDENTITY_NAME_CONTAINS':
+        return (id) => id.name.toLowerCase().includes(value.toLowerCase());
+      case 'IDENTITY_TYPE':
+        return (id) => id.type === value;
+      case 'VERIFICATION_STATUS':
+        return (id) => id.verificationStatus === value;
+      default:
+        throw badRequest(`Unknown filter key ${key}; expected IDENTITY_NAME_CONTAINS, IDENTITY_TYPE or VERIFICATION_STATUS.`);
+    }
+  });
+  return (id) => checks.every((c) => c(id));
+}
+
+// ---------------------------------------------------------------- account & configuration sets
+
+function getAccount({ region }: SesRequest): unknown {
+  const a = region.getAccount();
+  return {
+    DedicatedIpAutoWarmupEnabled: a.dedicatedIpAutoWarmupEnabled,
+    EnforcementStatus: a.enforcementStatus,
+    ProductionAccessEnabled: a.productionAccessEnabled,
+    SendQuota: { Max24HourSend: a.max24HourSend, MaxSendRate: a.maxSendRate, SentLast24Hours: a.sentLast24Hours },
+    SendingEnabled: a.sendingEnabled,
+    SuppressionAttributes: { SuppressedReasons: a.suppressedReasons },
+  };
+}
+
+function getConfigurationSet({ region, params }: SesRequest): unknown {
+  const name = params[0] ?? '';
+  const cs = region.getConfigurationSet(name);
+  if (!cs) throw new SesError('NotFoundException', `Configuration set ${name} does not exist.`);
+  return {
+    ConfigurationSetName: cs.name,
+    DeliveryOptions: { TlsPolicy: 'OPTIONAL' },
+    ReputationOptions: { ReputationMetricsEnabled: false },
+    SendingOptions: { SendingEnabled: cs.sendingEnabled },
+    Tags: [],
+    // Absent means "inherit the account's reasons"; an empty list means suppression is off for this set.
+    ...(cs.suppressedReasons !== undefined ? { SuppressionOptions: { SuppressedReasons: cs.suppressedReasons } } : {}),
+  };
+}
+
+// ---------------------------------------------------------------- wire helpers
+
+/** Epoch seconds with millisecond precision, the rest-json timestamp format for bodies. */
+export function epochSeconds(ms: number): number {
+  return ms / 1000;
+}
+
+/**
+ * Parses a query timestamp. The SDK sends ISO 8601 date-time for query strings (rest-json default);
+ * epoch seconds are accepted too because hand-written clients and the AWS CLI may send them.
+ */
+export function parseTimestamp(value: string | null, name: string): number | undefined {
+  if (value === null) return undefined;
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : NaN;
+  if (!Number.isFinite(ms)) throw badRequest(`${name} "${value}" is not a valid timestamp (ISO 8601 or epoch seconds).`);
+  return ms;
+}
+
+function parsePageSize(value: string | null, min: number, max: number, fallback: number): number {
+  if (value === null) return fallback;
+  const n = /^-?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw badRequest(`PageSize must be an integer from ${min} to ${max} (got "${value}").`);
+  return n;
+}
+
+function requireObject(body: unknown, name = 'request body'): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest(`The ${name} must be a JSON object.`);
+  return body as Record<string, unknown>;
+}
+
+// Tenants have their own suppression lists in SES; the emulator has none, so any tenant is unknown.
+function rejectTenant(query: URLSearchParams): void {
+  const tenant = query.get('TenantName');
+  if (tenant !== null) throw tenantNotFound(tenant);
+}
+
+function tenantNotFound(tenant: string): SesError {
+  return new SesError('NotFoundException', `Tenant ${tenant} does not exist (tenants are not emulated).`);
+}
+
+function dkimTokens(name: string): string[] {
+  const digest = createHash('sha256').update(name.toLowerCase()).digest('hex');
+  return [digest.slice(0, 32), digest.slice(32, 64), createHash('md5').update(name.toLowerCase()).digest('hex')];
+}
