@@ -245,7 +245,7 @@ function checkRegionName(name: string | undefined): string {
   return name;
 }
 
-// JSON has no Infinity: null (or 0) means unlimited on the wire.
+// JSON has no Infinity: null means unlimited on the wire (0 is accepted too, and reported back as null).
 function rateFromJson(value: unknown): number {
   if (value === null) return Infinity;
   if (typeof value !== 'number' || value < 0) throw new ControlError(400, 'requestsPerSecond must be a number >= 0 or null (unlimited)');
@@ -253,7 +253,7 @@ function rateFromJson(value: unknown): number {
 }
 
 function jsonRate(rps: number): number | null {
-  return Number.isFinite(rps) ? rps : null;
+  return rps > 0 && Number.isFinite(rps) ? rps : null;
 }
 
 function asObject(value: unknown, what: string): Record<string, unknown> {

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { buildApp, STACK_NAME } from '../lib/app';
+import { CONFIG_CONTEXT_KEY } from '../lib/config';
+
+/** A synthesized CloudFormation template (the parts the local tools read). */
+export interface Template {
+  readonly Resources: Record<string, { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any> }>;
+  readonly Outputs?: Record<string, { Value: unknown }>;
+}
+
+/** The result of {@link synthesize}: where the cloud assembly is and the stack's template. */
+export interface Synthesized {
+  readonly outdir: string;
+  readonly template: Template;
+}
+
+/** The context `cdk.json` gives the app, so local synthesis matches `npx cdk synth`. */
+export function projectContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  return cdkJson.context ?? {};
+}
+
+/**
+ * Synthesizes the app exactly as `cdk synth` does (same app builder, same bundling, cdk-nag included) into
+ * `outdir`, optionally overriding settings of the service's configuration.
+ */
+export function synthesize(outdir: string, overrides: Record<string, unknown> = {}): Synthesized {
+  const context = projectContext();
+  const config = { ...(context[CONFIG_CONTEXT_KEY] as Record<string, unknown> | undefined), ...overrides };
+  const { app } = buildApp(new App({ outdir, context: { ...context, [CONFIG_CONTEXT_KEY]: config } }));
+  app.synth();
+  return { outdir, template: readTemplate(outdir) };
+}
+
+/** Reads the stack's template from a cloud assembly directory. */
+export function readTemplate(outdir: string): Template {
+  return JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), 'utf8')) as Template;
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { documentClient } from '../../lambdas/shared/clients';
+import { createTablesFromTemplate, findResource, TableNames } from '../../local/template-resources';
+import { readTemplate, Template } from '../../local/synth';
+
+/** Test credentials; DynamoDB Local runs with -sharedDb, so any key sees the same tables. */
+export const TEST_CREDENTIALS = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' };
+
+/** The template synthesized once by the global setup. */
+export function testTemplate(): { template: Template; outdir: string } {
+  const outdir = process.env.SSG_TEST_CDK_OUT;
+  if (!outdir) throw new Error('SSG_TEST_CDK_OUT is not set: run the tests through jest (global setup)');
+  return { template: readTemplate(outdir), outdir };
+}
+
+/** A DynamoDB client for the shared DynamoDB Local. */
+export function testDynamoClient(): DynamoDBClient {
+  const endpoint = process.env.SSG_TEST_DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('SSG_TEST_DYNAMODB_ENDPOINT is not set: run the tests through jest (global setup)');
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS });
+}
+
+/** Fresh tables created from the synthesized template, with their local names. */
+export interface TestTables {
+  readonly ddb: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly names: TableNames;
+  readonly suppressionTable: string;
+  readonly stateTable: string;
+}
+
+/** Creates the template's tables under a random suffix. */
+export async function createTestTables(): Promise<TestTables> {
+  const { template } = testTemplate();
+  const ddb = testDynamoClient();
+  const names = await createTablesFromTemplate(ddb, template, `-${randomBytes(4).toString('hex')}`);
+  return {
+    ddb,
+    doc: documentClient(ddb),
+    names,
+    suppressionTable: names[findResource(template, 'AWS::DynamoDB::Table', 'SyncSuppressionTable')]!,
+    stateTable: names[findResource(template, 'AWS::DynamoDB::Table', 'SyncSyncStateTable')]!,
+  };
+}
+
+/** An SES v2 client for one region of the emulator. */
+export function testSesClient(endpoint: string, region: string, maxAttempts = 1): SESv2Client {
+  return new SESv2Client({ endpoint, region, credentials: TEST_CREDENTIALS, maxAttempts });
+}
+
+/** Every item of a table. */
+export async function scanAll(doc: DynamoDBDocumentClient, tableName: string): Promise<Array<Record<string, any>>> {
+  const items: Array<Record<string, any>> = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const out = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey }));
+    items.push(...(out.Items ?? []));
+    ExclusiveStartKey = out.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+/** A logger that prints nothing. */
+export function silentLogger(): Logger {
+  return new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+}
