@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { Template } from './synth';
@@ -60,8 +61,7 @@ export interface FunctionBundle {
 export function functionBundle(template: Template, outdir: string, logicalIdPrefix: string, tables: TableNames): FunctionBundle {
   const logicalId = findResource(template, 'AWS::Lambda::Function', logicalIdPrefix);
   const resource = template.Resources[logicalId]!;
-  const assetPath = resource.Metadata?.['aws:asset:path'] as string | undefined;
-  if (!assetPath) throw new Error(`function ${logicalId} has no aws:asset:path metadata`);
+  const assetPath = assetDirectory(outdir, resource.Properties?.Code?.S3Key, logicalId);
   const handler = String(resource.Properties?.Handler ?? '');
   const dot = handler.lastIndexOf('.');
   if (dot < 1) throw new Error(`function ${logicalId} has an invalid Handler ${JSON.stringify(handler)}`);
@@ -83,4 +83,18 @@ function resolveValue(value: unknown, tables: TableNames, where: string): string
   const ref = (value as { Ref?: string } | null)?.Ref;
   if (ref && tables[ref]) return tables[ref];
   throw new Error(`cannot resolve ${where} = ${JSON.stringify(value)} locally`);
+}
+
+/** The cloud-assembly directory of a function's code asset, found through the stack's asset manifest. */
+function assetDirectory(outdir: string, s3Key: unknown, logicalId: string): string {
+  if (typeof s3Key !== 'string' || !s3Key.endsWith('.zip')) {
+    throw new Error(`function ${logicalId} has no file asset as its code (Code.S3Key = ${JSON.stringify(s3Key)})`);
+  }
+  const hash = s3Key.slice(0, -'.zip'.length);
+  for (const file of readdirSync(outdir).filter((name) => name.endsWith('.assets.json'))) {
+    const manifest = JSON.parse(readFileSync(join(outdir, file), 'utf8')) as { files?: Record<string, { source?: { path?: string } }> };
+    const path = manifest.files?.[hash]?.source?.path;
+    if (path) return path;
+  }
+  throw new Error(`asset ${hash} of function ${logicalId} is not in any asset manifest under ${outdir}`);
 }

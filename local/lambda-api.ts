@@ -1,0 +1,90 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LocalLambda } from './lambda-runtime';
+
+/** A local server speaking the Lambda Invoke REST API, so `@aws-sdk/client-lambda` works unchanged. */
+export interface LambdaApi {
+  readonly endpoint: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startLambdaApi}. */
+export interface LambdaApiOptions {
+  /** Functions by the name callers pass as `FunctionName` (a name or an ARN ending in it). */
+  readonly functions: Record<string, LocalLambda>;
+  /** @default 0 - a free port */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+}
+
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
+/**
+ * Serves `POST /2015-03-31/functions/{FunctionName}/invocations` (RequestResponse) for local bundles. A handler
+ * error answers 200 with `X-Amz-Function-Error: Unhandled` and `{errorType, errorMessage}`, as Lambda does.
+ */
+export async function startLambdaApi(options: LambdaApiOptions): Promise<LambdaApi> {
+  const server: Server = createServer((req, res) => {
+    handle(req, res, options.functions).catch((error: Error) => sendError(res, 500, 'ServiceException', error.message));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, functions: Record<string, LocalLambda>): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const match = INVOKE_PATH.exec(url.pathname);
+  if (!match || req.method !== 'POST') {
+    return sendError(res, 404, 'ResourceNotFoundException', `no such Lambda API route: ${req.method} ${url.pathname}`);
+  }
+  const requested = decodeURIComponent(match[1] ?? '');
+  const name = requested.split(':').find((part) => functions[part]) ?? requested;
+  const fn = functions[name];
+  if (!fn) return sendError(res, 404, 'ResourceNotFoundException', `Function not found: ${requested} (local functions: ${Object.keys(functions).join(', ')})`);
+  const invocationType = req.headers['x-amz-invocation-type'] ?? 'RequestResponse';
+  if (invocationType !== 'RequestResponse') {
+    return sendError(res, 400, 'InvalidParameterValueException', `only RequestResponse invocations are served locally, got ${invocationType}`);
+  }
+  const body = await readBody(req);
+  let event: unknown;
+  try {
+    event = body.length ? JSON.parse(body) : {};
+  } catch {
+    return sendError(res, 400, 'InvalidRequestContentException', 'Could not parse request body into json');
+  }
+  const outcome = await fn.invoke(event);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' };
+  if (outcome.error) {
+    headers['x-amz-function-error'] = 'Unhandled';
+    res.writeHead(200, headers).end(JSON.stringify({ errorType: outcome.error.name, errorMessage: outcome.error.message }));
+    return;
+  }
+  res.writeHead(200, headers).end(JSON.stringify(outcome.result ?? null));
+}
+
+function sendError(res: ServerResponse, status: number, type: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type }).end(JSON.stringify({ Type: 'User', message }));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
