@@ -1,0 +1,152 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp, STACK_NAME } from '../lib/app';
+import { CONFIG_CONTEXT_KEY } from '../lib/config';
+import { projectContext } from '../local/synth';
+
+const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
+
+function synthStack(config: Record<string, unknown> = {}) {
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'ssg-cdk-')), context: { ...projectContext(), [CONFIG_CONTEXT_KEY]: { regions: REGIONS, ...config } } });
+  const { stack } = buildApp(app);
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+describe('Stack: SesSuppressionGuard', () => {
+  const { template } = synthStack();
+
+  it('creates the canonical table on demand, encrypted, with point-in-time recovery, deletion protection and RETAIN', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({
+        KeySchema: [{ AttributeName: 'address', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        TableName: Match.absent(),
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('creates the sync state table with a TTL for abandoned pass data', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      }),
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('schedules one incremental and one full sync per region with the region in the input', () => {
+    const schedules = template.findResources('AWS::Scheduler::Schedule');
+    const inputs = Object.values(schedules).map((s) => JSON.parse(s.Properties.Target.Input));
+    expect(inputs).toHaveLength(REGIONS.length * 2);
+    for (const region of REGIONS) {
+      expect(inputs).toContainEqual({ region, mode: 'incremental' });
+      expect(inputs).toContainEqual({ region, mode: 'full' });
+    }
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Target: Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 3 }), DeadLetterConfig: { Arn: Match.anyValue() } }),
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(17 3 * * ? *)' });
+  });
+
+  it('retries failed asynchronous invocations and sends them to the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  it('configures the sync function on Node.js 22, ARM, with the tables and regions in its environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Timeout: 900,
+      Environment: {
+        Variables: Match.objectLike({
+          SYNC_REGIONS: REGIONS.join(','),
+          SES_REQUESTS_PER_SECOND: '1',
+          SUPPRESSION_TABLE_NAME: { Ref: Match.stringLikeRegexp('^SyncSuppressionTable') },
+          SYNC_STATE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^SyncSyncStateTable') },
+          NODE_OPTIONS: '--enable-source-maps',
+        }),
+      },
+    });
+  });
+
+  it('grants the sync only what it uses: SES list reads, item-level table access and its dead-letter queue', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => String(JSON.stringify(p)).includes('ses:ListSuppressedDestinations'));
+    expect(policies).toHaveLength(1);
+    const statements = policies[0]!.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>;
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+    expect(actions).toEqual(
+      [
+        'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan',
+        'dynamodb:UpdateItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'ses:ListSuppressedDestinations',
+        // The on-failure destination: failed invocations go to the dead-letter queue.
+        'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(actions.some((a) => a.endsWith('*'))).toBe(false);
+    expect(template.findResources('AWS::IAM::Role', { Properties: { ManagedPolicyArns: Match.anyValue() } })).toEqual({});
+  });
+
+  it('alarms on sync errors, dead letters and each stale region', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible' });
+    for (const region of REGIONS) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'SyncLagSeconds',
+        Namespace: 'SesSuppressionGuard',
+        Dimensions: Match.arrayWith([{ Name: 'Region', Value: region }]),
+        Threshold: 3600,
+        TreatMissingData: 'breaching',
+      });
+    }
+  });
+
+  it('outputs the names users and tools rely on', () => {
+    template.hasOutput('SuppressionTableName', { Value: { Ref: Match.stringLikeRegexp('^SyncSuppressionTable') } });
+    template.hasOutput('SyncFunctionName', { Value: { Ref: Match.stringLikeRegexp('^SyncSyncFunction') } });
+  });
+
+  it('follows the configuration: regions, schedules, pacing and alarm thresholds', () => {
+    const custom = synthStack({ regions: ['eu-central-1'], syncSchedule: 'rate(5 minutes)', requestsPerSecond: 2, staleAfterMinutes: 30 }).template;
+    custom.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    custom.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(5 minutes)' });
+    custom.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SYNC_REGIONS: 'eu-central-1', SES_REQUESTS_PER_SECOND: '2' }) } });
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SyncLagSeconds', Threshold: 1800 });
+  });
+});
+
+describe('cdk-nag: AwsSolutions', () => {
+  it('synthesizes with zero unacknowledged findings', () => {
+    const { app } = synthStack();
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fails synthesis when a resource breaks a rule, so the check above can fail', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'ssg-nag-')) });
+    const stack = new Stack(app, STACK_NAME);
+    new sqs.Queue(stack, 'PlainQueue');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+  });
+});

@@ -1,0 +1,75 @@
+import { InvalidEventError, parseSyncEvent } from '../lambdas/sync/event';
+import { Pacer, backoffDelay, isRetryable, isThrottle } from '../lambdas/shared/retry';
+import { canonicalAddress, addressRef } from '../lambdas/shared/address';
+
+describe('Function: parseSyncEvent', () => {
+  const regions = ['us-east-1', 'eu-west-1'];
+
+  it('defaults the mode to incremental', () => {
+    expect(parseSyncEvent({ region: 'eu-west-1' }, regions)).toEqual({ region: 'eu-west-1', mode: 'incremental' });
+  });
+
+  it.each([
+    [undefined, /expected an object/],
+    ['us-east-1', /expected an object/],
+    [{ region: 42 }, /region must be a string, got 42/],
+    [{ region: 'us-west-2' }, /region must be one of the configured regions us-east-1, eu-west-1, got "us-west-2"/],
+    [{ region: 'us-east-1', mode: 'FULL' }, /mode must be "incremental" or "full", got "FULL"/],
+  ])('rejects %j', (event, message) => {
+    expect(() => parseSyncEvent(event, regions)).toThrow(InvalidEventError);
+    expect(() => parseSyncEvent(event, regions)).toThrow(message);
+  });
+});
+
+describe('Class: Pacer', () => {
+  it('spaces acquisitions by the interval whatever the caller does', async () => {
+    // Prepare
+    let clock = 0;
+    const waits: number[] = [];
+    const pacer = new Pacer(2, () => clock, async (ms) => {
+      waits.push(ms);
+      clock += ms;
+    });
+
+    // Act
+    await pacer.acquire();
+    await pacer.acquire();
+    clock += 100;
+    await pacer.acquire();
+    pacer.delay(2000);
+    await pacer.acquire();
+
+    // Assess
+    expect(waits).toEqual([500, 400, 2000]);
+  });
+
+  it('rejects a non-positive rate', () => {
+    expect(() => new Pacer(0)).toThrow('requestsPerSecond must be a positive number, got 0');
+  });
+});
+
+describe('Function: isRetryable', () => {
+  it.each([
+    [{ name: 'TooManyRequestsException', $metadata: { httpStatusCode: 429 } }, true, true],
+    [{ name: 'InternalServiceErrorException', $metadata: { httpStatusCode: 500 } }, true, false],
+    [{ name: 'TimeoutError' }, true, false],
+    [{ name: 'BadRequestException', $metadata: { httpStatusCode: 400 } }, false, false],
+    [{ name: 'InvalidNextTokenException', $metadata: { httpStatusCode: 400 } }, false, false],
+  ])('classifies %j', (error, retryable, throttle) => {
+    expect(isRetryable(error)).toBe(retryable);
+    expect(isThrottle(error)).toBe(throttle);
+  });
+
+  it('caps the backoff and keeps it within the exponential bound', () => {
+    expect(backoffDelay(10, 100, 5000, () => 0.999)).toBeLessThan(5000);
+    expect(backoffDelay(2, 100, 5000, () => 0.5)).toBe(200);
+  });
+});
+
+describe('Function: canonicalAddress', () => {
+  it('trims and lower-cases, and addressRef never contains the address', () => {
+    expect(canonicalAddress('  Some.One@Example.COM ')).toBe('some.one@example.com');
+    expect(addressRef('Some.One@Example.COM')).toBe(addressRef('some.one@example.com'));
+    expect(addressRef('some.one@example.com')).toMatch(/^[0-9a-f]{12}$/);
+  });
+});
