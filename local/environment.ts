@@ -1,0 +1,127 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { LambdaApi, startLambdaApi } from './lambda-api';
+import { LocalLambda } from './lambda-runtime';
+import { SesEmulator } from './ses-emulator';
+import { synthesize, Template } from './synth';
+import { createTablesFromTemplate, functionBundle, TableNames } from './template-resources';
+
+/** Credentials every local component accepts; nothing here reaches AWS. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' } as const;
+
+/** The home region the local stack pretends to be deployed in. */
+export const LOCAL_HOME_REGION = 'us-east-1';
+
+/** Default location of the file that tells other processes (the CLI's `--local`) how to reach the environment. */
+export const DEFAULT_ENV_FILE = join(__dirname, '..', '.local', 'environment.json');
+
+/** What `.local/environment.json` holds. */
+export interface LocalEnvironmentDescription {
+  readonly region: string;
+  readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  readonly endpoints: { dynamodb: string; sesv2: string; lambda: string };
+  /** The stack outputs, resolved to local names (same keys as the deployed stack's outputs). */
+  readonly outputs: Record<string, string>;
+  readonly regions: string[];
+  readonly pid: number;
+}
+
+/** Options for {@link startLocalEnvironment}. */
+export interface LocalEnvironmentOptions {
+  /** Cloud assembly directory. @default .local/cdk.out */
+  readonly outdir?: string;
+  /** SES emulator rate per region. @default 1 (SES's own limit) */
+  readonly sesRequestsPerSecond?: number;
+  readonly seed?: number;
+  /** Port of the local Lambda API (the guard endpoint). @default a free port */
+  readonly lambdaPort?: number;
+  /** Where to write the description; false writes nothing. @default .local/environment.json */
+  readonly envFile?: string | false;
+  /** Reuse a running DynamoDB Local instead of starting one. */
+  readonly dynamodbEndpoint?: string;
+  /** Print the functions' logs. @default false */
+  readonly inheritLogs?: boolean;
+}
+
+/** A running local AWS: DynamoDB Local, the SES emulator and the synthesized functions behind a Lambda API. */
+export interface LocalEnvironment extends LocalEnvironmentDescription {
+  readonly ses: SesEmulator;
+  readonly tables: TableNames;
+  readonly template: Template;
+  /** Environment variables that point an AWS SDK process at this environment. */
+  readonly awsEnv: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the service locally from the synthesized template: tables created from it, each function's bundle run as
+ * the Lambda runtime would, reachable through the Lambda Invoke API, the SES v2 emulator for every region.
+ */
+export async function startLocalEnvironment(options: LocalEnvironmentOptions = {}): Promise<LocalEnvironment> {
+  const outdir = options.outdir ?? join(__dirname, '..', '.local', 'cdk.out');
+  mkdirSync(outdir, { recursive: true });
+  const { template } = synthesize(outdir);
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch(() => undefined);
+  };
+  try {
+    let ddb: DynamoDbLocal | undefined;
+    const dynamodbEndpoint = options.dynamodbEndpoint ?? (ddb = await startDynamoDbLocal()).endpoint;
+    if (ddb) stops.push(() => ddb!.stop());
+    const ses = await SesEmulator.start({ requestsPerSecond: options.sesRequestsPerSecond ?? 1, seed: options.seed ?? 7 });
+    stops.push(() => ses.stop());
+
+    const ddbClient = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_HOME_REGION, credentials: LOCAL_CREDENTIALS });
+    const tables = await createTablesFromTemplate(ddbClient, template);
+    ddbClient.destroy();
+
+    const awsEnv: Record<string, string> = {
+      AWS_REGION: LOCAL_HOME_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
+      AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+    };
+    const functions: Record<string, LocalLambda> = {};
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      if (resource.Type !== 'AWS::Lambda::Function' || typeof resource.Properties?.Code?.S3Key !== 'string') continue;
+      const bundle = functionBundle(template, outdir, logicalId, tables);
+      const fn = await LocalLambda.start(bundle, { env: awsEnv, inheritOutput: options.inheritLogs });
+      stops.push(() => fn.stop());
+      functions[logicalId] = fn;
+    }
+    const lambdaApi: LambdaApi = await startLambdaApi({ functions, port: options.lambdaPort });
+    stops.push(() => lambdaApi.stop());
+    awsEnv.AWS_ENDPOINT_URL_LAMBDA = lambdaApi.endpoint;
+
+    const outputs: Record<string, string> = {};
+    for (const [name, output] of Object.entries(template.Outputs ?? {})) {
+      const ref = (output.Value as { Ref?: string } | undefined)?.Ref;
+      if (ref) outputs[name] = tables[ref] ?? ref;
+    }
+    const regions = String(
+      Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.SYNC_REGIONS)?.Properties?.Environment?.Variables
+        ?.SYNC_REGIONS ?? LOCAL_HOME_REGION,
+    ).split(',');
+    const description: LocalEnvironmentDescription = {
+      region: LOCAL_HOME_REGION,
+      credentials: { ...LOCAL_CREDENTIALS },
+      endpoints: { dynamodb: dynamodbEndpoint, sesv2: ses.endpoint, lambda: lambdaApi.endpoint },
+      outputs,
+      regions,
+      pid: process.pid,
+    };
+    if (options.envFile !== false) {
+      const file = options.envFile ?? DEFAULT_ENV_FILE;
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, `${JSON.stringify(description, null, 2)}\n`);
+    }
+    return { ...description, ses, tables, template, awsEnv, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
