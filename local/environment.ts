@@ -5,7 +5,7 @@ import { DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { LambdaApi, startLambdaApi } from './lambda-api';
 import { LocalLambda } from './lambda-runtime';
 import { SesEmulator } from './ses-emulator';
-import { synthesize, Template } from './synth';
+import { readTemplate, synthesize, Template } from './synth';
 import { createTablesFromTemplate, functionBundle, TableNames } from './template-resources';
 
 /** Credentials every local component accepts; nothing here reaches AWS. */
@@ -43,6 +43,8 @@ export interface LocalEnvironmentOptions {
   readonly dynamodbEndpoint?: string;
   /** Print the functions' logs. @default false */
   readonly inheritLogs?: boolean;
+  /** Use the cloud assembly already in `outdir` instead of synthesizing again (tests synthesize once). */
+  readonly reuseAssembly?: boolean;
 }
 
 /** A running local AWS: DynamoDB Local, the SES emulator and the synthesized functions behind a Lambda API. */
@@ -62,7 +64,7 @@ export interface LocalEnvironment extends LocalEnvironmentDescription {
 export async function startLocalEnvironment(options: LocalEnvironmentOptions = {}): Promise<LocalEnvironment> {
   const outdir = options.outdir ?? join(__dirname, '..', '.local', 'cdk.out');
   mkdirSync(outdir, { recursive: true });
-  const { template } = synthesize(outdir);
+  const template = options.reuseAssembly ? readTemplate(outdir) : synthesize(outdir).template;
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch(() => undefined);
