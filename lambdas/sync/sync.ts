@@ -153,12 +153,15 @@ class SyncRun {
     }
     this.passId = pass.passId;
 
+    // The next page is requested while the current one is written, so slow writes do not slow the SES pace.
+    let prefetch: Promise<ListSuppressedDestinationsCommandOutput> | undefined;
     while (pass.phase === 'list') {
       if (this.outOfTime()) return this.checkpoint(kind, pass);
       let page: ListSuppressedDestinationsCommandOutput;
       try {
-        page = await this.listPage(pass);
+        page = await (prefetch ?? this.listPage(pass, pass.nextToken));
       } catch (error) {
+        prefetch = undefined;
         if (error instanceof DeadlineReached) return this.checkpoint(kind, pass);
         if ((error as Error).name === 'InvalidNextTokenException' && pass.nextToken !== undefined) {
           pass.restarts++;
@@ -175,6 +178,10 @@ class SyncRun {
         }
         throw error;
       }
+      const nextToken = page.NextToken || undefined;
+      prefetch = nextToken !== undefined && !this.outOfTime() ? this.listPage(pass, nextToken) : undefined;
+      // A prefetch abandoned at a checkpoint or an error must not become an unhandled rejection.
+      prefetch?.catch(() => undefined);
       const entries = parseEntries(page);
       const written = await this.applyEntries(entries);
       if (kind === 'full') await this.recordSeen(pass, entries);
@@ -184,9 +191,11 @@ class SyncRun {
       this.pages++;
       this.entriesRead += entries.length;
       this.itemsWritten += written;
-      pass.nextToken = page.NextToken || undefined;
-      if (pass.nextToken === undefined) pass.phase = kind === 'full' ? 'sweep' : 'list';
-      if (pass.nextToken === undefined && kind === 'incremental') return this.completeIncremental(pass, st);
+      pass.nextToken = nextToken;
+      if (nextToken === undefined) {
+        if (kind === 'incremental') return this.completeIncremental(pass, st);
+        pass.phase = 'sweep';
+      }
       await this.state.save(region, this.owner, { [kind]: pass });
     }
 
@@ -223,10 +232,10 @@ class SyncRun {
   }
 
   /** One ListSuppressedDestinations page, paced, with backoff on throttling and 5xx. */
-  private async listPage(pass: PassCheckpoint): Promise<ListSuppressedDestinationsCommandOutput> {
+  private async listPage(pass: PassCheckpoint, nextToken: string | undefined): Promise<ListSuppressedDestinationsCommandOutput> {
     const command = new ListSuppressedDestinationsCommand({
       PageSize: this.opts.pageSize,
-      NextToken: pass.nextToken,
+      NextToken: nextToken,
       // A full pass lists everything SES holds now; an incremental one only the window since the watermark.
       StartDate: pass.kind === 'incremental' && pass.windowStart ? new Date(pass.windowStart) : undefined,
       EndDate: pass.kind === 'incremental' ? new Date(pass.windowEnd) : undefined,
