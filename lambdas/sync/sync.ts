@@ -22,7 +22,7 @@ export interface SyncOptions {
   readonly maxAttempts?: number;
   /** Upper bound of one backoff delay. @default 20 seconds */
   readonly backoffCapMs?: number;
-  /** Canonical item writes in flight at once. @default 16 */
+  /** Canonical item writes in flight at once. @default 32 */
   readonly writeConcurrency?: number;
 }
 
@@ -67,7 +67,7 @@ const DEFAULTS = {
   maxRestarts: 3,
   maxAttempts: 8,
   backoffCapMs: 20_000,
-  writeConcurrency: 16,
+  writeConcurrency: 32,
 } satisfies Required<SyncOptions>;
 
 const SEEN_HASH_BYTES = 8;
