@@ -14,7 +14,7 @@ export interface SesEmulatorOptions {
   host?: string;
   /** Seed for shuffles and fault draws. @default 1 */
   seed?: number;
-  /** Per-region SES request rate; 0 or Infinity = unlimited. @default 1 (SES's limit for these APIs) */
+  /** SES request rate per region and operation; 0 or Infinity = unlimited. @default 1 (SES's limit for these APIs) */
   requestsPerSecond?: number;
   /** Lifetime of a ListSuppressedDestinations NextToken. @default 300000 (5 minutes) */
   nextTokenTtlMs?: number;

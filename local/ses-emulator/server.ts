@@ -51,7 +51,7 @@ async function serveSes(emu: SesEmulator, req: IncomingMessage, res: ServerRespo
     return;
   }
   const { route, params } = match;
-  const decision = emu.traffic.decide(region);
+  const decision = emu.traffic.decide(region, route.operation);
   if (decision.delayMs > 0) await sleep(decision.delayMs);
   if (decision.failure) {
     finish(emu, region, route.operation, res, decision.failure);

@@ -25,7 +25,8 @@ export interface TrafficDecision {
 }
 
 interface RegionTraffic {
-  bucket: TokenBucket;
+  /** One bucket per operation: SES documents its management limits per operation ("no more than once per second"). */
+  buckets: Map<string, TokenBucket>;
   random: Random;
   forced: ForcedFailureKind[];
 }
@@ -59,7 +60,7 @@ export class TrafficController {
   setRequestsPerSecond(rps: number): void {
     if (typeof rps !== 'number' || Number.isNaN(rps) || rps < 0) throw new Error('requestsPerSecond must be a number >= 0 (0 or Infinity = unlimited)');
     this.rps = rps;
-    for (const t of this.perRegion.values()) t.bucket = new TokenBucket(rps, this.now());
+    for (const t of this.perRegion.values()) t.buckets.clear();
   }
 
   /** Current per-region request rate. */
@@ -75,9 +76,14 @@ export class TrafficController {
     for (let i = 0; i < count; i++) t.forced.push(kind);
   }
 
-  /** Decides latency and failure for one SES request. */
-  decide(region: string): TrafficDecision {
+  /** Decides latency and failure for one SES request of `operation` in `region`. */
+  decide(region: string, operation: string): TrafficDecision {
     const t = this.traffic(region);
+    let bucket = t.buckets.get(operation);
+    if (!bucket) {
+      bucket = new TokenBucket(this.rps, this.now());
+      t.buckets.set(operation, bucket);
+    }
     // Every request makes the same draws whatever the outcome, so the fault sequence for a given seed does not
     // shift when the (wall-clock dependent) token bucket happens to throttle a different request.
     const latency = this.faults.latencyMs;
@@ -91,7 +97,7 @@ export class TrafficController {
     if (forced === 'throttle') return { delayMs, failure: throttled() };
     if (forced === 'serverError') return { delayMs, failure: serverError() };
     if (throttleDraw < rateFor(this.faults.throttleRate, region)) return { delayMs, failure: throttled() };
-    if (!t.bucket.tryTake(this.now())) return { delayMs, failure: throttled() };
+    if (!bucket.tryTake(this.now())) return { delayMs, failure: throttled() };
     if (serverErrorDraw < rateFor(this.faults.serverErrorRate, region)) return { delayMs, failure: serverError() };
     return { delayMs };
   }
@@ -141,7 +147,7 @@ export class TrafficController {
     let t = this.perRegion.get(region);
     if (!t) {
       // Independent stream per region: parallel per-region workers see the same faults whatever the interleaving.
-      t = { bucket: new TokenBucket(this.rps, this.now()), random: deriveRandom(this.seed, `faults:${region}`), forced: [] };
+      t = { buckets: new Map(), random: deriveRandom(this.seed, `faults:${region}`), forced: [] };
       this.perRegion.set(region, t);
     }
     return t;
