@@ -24,6 +24,10 @@ export const DEFAULT_CONFIG = {
   overlapMinutes: 10,
   staleAfterMinutes: 60,
   syncErrorAlarmThreshold: 1,
+  guardStaleAfterMinutes: 60,
+  guardStaleMode: 'block',
+  guardCacheTtlSeconds: 60,
+  guardFunctionUrl: false,
 } as const;
 
 const scheduleExpression = z
@@ -58,6 +62,14 @@ const configSchema = z
     overlapMinutes: positive('10').default(DEFAULT_CONFIG.overlapMinutes),
     staleAfterMinutes: positive('60').default(DEFAULT_CONFIG.staleAfterMinutes),
     syncErrorAlarmThreshold: positive('1').int().default(DEFAULT_CONFIG.syncErrorAlarmThreshold),
+    guardStaleAfterMinutes: positive('60').default(DEFAULT_CONFIG.guardStaleAfterMinutes),
+    guardStaleMode: z
+      .enum(['block', 'warn'], { error: (issue) => `must be "block" or "warn", got ${JSON.stringify(issue.input)}` })
+      .default(DEFAULT_CONFIG.guardStaleMode),
+    guardCacheTtlSeconds: positive('60').max(3600, { error: (i) => `must be at most 3600, got ${JSON.stringify(i.input)}` }).default(DEFAULT_CONFIG.guardCacheTtlSeconds),
+    guardFunctionUrl: z
+      .boolean({ error: (issue) => `must be true or false, got ${JSON.stringify(issue.input)}` })
+      .default(DEFAULT_CONFIG.guardFunctionUrl),
     alarmTopicArn: z
       .string()
       .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, { error: (issue) => `must be an SNS topic ARN, got ${JSON.stringify(issue.input)}` })

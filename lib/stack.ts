@@ -3,6 +3,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ServiceConfig } from './config';
+import { PreSendGuard } from './pre-send-guard';
 import { SuppressionSync } from './suppression-sync';
 
 /** Props of {@link SesSuppressionGuardStack}. */
@@ -13,6 +14,7 @@ export interface SesSuppressionGuardStackProps extends StackProps {
 /** The whole service in one stack, deployed in a home region. */
 export class SesSuppressionGuardStack extends Stack {
   public readonly sync: SuppressionSync;
+  public readonly guard: PreSendGuard;
 
   constructor(scope: Construct, id: string, props: SesSuppressionGuardStackProps) {
     super(scope, id, props);
@@ -28,6 +30,17 @@ export class SesSuppressionGuardStack extends Stack {
       syncErrorAlarmThreshold: config.syncErrorAlarmThreshold,
     });
 
+    this.guard = new PreSendGuard(this, 'Guard', {
+      table: this.sync.table,
+      stateTable: this.sync.stateTable,
+      regions: config.regions,
+      staleAfterMinutes: config.guardStaleAfterMinutes,
+      staleMode: config.guardStaleMode,
+      cacheTtlSeconds: config.guardCacheTtlSeconds,
+      requestsPerSecond: config.requestsPerSecond,
+      functionUrl: config.guardFunctionUrl,
+    });
+
     if (config.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
       for (const alarm of this.sync.alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
@@ -36,6 +49,8 @@ export class SesSuppressionGuardStack extends Stack {
     new CfnOutput(this, 'SuppressionTableName', { value: this.sync.table.tableName, description: 'Canonical suppression table' });
     new CfnOutput(this, 'SyncStateTableName', { value: this.sync.stateTable.tableName, description: 'Per-region sync state' });
     new CfnOutput(this, 'SyncFunctionName', { value: this.sync.syncFunction.functionName, description: 'Sync function; invoke with {"region": "...", "mode": "incremental" | "full"}' });
+    new CfnOutput(this, 'GuardFunctionName', { value: this.guard.function.functionName, description: 'Pre-send guard; invoke with {"from": "...", "region": "...", "recipients": [...]}' });
+    if (this.guard.url) new CfnOutput(this, 'GuardFunctionUrl', { value: this.guard.url.url, description: 'Pre-send guard function URL (AWS_IAM auth; POST the request as JSON)' });
     new CfnOutput(this, 'SyncDeadLetterQueueUrl', { value: this.sync.deadLetterQueue.queueUrl, description: 'Failed sync invocations' });
   }
 }

@@ -1,0 +1,133 @@
+import * as path from 'node:path';
+import { ArnFormat, CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { DEFAULT_CONFIG } from './config';
+import { ServiceFunction } from './service-function';
+import { logicalId } from './suppression-sync';
+
+/** Props of {@link PreSendGuard}. */
+export interface PreSendGuardProps {
+  /** The canonical suppression table (read with BatchGetItem only). */
+  readonly table: dynamodb.ITable;
+  /** The per-region sync state table (read for freshness). */
+  readonly stateTable: dynamodb.ITable;
+  /** SES regions the guard may be asked about and whose sync freshness it checks. */
+  readonly regions: readonly string[];
+  /** A region whose sync watermark is older than this makes the data stale. @default 60 */
+  readonly staleAfterMinutes?: number;
+  /** Severity of SUPPRESSION_DATA_STALE. @default 'block' */
+  readonly staleMode?: 'block' | 'warn';
+  /** How long SES identity, account and configuration set lookups are cached in a warm function. @default 60 */
+  readonly cacheTtlSeconds?: number;
+  /** SES management calls per second per region the guard allows itself (shared with the sync's budget). @default 1 */
+  readonly requestsPerSecond?: number;
+  /** Adds a function URL with AWS_IAM auth for callers outside Lambda. @default false */
+  readonly functionUrl?: boolean;
+}
+
+const GUARD_SERVICE_NAME = 'ses-suppression-guard';
+
+/**
+ * The pre-send guard: a function blast senders invoke before they send, which checks the sender identity, the
+ * account and the configuration set in the sending region, and every recipient against the cross-region
+ * suppression table. It reads only: BatchGetItem on the tables and read-only SES calls in the configured regions.
+ */
+export class PreSendGuard extends Construct {
+  public readonly function: ServiceFunction;
+  /** The function URL, when `functionUrl` is set. */
+  public readonly url?: lambda.FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: PreSendGuardProps) {
+    super(scope, id);
+    if (props.regions.length === 0) throw new Error(`regions must not be empty, got ${JSON.stringify(props.regions)}`);
+    const staleAfterMinutes = props.staleAfterMinutes ?? DEFAULT_CONFIG.guardStaleAfterMinutes;
+    const cacheTtlSeconds = props.cacheTtlSeconds ?? DEFAULT_CONFIG.guardCacheTtlSeconds;
+    const staleMode = props.staleMode ?? DEFAULT_CONFIG.guardStaleMode;
+    if (!(staleAfterMinutes > 0)) throw new Error(`staleAfterMinutes must be a positive number, got ${staleAfterMinutes}`);
+    if (!(cacheTtlSeconds > 0)) throw new Error(`cacheTtlSeconds must be a positive number, got ${cacheTtlSeconds}`);
+    if (staleMode !== 'block' && staleMode !== 'warn') throw new Error(`staleMode must be "block" or "warn", got ${JSON.stringify(staleMode)}`);
+
+    this.function = new ServiceFunction(this, 'GuardFunction', {
+      entry: path.join(__dirname, '..', 'lambdas', 'guard', 'handler.ts'),
+      handler: 'handler',
+      description: 'Pre-send guard: checks a sender, region and recipient list before a blast is sent',
+      // SDK clients time out within seconds; the rest is headroom for 50,000-recipient lists.
+      timeout: Duration.seconds(30),
+      memorySize: 1024,
+      environment: {
+        SYNC_REGIONS: props.regions.join(','),
+        GUARD_STALE_AFTER_MINUTES: String(staleAfterMinutes),
+        GUARD_STALE_MODE: staleMode,
+        GUARD_CACHE_TTL_SECONDS: String(cacheTtlSeconds),
+        SES_REQUESTS_PER_SECOND: String(props.requestsPerSecond ?? DEFAULT_CONFIG.requestsPerSecond),
+        POWERTOOLS_SERVICE_NAME: GUARD_SERVICE_NAME,
+      },
+    });
+    const role = this.function.role!;
+
+    this.function.addEnvironment('SUPPRESSION_TABLE_NAME', props.table.tableName);
+    props.table.grant(this.function, 'dynamodb:BatchGetItem');
+    this.function.addEnvironment('SYNC_STATE_TABLE_NAME', props.stateTable.tableName);
+    props.stateTable.grant(this.function, 'dynamodb:GetItem', 'dynamodb:BatchGetItem');
+
+    const stack = Stack.of(this);
+    const sesArn = (region: string, resource: string) =>
+      stack.formatArn({ service: 'ses', region, resource, resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSesIdentities',
+        actions: ['ses:GetEmailIdentity'],
+        resources: props.regions.map((region) => sesArn(region, 'identity')),
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSesConfigurationSets',
+        actions: ['ses:GetConfigurationSet'],
+        resources: props.regions.map((region) => sesArn(region, 'configuration-set')),
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSesAccount',
+        actions: ['ses:GetAccount', 'ses:ListEmailIdentities'],
+        // Neither action has a resource type in the Service Authorization Reference.
+        resources: ['*'],
+      }),
+    );
+    for (const region of props.regions) {
+      for (const resource of ['identity', 'configuration-set']) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${region}:<AWS::AccountId>:${resource}/*]`,
+          reason: `The guard reads whichever ${resource === 'identity' ? 'identity covers the sender a caller names' : 'configuration set a caller names'} in ${region}; the names are only known per request, and the action is read-only (${resource === 'identity' ? 'ses:GetEmailIdentity' : 'ses:GetConfigurationSet'}).`,
+        });
+      }
+    }
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ses:GetAccount and ses:ListEmailIdentities have no resource types in the Service Authorization Reference; "*" is the only valid resource and both are read-only.',
+    });
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId(this.function.logGroupResource.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason: "Writing log events needs the log streams of the function's own log group, which are only addressable with a wildcard.",
+    });
+
+    if (props.functionUrl) {
+      this.url = this.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    }
+  }
+
+  /** Lets `grantee` (e.g. a blast sender's role) invoke the guard, and nothing else. */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return this.function.grantInvoke(grantee);
+  }
+
+  /** Lets `grantee` call the guard's function URL; throws when the guard has none. */
+  grantInvokeUrl(grantee: iam.IGrantable): iam.Grant {
+    if (!this.url) throw new Error('the guard has no function URL; set functionUrl: true to create one');
+    return this.function.grantInvokeUrl(grantee);
+  }
+}
