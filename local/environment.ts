@@ -45,6 +45,8 @@ export interface LocalEnvironmentOptions {
   readonly inheritLogs?: boolean;
   /** Use the cloud assembly already in `outdir` instead of synthesizing again (tests synthesize once). */
   readonly reuseAssembly?: boolean;
+  /** Appended to every table name, so environments sharing one DynamoDB Local never collide. @default '' */
+  readonly tableSuffix?: string;
 }
 
 /** A running local AWS: DynamoDB Local, the SES emulator and the synthesized functions behind a Lambda API. */
@@ -77,7 +79,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     stops.push(() => ses.stop());
 
     const ddbClient = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_HOME_REGION, credentials: LOCAL_CREDENTIALS });
-    const tables = await createTablesFromTemplate(ddbClient, template);
+    const tables = await createTablesFromTemplate(ddbClient, template, options.tableSuffix);
     ddbClient.destroy();
 
     const awsEnv: Record<string, string> = {

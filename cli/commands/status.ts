@@ -1,0 +1,139 @@
+import { Command } from 'commander';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { listedRegions, MANUAL_ATTRIBUTE, ManualEntry } from '../../lambdas/shared/records';
+import { RegionSyncState, SyncStateStore } from '../../lambdas/sync/state';
+import { EXIT, UsageError } from '../errors';
+import { formatDuration, formatTime, Progress, table } from '../output';
+import type { Runner } from '../runner';
+
+/** The sync status of one region, as `status --json` prints it. */
+export interface RegionStatusReport {
+  readonly region: string;
+  /** `ok`, `stale` (no sync within the threshold) or `error` (the last run failed). */
+  readonly health: 'ok' | 'stale' | 'error';
+  readonly lastSuccessAt: string | null;
+  readonly lastFullSuccessAt: string | null;
+  /** Every SES entry updated before this time is in the canonical table. */
+  readonly syncedThrough: string | null;
+  readonly lagSeconds: number | null;
+  /** Entries the region's SES list held at the last full reconciliation. */
+  readonly listedAtLastFull: number | null;
+  readonly lastRunAt: string | null;
+  readonly lastSummary: RegionSyncState['lastSummary'] | null;
+  readonly lastError: RegionSyncState['lastError'] | null;
+  readonly fullPassPending: boolean;
+}
+
+/** Totals of the canonical table. */
+export interface CanonicalTotals {
+  readonly addresses: number;
+  /** Addresses a region lists or an operator suppressed. */
+  readonly suppressed: number;
+  /** Addresses listed in more than one region. */
+  readonly multiRegion: number;
+  /** Addresses with an operator's manual suppression in force. */
+  readonly manual: number;
+}
+
+/** `ssg status`. */
+export function registerStatus(program: Command, runner: Runner): void {
+  program
+    .command('status')
+    .description('Sync health per region (last success, lag, entries, last error) and canonical table totals')
+    .option('--stale-after <minutes>', 'mark a region stale when it has not synced for this long', '60')
+    .option('--no-totals', 'skip the scan of the canonical table (faster on large tables)')
+    .addHelpText('after', '\nExit code 1 when a region is stale or its last sync failed.')
+    .action(
+      runner.action<{ staleAfter: string; totals: boolean }>(async ({ out, target }, _operands, options) => {
+        const staleAfterMinutes = Number(options.staleAfter);
+        if (!Number.isFinite(staleAfterMinutes) || staleAfterMinutes <= 0) {
+          throw new UsageError(`--stale-after must be a positive number of minutes, got ${JSON.stringify(options.staleAfter)}`);
+        }
+        const t = await target();
+        const now = Date.now();
+        const store = new SyncStateStore(t.doc, t.output('SyncStateTableName'));
+        const regions = await t.regions();
+        const states = await Promise.all(regions.map((region) => store.load(region)));
+        const reports = states.map((state) => regionReport(state, now, staleAfterMinutes * 60_000));
+        const totals = options.totals ? await canonicalTotals(t.doc, t.output('SuppressionTableName'), new Progress(out.stderr)) : null;
+        const unhealthy = reports.filter((r) => r.health !== 'ok');
+
+        if (out.json) {
+          out.printJson({ target: t.description, staleAfterMinutes, regions: reports, totals, unhealthyRegions: unhealthy.map((r) => r.region) });
+        } else {
+          out.line(`Target: ${t.description}`);
+          out.line(`Regions (stale after ${formatDuration(staleAfterMinutes * 60_000)} without a sync):`);
+          const rows = reports.map((r) => [
+            r.region,
+            r.health === 'ok' ? 'ok' : r.health.toUpperCase(),
+            r.lastSuccessAt ? formatTime(r.lastSuccessAt, now) : 'never',
+            r.lagSeconds === null ? '-' : formatDuration(r.lagSeconds * 1000),
+            r.listedAtLastFull === null ? '-' : String(r.listedAtLastFull),
+            describeRun(r),
+            r.lastError ? `${r.lastError.at}: ${r.lastError.name}: ${r.lastError.message}` : '-',
+          ]);
+          for (const row of table(['region', 'health', 'last success', 'lag', 'SES entries', 'last run', 'last error'], rows)) out.line(row);
+          if (totals) {
+            out.line(
+              `Canonical table: ${totals.addresses} addresses, ${totals.suppressed} suppressed, ${totals.multiRegion} in more than one region, ${totals.manual} suppressed manually`,
+            );
+          }
+          out.line(unhealthy.length === 0 ? 'All regions are in sync.' : `Needs attention: ${unhealthy.map((r) => `${r.region} (${r.health})`).join(', ')}`);
+        }
+        return unhealthy.length === 0 ? EXIT.OK : EXIT.PROBLEMS;
+      }),
+    );
+}
+
+function regionReport(state: RegionSyncState, now: number, staleAfterMs: number): RegionStatusReport {
+  const watermark = state.watermark ? Date.parse(state.watermark) : NaN;
+  const lagMs = Number.isFinite(watermark) ? Math.max(0, now - watermark) : null;
+  const stale = lagMs === null || lagMs > staleAfterMs;
+  return {
+    region: state.region,
+    health: state.lastError ? 'error' : stale ? 'stale' : 'ok',
+    lastSuccessAt: state.lastSuccessAt ?? null,
+    lastFullSuccessAt: state.lastFullSuccessAt ?? null,
+    syncedThrough: state.watermark ?? null,
+    lagSeconds: lagMs === null ? null : Math.round(lagMs / 1000),
+    listedAtLastFull: state.listedAtLastFull ?? null,
+    lastRunAt: state.lastRunAt ?? null,
+    lastSummary: state.lastSummary ?? null,
+    lastError: state.lastError ?? null,
+    fullPassPending: state.full !== undefined || state.fullRequestedAt !== undefined,
+  };
+}
+
+function describeRun(r: RegionStatusReport): string {
+  const s = r.lastSummary;
+  if (!s) return r.lastRunAt ? `at ${r.lastRunAt}` : 'never';
+  const what = s.skipped ? `skipped (${s.skipped})` : `${s.complete ? 'complete' : 'checkpointed'}, read ${s.entriesRead}, wrote ${s.itemsWritten}, removed ${s.removals}`;
+  return `${s.mode} ${what}${r.fullPassPending ? ', full pass pending' : ''}`;
+}
+
+/** Counts the canonical table page by page. */
+export async function canonicalTotals(doc: import('@aws-sdk/lib-dynamodb').DynamoDBDocumentClient, tableName: string, progress: Progress): Promise<CanonicalTotals> {
+  let addresses = 0;
+  let suppressed = 0;
+  let multiRegion = 0;
+  let manual = 0;
+  let startKey: Record<string, unknown> | undefined;
+  try {
+    do {
+      const out = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }));
+      for (const item of out.Items ?? []) {
+        addresses++;
+        const listed = listedRegions(item).length;
+        const manualListed = (item[MANUAL_ATTRIBUTE] as ManualEntry | undefined)?.status === 'LISTED';
+        if (listed > 0 || manualListed) suppressed++;
+        if (listed > 1) multiRegion++;
+        if (manualListed) manual++;
+      }
+      startKey = out.LastEvaluatedKey;
+      progress.update(`scanning the canonical table: ${addresses} addresses`);
+    } while (startKey);
+  } finally {
+    progress.done();
+  }
+  return { addresses, suppressed, multiRegion, manual };
+}

@@ -1,0 +1,78 @@
+import { PassThrough } from 'node:stream';
+import { buildProgram } from '../cli/main';
+import { formatDuration, Progress, table } from '../cli/output';
+import { Runner } from '../cli/runner';
+
+/** A stream that records what was written, claiming to be a terminal or not. */
+function fakeStderr(isTTY: boolean): PassThrough & { isTTY: boolean; text: () => string } {
+  const stream = new PassThrough() as PassThrough & { isTTY: boolean; text: () => string };
+  const chunks: string[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+  stream.isTTY = isTTY;
+  stream.text = () => chunks.join('');
+  return stream;
+}
+
+describe('Class: Progress', () => {
+  it('redraws one line on a terminal and clears it when done', async () => {
+    // Prepare
+    const stderr = fakeStderr(true);
+    const progress = new Progress(stderr);
+
+    // Act
+    progress.update('exporting: 10 of 20', true);
+    progress.update('exporting: 20 of 20', true);
+    progress.done();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // Assess
+    expect(stderr.text()).toBe('\r\x1b[2Kexporting: 10 of 20\r\x1b[2Kexporting: 20 of 20\r\x1b[2K');
+  });
+
+  it('writes nothing when stderr is piped', async () => {
+    // Prepare
+    const stderr = fakeStderr(false);
+    const progress = new Progress(stderr);
+
+    // Act
+    progress.update('importing: 5 rows', true);
+    progress.done();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // Assess
+    expect(stderr.text()).toBe('');
+  });
+});
+
+describe('Function: table', () => {
+  it('aligns columns under their headers without trailing spaces', () => {
+    // Act
+    const lines = table(['region', 'health', 'note'], [['us-east-1', 'ok', ''], ['eu-west-1', 'STALE', 'never synced']]);
+
+    // Assess
+    expect(lines).toEqual(['  region     health  note', '  us-east-1  ok', '  eu-west-1  STALE   never synced']);
+  });
+});
+
+describe('Function: formatDuration', () => {
+  it.each([
+    [0, '0s'],
+    [59_000, '59s'],
+    [12 * 60_000, '12m'],
+    [3 * 3600_000 + 5 * 60_000, '3h 05m'],
+    [50 * 3600_000, '2d 02h'],
+  ])('formats %d ms as %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe('Function: buildProgram', () => {
+  it('registers every operator command with a description', () => {
+    // Act
+    const program = buildProgram(new Runner({}));
+
+    // Assess
+    expect(program.commands.map((c) => c.name())).toEqual(['status', 'lookup', 'check', 'suppress', 'unsuppress', 'export', 'import', 'sync', 'audit']);
+    expect(program.commands.every((c) => c.description().length > 20)).toBe(true);
+  });
+});

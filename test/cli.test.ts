@@ -1,0 +1,551 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, Server } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../lambdas/shared/clients';
+import { auditPartitionKey } from '../lambdas/shared/audit';
+import { regionAttribute } from '../lambdas/shared/records';
+import { LocalEnvironment, startLocalEnvironment } from '../local/environment';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { scanAll, testSesClient } from './support/local-aws';
+import { FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
+
+const ROOT = join(__dirname, '..');
+const FIXTURES = join(__dirname, 'fixtures', 'cli');
+const HOUR = 3600_000;
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI as a real process, the way an operator or a script runs it. */
+function runCli(args: readonly string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+/** A TCP port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('CLI: ssg against the local environment', () => {
+  let env: LocalEnvironment;
+  let dir: string;
+  let envFile: string;
+  let ddb: DynamoDBClient;
+  const doc = () => documentClient(ddb);
+  const ssg = (args: readonly string[], options: { stdin?: string; env?: Record<string, string> } = {}) =>
+    runCli(['--local', ...args], { ...options, env: { SSG_LOCAL_ENV_FILE: envFile, ...options.env } });
+  const canonical = async (address: string) => (await doc().send(new GetCommand({ TableName: env.outputs.SuppressionTableName!, Key: { address } }))).Item;
+  const auditCount = async (address: string) =>
+    (await doc().send(new QueryCommand({ TableName: env.outputs.SyncStateTableName!, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': auditPartitionKey(address) } }))).Items?.length ?? 0;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ssg-cli-'));
+    envFile = join(dir, 'environment.json');
+    env = await startLocalEnvironment({
+      envFile,
+      dynamodbEndpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
+      outdir: process.env.SSG_TEST_CDK_OUT,
+      reuseAssembly: true,
+      sesRequestsPerSecond: 0,
+      tableSuffix: `-cli-${randomBytes(3).toString('hex')}`,
+    });
+    ddb = new DynamoDBClient({ endpoint: env.endpoints.dynamodb, region: env.region, credentials: env.credentials });
+    const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * HOUR);
+    env.ses.region('us-east-1').putSuppressedMany([
+      { emailAddress: 'Jane.Doe@Example.org', reason: 'BOUNCE', lastUpdateTime: at(72) },
+      { emailAddress: 'bounced.once@example.net', reason: 'BOUNCE', lastUpdateTime: at(30) },
+    ]);
+    env.ses.region('us-west-2').putSuppressed({ emailAddress: 'jane.doe@example.org', reason: 'BOUNCE', lastUpdateTime: at(48) });
+    env.ses.region('eu-west-1').putSuppressedMany([
+      { emailAddress: 'JANE.DOE@EXAMPLE.ORG', reason: 'COMPLAINT', lastUpdateTime: at(2) },
+      { emailAddress: 'europe.only@example.eu', reason: 'COMPLAINT', lastUpdateTime: at(20) },
+    ]);
+    env.ses.region('us-east-1').putIdentity({ name: 'example.com', type: 'DOMAIN', mailFromDomain: 'mail.example.com' });
+  });
+  afterAll(async () => {
+    ddb?.destroy();
+    await env?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('Commands: sync and status', () => {
+    it('reports every region stale before the first sync', async () => {
+      // Act
+      const run = await ssg(['status']);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/us-east-1\s+STALE\s+never/);
+      expect(run.stdout).toContain('Needs attention: us-east-1 (stale), us-west-2 (stale), eu-west-1 (stale)');
+    });
+
+    it('syncs one region with --region, then every region with --full, and shows each summary', async () => {
+      // Act
+      const one = await ssg(['sync', '--region', 'us-west-2']);
+      const full = await ssg(['sync', '--full', '--json']);
+
+      // Assess
+      expect(one.code).toBe(0);
+      expect(one.stdout).toContain('Incremental sync of us-west-2:');
+      expect(one.stdout).toMatch(/us-west-2\s+complete\s+1\s+1\s+1\s+0/);
+      expect(one.stdout).not.toContain('us-east-1');
+      expect(full.code).toBe(0);
+      const { mode, results } = JSON.parse(full.stdout) as { mode: string; results: Array<{ region: string; summary: Record<string, unknown> }> };
+      expect(mode).toBe('full');
+      expect(results.map((r) => [r.region, r.summary])).toEqual([
+        ['us-east-1', expect.objectContaining({ mode: 'full', complete: true, entriesRead: 2, itemsWritten: 2 })],
+        ['us-west-2', expect.objectContaining({ mode: 'full', complete: true, entriesRead: 1, itemsWritten: 0 })],
+        ['eu-west-1', expect.objectContaining({ mode: 'full', complete: true, entriesRead: 2, itemsWritten: 2 })],
+      ]);
+    });
+
+    it('shows each region in sync with its entries and the canonical totals after a sync', async () => {
+      // Act
+      const [text, json, strict] = await Promise.all([ssg(['status']), ssg(['status', '--json']), ssg(['status', '--stale-after', '0.0001'])]);
+
+      // Assess
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(/us-east-1\s+ok\s+\S+ \(\d+s ago\)\s+\d+s\s+2\s+full complete, read 2, wrote 2, removed 0\s+-/);
+      expect(text.stdout).toMatch(/eu-west-1\s+ok\s+.*\s+2\s+full complete/);
+      expect(text.stdout).toContain('Canonical table: 3 addresses, 3 suppressed, 1 in more than one region, 0 suppressed manually');
+      expect(text.stdout).toContain('All regions are in sync.');
+      const report = JSON.parse(json.stdout) as { regions: Array<Record<string, unknown>>; totals: Record<string, number> };
+      expect(report.regions).toEqual([
+        expect.objectContaining({ region: 'us-east-1', health: 'ok', listedAtLastFull: 2, lastError: null }),
+        expect.objectContaining({ region: 'us-west-2', health: 'ok', listedAtLastFull: 1 }),
+        expect.objectContaining({ region: 'eu-west-1', health: 'ok', listedAtLastFull: 2 }),
+      ]);
+      expect(report.totals).toEqual({ addresses: 3, suppressed: 3, multiRegion: 1, manual: 0 });
+      // A threshold shorter than the lag marks every region stale.
+      expect(strict.code).toBe(1);
+      expect(strict.stdout).toMatch(/us-east-1\s+STALE/);
+    });
+  });
+
+  describe('Command: lookup', () => {
+    it('explains a suppression region by region, with the case each region holds', async () => {
+      // Act
+      const [found, missing] = await Promise.all([ssg(['lookup', 'JANE.doe@example.ORG']), ssg(['lookup', 'nobody@example.com'])]);
+
+      // Assess
+      expect(found.code).toBe(0);
+      expect(found.stdout).toContain('jane.doe@example.org: SUPPRESSED (COMPLAINT) by eu-west-1, us-east-1, us-west-2');
+      expect(found.stdout).toMatch(/eu-west-1\s+LISTED\s+COMPLAINT\s+\S+ \(2h 00m ago\)\s+JANE\.DOE@EXAMPLE\.ORG/);
+      expect(found.stdout).toMatch(/us-east-1\s+LISTED\s+BOUNCE\s+\S+ \(3d 00h ago\)\s+Jane\.Doe@Example\.org/);
+      expect(found.stdout).toMatch(/us-west-2\s+LISTED\s+BOUNCE\s+.*jane\.doe@example\.org/);
+      expect(found.stdout).toContain('manual: none');
+      expect(found.stdout).toContain('Audit trail: no manual changes');
+      expect(missing.code).toBe(0);
+      expect(missing.stdout).toContain('nobody@example.com: not suppressed (no canonical record)');
+    });
+
+    it('with --live, confirms agreement and reports where SES changed since the sync', async () => {
+      // Prepare: SES drops one address after the sync.
+      env.ses.region('us-east-1').deleteSuppressed('bounced.once@example.net');
+
+      // Act
+      const [agrees, disagrees] = await Promise.all([ssg(['lookup', 'jane.doe@example.org', '--live']), ssg(['lookup', 'Bounced.Once@example.net', '--live', '--json'])]);
+
+      // Assess
+      expect(agrees.code).toBe(0);
+      expect(agrees.stdout).toMatch(/us-east-1\s+LISTED\s+BOUNCE since \S+ as Jane\.Doe@Example\.org/);
+      expect(agrees.stdout).toContain('Live SES agrees with the canonical record.');
+      expect(disagrees.code).toBe(1);
+      const report = JSON.parse(disagrees.stdout) as { live: Array<Record<string, unknown>>; disagreements: string[] };
+      // The recorded exact case, then the given case, then lower case were tried.
+      expect(report.live[0]).toEqual(expect.objectContaining({ region: 'us-east-1', listed: false, tried: ['bounced.once@example.net', 'Bounced.Once@example.net'] }));
+      expect(report.disagreements).toEqual([expect.stringContaining('us-east-1: the canonical record lists it (BOUNCE, as bounced.once@example.net) but SES does not hold it now')]);
+      env.ses.region('us-east-1').putSuppressed({ emailAddress: 'bounced.once@example.net', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 30 * HOUR) });
+    });
+  });
+
+  describe('Command: export', () => {
+    it('writes the suppressed addresses as SES import CSV, with an optional header, and as NDJSON to a file', async () => {
+      // Prepare
+      const ndjsonFile = join(dir, 'export.ndjson');
+
+      // Act
+      const [csv, header, ndjson] = await Promise.all([ssg(['export']), ssg(['export', '--header']), ssg(['export', '--format', 'ndjson', '--output', ndjsonFile])]);
+
+      // Assess
+      expect(csv.code).toBe(0);
+      expect(csv.stdout.trim().split('\n').sort()).toEqual(['bounced.once@example.net,BOUNCE', 'europe.only@example.eu,COMPLAINT', 'jane.doe@example.org,COMPLAINT']);
+      expect(csv.stderr).toBe('');
+      expect(header.stdout.split('\n')[0]).toBe('emailAddress,reason');
+      expect(ndjson.code).toBe(0);
+      expect(ndjson.stdout).toContain(`Exported 3 suppressed addresses (of 3 in the canonical table) to ${ndjsonFile} (ndjson).`);
+      const lines = readFileSync(ndjsonFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          { emailAddress: 'jane.doe@example.org', reason: 'COMPLAINT' },
+          { emailAddress: 'bounced.once@example.net', reason: 'BOUNCE' },
+          { emailAddress: 'europe.only@example.eu', reason: 'COMPLAINT' },
+        ]),
+      );
+      expect(lines).toHaveLength(3);
+      expect(existsSync(`${ndjsonFile}.partial`)).toBe(false);
+    });
+  });
+
+  describe('Command: check', () => {
+    it('exits 0 when the guard says proceed, listing the recipients it dropped', async () => {
+      // Prepare
+      const file = join(dir, 'recipients.csv');
+      writeFileSync(file, 'email,name\nfriend@example.com,Friend\nJane.Doe@example.org,Jane\n');
+
+      // Act
+      const [text, json] = await Promise.all([
+        ssg(['check', '--from', 'Campaigns <campaigns@example.com>', '--region', 'us-east-1', '--recipients', file, '--caller', 'cli-test']),
+        ssg(['check', '--from', 'campaigns@example.com', '--region', 'us-east-1', '--recipients', '-', '--json'], { stdin: 'friend@example.com\nother@example.com\n' }),
+      ]);
+
+      // Assess
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('PROCEED: the send may go ahead');
+      expect(text.stdout).toContain('Recipients: 2 given, 1 allowed, 1 suppressed, 0 invalid, 0 duplicates');
+      expect(text.stdout).toMatch(/Jane\.Doe@example\.org\s+COMPLAINT\s+eu-west-1, us-east-1, us-west-2/);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({ proceed: true, recipients: { allowed: ['friend@example.com', 'other@example.com'] } });
+    });
+
+    it('exits 1 when the guard blocks the send', async () => {
+      // Act
+      const run = await ssg(['check', '--from', 'campaigns@example.com', '--region', 'us-west-2', '--recipients', '-'], { stdin: 'friend@example.com\n' });
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain('BLOCKED: do not send');
+      expect(run.stdout).toMatch(/BLOCK\s+IDENTITY_NOT_VERIFIED_IN_REGION: No SES identity in us-west-2 covers campaigns@example\.com/);
+    });
+
+    it('exits 3 when the guard cannot be reached', async () => {
+      // Prepare: the same environment, with the Lambda endpoint on a port nothing listens on.
+      const description = JSON.parse(readFileSync(envFile, 'utf8')) as { endpoints: Record<string, string> };
+      description.endpoints.lambda = `http://127.0.0.1:${await closedPort()}`;
+      const broken = join(dir, 'unreachable.json');
+      writeFileSync(broken, JSON.stringify(description));
+
+      // Act
+      const run = await runCli(['check', '--local', '--from', 'campaigns@example.com', '--recipients', '-'], { stdin: 'friend@example.com\n', env: { SSG_LOCAL_ENV_FILE: broken } });
+
+      // Assess
+      expect(run.code).toBe(3);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/error: the guard could not be reached \(INVOKE_FAILED\).*ECONNREFUSED.*Do not send without a verdict/);
+    });
+  });
+
+  describe('Commands: suppress and unsuppress', () => {
+    it('suppresses an address manually, records who and why, and the guard blocks it', async () => {
+      // Act
+      const suppress = await ssg(['suppress', 'Manual.Person@Example.com', '--reason', 'complaint', '--note', 'ticket 7']);
+      const [lookup, again, check] = await Promise.all([
+        ssg(['lookup', 'manual.person@example.com']),
+        ssg(['suppress', 'manual.person@example.com', '--reason', 'COMPLAINT', '--note', 'ticket 7']),
+        ssg(['check', '--from', 'campaigns@example.com', '--region', 'us-east-1', '--recipients', '-'], { stdin: 'manual.person@example.com\n' }),
+      ]);
+
+      // Assess
+      expect(suppress.code).toBe(0);
+      expect(suppress.stdout).toMatch(/^Suppressed manual\.person@example\.com manually \(COMPLAINT\) at \S+ by local:\S+, note: ticket 7\./);
+      expect(lookup.stdout).toContain('manual.person@example.com: SUPPRESSED (COMPLAINT) by manual');
+      expect(lookup.stdout).toMatch(/manual: LISTED COMPLAINT at \S+ by local:\S+ \(note: ticket 7\)/);
+      expect(lookup.stdout).toMatch(/Audit trail:\n {2}\S+ {2}suppress +by local:\S+ {2}why: COMPLAINT {2}note: ticket 7/);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('is already suppressed manually');
+      expect(await auditCount('manual.person@example.com')).toBe(1);
+      expect(check.code).toBe(1);
+      expect(check.stdout).toMatch(/manual\.person@example\.com\s+COMPLAINT\s+manual/);
+      expect(await canonical('manual.person@example.com')).toMatchObject({ origin: 'manual', manual: { reason: 'COMPLAINT', status: 'LISTED', note: 'ticket 7', by: expect.stringMatching(/^local:/) } });
+    });
+
+    it('removes the address from every region, and reports the region whose SES refuses with how to remove it there', async () => {
+      // Prepare
+      env.ses.region('eu-west-1').refuseDelete('JANE.DOE@EXAMPLE.ORG');
+
+      // Act
+      const run = await ssg(['unsuppress', 'jane.doe@example.org', '--reason', 'mailbox confirmed working (ticket 9)']);
+      const lookup = await ssg(['lookup', 'jane.doe@example.org']);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/us-east-1\s+removed Jane\.Doe@Example\.org\s+marked REMOVED/);
+      expect(run.stdout).toMatch(/us-west-2\s+removed jane\.doe@example\.org\s+marked REMOVED/);
+      expect(run.stdout).toMatch(/eu-west-1\s+REFUSED \(JANE\.DOE@EXAMPLE\.ORG\)\s+still LISTED/);
+      expect(run.stdout).toContain("aws sesv2 delete-suppressed-destination --email-address 'JANE.DOE@EXAMPLE.ORG' --region eu-west-1");
+      expect(run.stdout).toContain('AWS Support');
+      expect(run.stdout).toContain('ssg sync --full --region eu-west-1');
+      expect(env.ses.region('us-east-1').getSuppressed('Jane.Doe@Example.org')).toBeUndefined();
+      expect(env.ses.region('us-west-2').getSuppressed('jane.doe@example.org')).toBeUndefined();
+      expect(env.ses.region('eu-west-1').getSuppressed('JANE.DOE@EXAMPLE.ORG')).toBeDefined();
+      const item = await canonical('jane.doe@example.org');
+      expect(item?.[regionAttribute('us-east-1')]).toMatchObject({ status: 'REMOVED', removedAt: expect.any(String) });
+      expect(item?.[regionAttribute('us-west-2')]).toMatchObject({ status: 'REMOVED' });
+      expect(item?.[regionAttribute('eu-west-1')]).toMatchObject({ status: 'LISTED' });
+      expect(lookup.stdout).toContain('jane.doe@example.org: SUPPRESSED (COMPLAINT) by eu-west-1');
+      expect(lookup.stdout).toMatch(/unsuppress by local:\S+ {2}why: mailbox confirmed working \(ticket 9\) {2}\(removed from us-east-1, us-west-2; SES refused in eu-west-1\)/);
+    });
+  });
+
+  describe('Target: a deployed stack', () => {
+    let fakeAws: Server;
+    let awsEnv: Record<string, string>;
+
+    beforeAll(async () => {
+      // CloudFormation and STS speak the query protocol; this answers DescribeStacks with the local outputs.
+      fakeAws = createHttpServer((req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          const params = new URLSearchParams(body);
+          res.setHeader('content-type', 'text/xml');
+          if (params.get('Action') === 'GetCallerIdentity') {
+            res.end('<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:sts::123456789012:assumed-role/Operator/alice</Arn><UserId>AROAEXAMPLE:alice</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>');
+          } else if (params.get('StackName') === 'SesSuppressionGuard') {
+            const outputs = Object.entries(env.outputs).map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`).join('');
+            res.end(`<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>SesSuppressionGuard</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2024-01-01T00:00:00Z</CreationTime><Outputs>${outputs}</Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`);
+          } else {
+            res.statusCode = 400;
+            res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${params.get('StackName')} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+          }
+        });
+      });
+      await new Promise<void>((resolve) => fakeAws.listen(0, '127.0.0.1', resolve));
+      const endpoint = `http://127.0.0.1:${(fakeAws.address() as { port: number }).port}`;
+      awsEnv = {
+        AWS_ACCESS_KEY_ID: env.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: env.credentials.secretAccessKey,
+        AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
+        AWS_ENDPOINT_URL_STS: endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: env.endpoints.dynamodb,
+      };
+    });
+    afterAll(async () => {
+      await new Promise<void>((resolve) => fakeAws?.close(() => resolve()));
+    });
+
+    it('finds the tables through the stack outputs and records the caller ARN in the audit trail', async () => {
+      // Act
+      const [status, missing] = await Promise.all([
+        runCli(['status', '--stack-region', 'us-east-1', '--regions', 'us-east-1,eu-west-1', '--json'], { env: awsEnv }),
+        runCli(['status', '--stack', 'Missing', '--stack-region', 'us-east-1'], { env: awsEnv }),
+      ]);
+      const suppress = await runCli(['suppress', 'deployed.person@example.com', '--reason', 'BOUNCE', '--stack-region', 'us-east-1'], { env: awsEnv });
+
+      // Assess
+      expect(status.code).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ target: 'stack SesSuppressionGuard (us-east-1)', regions: [{ region: 'us-east-1' }, { region: 'eu-west-1' }] });
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toContain('error: stack Missing does not exist in us-east-1; pass --stack <name> and --stack-region <region>');
+      expect(suppress.code).toBe(0);
+      expect(await canonical('deployed.person@example.com')).toMatchObject({ manual: { by: 'arn:aws:sts::123456789012:assumed-role/Operator/alice', status: 'LISTED' } });
+    });
+  });
+
+  describe('Command: import', () => {
+    it('imports the good rows of a provider export, reports bad rows by line, and writes nothing on a second run', async () => {
+      // Prepare
+      const file = join(FIXTURES, 'provider-export.csv');
+
+      // Act
+      const first = await ssg(['import', file, '--source', 'oldesp']);
+      const audits = await auditCount('first.bounce@import.example');
+      const second = await ssg(['import', file, '--source', 'oldesp', '--json']);
+
+      // Assess
+      expect(first.code).toBe(1);
+      expect(first.stdout).toMatch(/rows\s+imported\s+unchanged\s+rejected\n\s+8\s+3\s+1\s+4/);
+      expect(first.stdout).toContain('line 3: "not-an-address" is not a valid email address: it has no "@"');
+      expect(first.stdout).toContain('line 5: "soft.one@import.example": reason "soft bounce" is a soft (transient) bounce');
+      expect(first.stdout).toContain('line 7: "unsubscriber@import.example": reason "unsubscribed" is an unsubscribe');
+      expect(first.stdout).toContain('line 8: "no.reason@import.example" has no reason');
+      expect(await canonical('spam.reporter@import.example')).toMatchObject({ origin: 'import:oldesp', manual: { reason: 'COMPLAINT', status: 'LISTED', note: 'import:oldesp' } });
+      expect(await canonical('first.bounce@import.example')).toMatchObject({ manual: { reason: 'BOUNCE', status: 'LISTED' } });
+      expect(await canonical('soft.one@import.example')).toBeUndefined();
+      expect(audits).toBe(1);
+      expect(second.code).toBe(1);
+      expect(JSON.parse(second.stdout)).toMatchObject({ rows: 8, imported: 0, unchanged: 4, rejected: 4, source: 'import:oldesp' });
+      expect(await auditCount('first.bounce@import.example')).toBe(1);
+    });
+
+    it('reads NDJSON with field-name variants and reports unparsable lines by number', async () => {
+      // Act
+      const run = await ssg(['import', join(FIXTURES, 'ses-format.ndjson'), '--json']);
+
+      // Assess
+      expect(run.code).toBe(1);
+      const summary = JSON.parse(run.stdout) as Record<string, unknown>;
+      expect(summary).toMatchObject({ rows: 6, imported: 3, unchanged: 0, rejected: 3, source: 'import:ses-format' });
+      expect(summary.rejectedRows).toEqual([
+        { line: 3, error: expect.stringContaining('is not valid JSON') },
+        { line: 4, error: expect.stringContaining('reason "MAYBE" is not a bounce or a complaint') },
+        { line: 7, error: expect.stringContaining('is not a JSON object') },
+      ]);
+      expect(await canonical('nd.two@import.example')).toMatchObject({ manual: { reason: 'COMPLAINT' } });
+      expect(await canonical('nd.four@import.example')).toMatchObject({ manual: { reason: 'BOUNCE' } });
+    });
+  });
+
+  describe('Command: audit', () => {
+    let dns: FixtureDnsServer;
+    const domains = ['good.example', 'nodmarc.example', 'nospf.example', 'forensic.example'];
+
+    beforeAll(async () => {
+      // Each domain is verified in us-east-1 with a custom MAIL FROM; its DNS differs per scenario.
+      const ses = testSesClient(env.endpoints.sesv2, 'us-east-1');
+      const cname: Record<string, string> = {};
+      const txt: Record<string, string[]> = {};
+      const mx: Record<string, string[]> = {};
+      for (const domain of domains) {
+        env.ses.region('us-east-1').putIdentity({ name: domain, type: 'DOMAIN', mailFromDomain: `bounce.${domain}` });
+        const identity = await ses.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
+        for (const token of identity.DkimAttributes?.Tokens ?? []) cname[`${token}._domainkey.${domain}`] = `${token}.dkim.amazonses.com`;
+        txt[`bounce.${domain}`] = ['v=spf1 include:amazonses.com ~all'];
+        txt[`_dmarc.${domain}`] = ['v=DMARC1; p=reject; rua=mailto:dmarc@' + domain];
+        mx[`bounce.${domain}`] = ['feedback-smtp.us-east-1.amazonses.com'];
+      }
+      ses.destroy();
+      delete txt['_dmarc.nodmarc.example'];
+      txt['bounce.nospf.example'] = ['v=spf1 include:_spf.google.com ~all'];
+      txt['_dmarc.forensic.example'] = ['v=DMARC1; p=quarantine; rua=mailto:a@forensic.example; ruf=mailto:forensic@forensic.example; fo=1'];
+      dns = await startFixtureDnsServer({ txt, cname, mx });
+    });
+    afterAll(async () => {
+      await dns?.close();
+    });
+
+    it('passes a sender whose identity, DKIM, MAIL FROM, SPF, MX and DMARC are all set up', async () => {
+      // Act
+      const [text, json] = await Promise.all([
+        ssg(['audit', '--from', 'news@good.example', '--region', 'us-east-1', '--dns-server', dns.address]),
+        ssg(['audit', '--from', 'good.example', '--json'], { env: { SSG_DNS_SERVER: dns.address } }),
+      ]);
+
+      // Assess
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('us-east-1: identity good.example (DOMAIN)');
+      expect(text.stdout).toMatch(/ok +identity +good\.example \(DOMAIN\) is verified for sending/);
+      expect(text.stdout).toMatch(/ok +DKIM DNS +3 of 3 CNAMEs <token>\._domainkey\.good\.example point at SES/);
+      expect(text.stdout).toMatch(/ok +MAIL FROM MX +bounce\.good\.example MX feedback-smtp\.us-east-1\.amazonses\.com/);
+      expect(text.stdout).toMatch(/ok +SPF +bounce\.good\.example: "v=spf1 include:amazonses\.com ~all" includes amazonses\.com/);
+      expect(text.stdout).toMatch(/ok +DMARC +policy p=reject at _dmarc\.good\.example/);
+      expect(text.stdout).toContain('Result: 0 failed, 0 warnings');
+      // Every configured region is audited by default; the domain is verified only in us-east-1.
+      expect(json.code).toBe(1);
+      const report = JSON.parse(json.stdout) as { regions: Array<{ region: string; identity: string | null }>; failures: number };
+      expect(report.regions.map((r) => [r.region, r.identity])).toEqual([
+        ['us-east-1', 'good.example'],
+        ['us-west-2', null],
+        ['eu-west-1', null],
+      ]);
+      expect(report.failures).toBe(2);
+    });
+
+    it('fails a sender without DMARC, and one whose SPF does not include SES', async () => {
+      // Act
+      const [noDmarc, noSpf] = await Promise.all([
+        ssg(['audit', '--from', 'news@nodmarc.example', '--region', 'us-east-1', '--dns-server', dns.address]),
+        ssg(['audit', '--from', 'news@nospf.example', '--region', 'us-east-1', '--dns-server', dns.address]),
+      ]);
+
+      // Assess
+      expect(noDmarc.code).toBe(1);
+      expect(noDmarc.stdout).toMatch(/FAIL +DMARC +no DMARC record at _dmarc\.nodmarc\.example/);
+      expect(noDmarc.stdout).toMatch(/ok +SPF/);
+      expect(noSpf.code).toBe(1);
+      expect(noSpf.stdout).toMatch(/FAIL +SPF +bounce\.nospf\.example: "v=spf1 include:_spf\.google\.com ~all" does not include amazonses\.com/);
+      expect(noSpf.stdout).toMatch(/ok +DMARC/);
+    });
+
+    it('warns about DMARC forensic reporting (ruf= and fo=1) without failing', async () => {
+      // Act
+      const run = await ssg(['audit', '--from', 'news@forensic.example', '--region', 'us-east-1', '--dns-server', dns.address]);
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/ok +DMARC +policy p=quarantine/);
+      expect(run.stdout).toMatch(/warn +DMARC ruf +forensic \(failure\) reports requested \(ruf=mailto:forensic@forensic\.example\)/);
+      expect(run.stdout).toMatch(/warn +DMARC fo +fo=1 asks for a failure report whenever any mechanism fails/);
+      expect(run.stdout).toContain('Result: 0 failed, 2 warnings');
+    });
+  });
+
+  describe('Bad arguments', () => {
+    it('name the argument and the value, exit 2 and change nothing', async () => {
+      // Prepare
+      const before = [await scanAll(doc(), env.outputs.SuppressionTableName!), await scanAll(doc(), env.outputs.SyncStateTableName!)];
+      const sesBefore = env.regions.map((r) => env.ses.region(r).suppressedCount);
+
+      // Act
+      const runs = await Promise.all([
+        ssg(['frobnicate']),
+        ssg(['suppress', 'someone@example.com', '--reason', 'SPAM']),
+        ssg(['check', '--recipients', '-']),
+        ssg(['suppress', 'not-an-email', '--reason', 'BOUNCE']),
+        ssg(['unsuppress', 'someone@example.com', '--reason', '  ']),
+        ssg(['sync', '--region', 'ap-south-1']),
+        ssg(['export', '--format', 'xml']),
+        ssg(['audit', '--from', 'not a domain']),
+        ssg(['import', join(dir, 'missing.csv')]),
+      ]);
+
+      // Assess
+      expect(runs.map((r) => r.code)).toEqual(runs.map(() => 2));
+      expect(runs.map((r) => r.stderr.trim().split('\n')[0])).toEqual([
+        "error: unknown command 'frobnicate'",
+        'error: --reason must be BOUNCE or COMPLAINT, got "SPAM"',
+        "error: required option '--from <sender>' not specified",
+        'error: <address> "not-an-email" is not a valid email address: it has no "@"',
+        'error: --reason must say why, got "  "',
+        'error: --region must be one of the configured regions us-east-1, us-west-2, eu-west-1, got "ap-south-1"',
+        'error: --format must be csv or ndjson, got "xml"',
+        'error: --from must be a sender address or a domain like example.com, got "not a domain"',
+        `error: <file> ${JSON.stringify(join(dir, 'missing.csv'))} cannot be read (ENOENT)`,
+      ]);
+      expect(runs.every((r) => r.stdout === '')).toBe(true);
+      expect([await scanAll(doc(), env.outputs.SuppressionTableName!), await scanAll(doc(), env.outputs.SyncStateTableName!)]).toEqual(before);
+      expect(env.regions.map((r) => env.ses.region(r).suppressedCount)).toEqual(sesBefore);
+    });
+
+    it('gives every command a --help that exits 0', async () => {
+      // Act
+      const commands = ['status', 'lookup', 'check', 'suppress', 'unsuppress', 'export', 'import', 'sync', 'audit'];
+      const runs = await Promise.all([runCli(['--help']), ...commands.map((c) => runCli([c, '--help']))]);
+
+      // Assess
+      expect(runs.map((r) => r.code)).toEqual(runs.map(() => 0));
+      expect(runs[0]?.stdout).toContain('Exit codes: 0 done');
+      commands.forEach((c, i) => expect(runs[i + 1]?.stdout).toContain(`Usage: ssg ${c} [options]`));
+    });
+  });
+});
