@@ -3,7 +3,17 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchDynamo } from './harness';
+import { ColdStartRow, runColdStart } from './cold-start';
+import { GuardRow, runGuardBench } from './guard-bench';
 import { runSyncBench, SyncScenario } from './sync-bench';
+
+/** Targets from the benchmark issue, checked against the figures (and by CI in quick mode). */
+export const TARGETS = {
+  achievedToAllowed: 0.9,
+  guardSpeedupAt10k: 20,
+  guardBundleBytes: 600 * 1024,
+  guardFirstResponseMs: 300,
+};
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 
@@ -31,13 +41,89 @@ async function main(): Promise<void> {
     const sync = await runSyncBench(dynamo, syncOptions, log);
     printSync(sync, syncOptions.requestsPerSecond);
 
-    const results = { date: new Date().toISOString(), mode: quick ? 'quick' : 'full', machine, sync: { options: syncOptions, scenarios: sync } };
+    const guardOptions = {
+      tableSize: quick ? 5000 : 150_000,
+      sizes: quick ? [1, 1000, 10_000] : [1, 1000, 10_000, 50_000],
+      runs: (n: number) => (quick ? 3 : n >= 50_000 ? 7 : n >= 10_000 ? 11 : 21),
+      baselineRuns: (n: number) => (quick ? 1 : n >= 50_000 ? 2 : n >= 10_000 ? 3 : 5),
+    };
+    log(`Guard: canonical table of ${guardOptions.tableSize} addresses, synthesized guard bundle vs one GetItem per recipient`);
+    const guard = await runGuardBench(dynamo, guardOptions, log);
+    printGuard(guard);
+
+    const coldRuns = quick ? 3 : 9;
+    log(`Cold start: each synthesized bundle in ${coldRuns} fresh Node.js processes`);
+    const cold = await runColdStart(dynamo, coldRuns);
+    printCold(cold);
+
+    const checks = targetChecks(sync, guard, cold, quick);
+    console.log('\nTargets');
+    printTable(['target', 'measured', 'met'], checks.map((c) => [c.target, c.measured, c.met === null ? 'n/a' : c.met ? 'yes' : 'NO']));
+
+    const results = {
+      date: new Date().toISOString(),
+      mode: quick ? 'quick' : 'full',
+      machine,
+      targets: TARGETS,
+      checks,
+      sync: { options: syncOptions, scenarios: sync },
+      guard: { tableSize: guardOptions.tableSize, rows: guard },
+      coldStart: cold,
+    };
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
     log(`\nFigures written to ${out}`);
   } finally {
     await dynamo.stop();
   }
+}
+
+function printGuard(rows: GuardRow[]): void {
+  console.log('\n4. Guard (synthesized bundle; baseline: one GetItem per recipient)');
+  printTable(
+    ['recipients', 'runs', 'median ms', 'p95 ms', 'DDB requests', 'baseline median ms', 'baseline p95 ms', 'baseline DDB requests', 'speed-up', 'suppressed'],
+    rows.map((r) => [
+      String(r.recipients), String(r.runs), String(r.oursMedianMs), String(r.oursP95Ms), String(r.oursDynamoRequests),
+      String(r.baselineMedianMs), String(r.baselineP95Ms), String(r.baselineDynamoRequests), `${r.speedup}×`, String(r.suppressedFound),
+    ]),
+  );
+}
+
+function printCold(rows: ColdStartRow[]): void {
+  console.log('\n5. Cold start (fresh Node.js process per run; load = module initialization)');
+  printTable(
+    ['function', 'bundle KB', 'runs', 'load median ms', 'first invoke median ms', 'first response median ms'],
+    rows.map((r) => [r.function, (r.bundleBytes / 1024).toFixed(1), String(r.runs), String(r.loadMedianMs), String(r.firstInvokeMedianMs), String(r.firstResponseMedianMs)]),
+  );
+}
+
+/** One target with what was measured; `met` is null when this run cannot tell. */
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | null;
+}
+
+function targetChecks(sync: SyncScenario[], guard: GuardRow[], cold: ColdStartRow[], quick: boolean): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const s of sync) {
+    const ratio = s.ours.ratioToAllowed;
+    checks.push({ target: `${s.name}: achieved ÷ allowed ≥ ${TARGETS.achievedToAllowed}`, measured: ratio === null ? 'too few requests' : ratio.toFixed(2), met: ratio === null ? null : ratio >= TARGETS.achievedToAllowed });
+  }
+  const changed = sync.find((s) => s.changedEntries !== undefined && s.changedEntries > 0);
+  if (changed) {
+    checks.push({ target: 'incremental: items written ≈ changed entries', measured: `${changed.ours.itemsWritten} written for ${changed.changedEntries} changed`, met: changed.ours.itemsWritten === changed.changedEntries });
+  }
+  const unchanged = sync.find((s) => s.changedEntries === 0);
+  if (unchanged) checks.push({ target: 'unchanged re-sync: 0 items written', measured: String(unchanged.ours.itemsWritten), met: unchanged.ours.itemsWritten === 0 });
+  const at10k = guard.find((r) => r.recipients === 10_000);
+  if (at10k) checks.push({ target: `guard at 10,000 recipients: ≥ ${TARGETS.guardSpeedupAt10k}× the per-recipient baseline`, measured: `${at10k.speedup}×`, met: quick ? null : at10k.speedup >= TARGETS.guardSpeedupAt10k });
+  const guardCold = cold.find((r) => r.function === 'guard');
+  if (guardCold) {
+    checks.push({ target: 'guard bundle ≤ 600 KB', measured: `${(guardCold.bundleBytes / 1024).toFixed(1)} KB`, met: guardCold.bundleBytes <= TARGETS.guardBundleBytes });
+    checks.push({ target: `guard first response ≤ ${TARGETS.guardFirstResponseMs} ms`, measured: `${guardCold.firstResponseMedianMs} ms`, met: guardCold.firstResponseMedianMs <= TARGETS.guardFirstResponseMs });
+  }
+  return checks;
 }
 
 function printSync(scenarios: SyncScenario[], rate: number): void {
