@@ -8,6 +8,7 @@ import type { SyncSummary } from '../lambdas/sync/state';
 import { startLocalEnvironment, LOCAL_CREDENTIALS, LocalEnvironment } from './environment';
 import { seedDemo } from './seed';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GuardClient, GuardRequest, GuardResponse } from '../client';
 
 /** `npm start`: the service on emulated AWS, with demo data, synced and summarized. */
 async function main(): Promise<void> {
@@ -44,10 +45,14 @@ async function main(): Promise<void> {
   console.log(`Syncing ${env.regions.join(', ')} at the SES rate of 1 request/second per region...`);
   const summaries = await Promise.all(env.regions.map((region) => invoke<SyncSummary>(env.outputs.SyncFunctionName!, { region, mode: 'full' })));
   await printSummary(env, summaries);
+  await demoGuard(env, lambda);
 
   console.log('');
   console.log('Local endpoints (any credentials work):');
   console.log(`  Lambda API (sync, guard)  ${env.endpoints.lambda}`);
+  console.log(`    e.g. curl -s -X POST ${env.endpoints.lambda}/2015-03-31/functions/${env.outputs.GuardFunctionName}/invocations \\`);
+  console.log(`         -d '{"from":"news@example.net","region":"eu-west-1","recipients":["jane.doe@example.org","new@example.org"]}'`);
+  console.log(`    or:  npx ssg --local check --from news@example.net --region eu-west-1 --recipients -`);
   console.log(`  SES v2 emulator           ${env.endpoints.sesv2}`);
   console.log(`  DynamoDB Local            ${env.endpoints.dynamodb}`);
   console.log(`  Described in              .local/environment.json`);
@@ -56,6 +61,23 @@ async function main(): Promise<void> {
     return;
   }
   console.log('\nRunning. Press Ctrl+C to stop.');
+}
+
+async function demoGuard(env: LocalEnvironment, lambda: LambdaClient): Promise<void> {
+  const guard = new GuardClient({ functionName: env.outputs.GuardFunctionName!, lambda });
+  const show = (title: string, request: GuardRequest, verdict: GuardResponse) => {
+    console.log(`\n${title}`);
+    console.log(`  request:  from ${request.from} in ${request.region}, ${request.recipients.length} recipients`);
+    console.log(`  verdict:  proceed=${verdict.proceed}; allowed ${verdict.recipients.allowed.length}, suppressed ${verdict.recipients.suppressed.length}, invalid ${verdict.recipients.invalid.length}`);
+    for (const p of verdict.problems) console.log(`  ${p.severity.toUpperCase().padEnd(5)} ${p.code}: ${p.message}`);
+    for (const r of verdict.recipients.suppressed) console.log(`  dropped  ${r.address}: ${r.reason} in ${r.regions.join(', ')} since ${r.since}`);
+  };
+  const recipients = ['Jane.Doe@Example.org', 'new.reader@example.org', 'bounced.once@example.net'];
+  // The incident: a blast Lambda in us-west-2 sends as an identity verified only in us-east-1.
+  const mismatch: GuardRequest = { from: 'Campaigns <campaigns@example.com>', region: 'us-west-2', recipients, caller: 'npm-start-demo' };
+  show('Guard check 1 (region mismatch incident):', mismatch, await guard.check(mismatch));
+  const allowed: GuardRequest = { from: 'News <news@example.net>', region: 'us-west-2', recipients, caller: 'npm-start-demo' };
+  show('Guard check 2 (identity verified in every region):', allowed, await guard.check(allowed));
 }
 
 async function printSummary(env: LocalEnvironment, summaries: SyncSummary[]): Promise<void> {

@@ -74,6 +74,7 @@ export function parseFrom(raw: string): { ok: true; value: ParsedFrom } | { ok: 
 export function identityCandidates(address: ParsedAddress): string[] {
   const candidates = [`${address.localPart}@${address.domain}`.toLowerCase()];
   const labels = address.domain.split('.');
-  for (let i = 0; i < labels.length; i++) candidates.push(labels.slice(i).join('.'));
+  // A bare top-level domain cannot be an SES identity, so the walk stops at two labels.
+  for (let i = 0; i < labels.length - 1; i++) candidates.push(labels.slice(i).join('.'));
   return candidates;
 }
