@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { SesEmulator } from '../local/ses-emulator';
+import { mulberry32 } from '../local/ses-emulator/faults';
 import { canonicalAddress } from '../lambdas/shared/address';
 import { listedRegions, regionAttribute, RegionEntry } from '../lambdas/shared/records';
 import { Pacer } from '../lambdas/shared/retry';
@@ -36,24 +37,13 @@ function toEntry(e: { user: number; upper: boolean; reason: 'BOUNCE' | 'COMPLAIN
   return { emailAddress: e.upper ? address.toUpperCase() : address, reason: e.reason, lastUpdateTime: new Date(NOW - e.ageMinutes * 60_000) };
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('Property: sync under faults', () => {
   it('leaves the canonical table equal to the union of the regions\' lists, nothing lost, nothing duplicated', async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
         const emu = await SesEmulator.start({ requestsPerSecond: 0, seed: s.seed, faults: { throttleRate: s.throttleRate, serverErrorRate: s.serverErrorRate } });
         const tables = await createTestTables();
-        const random = rng(s.seed);
+        const random = mulberry32(s.seed);
         try {
           const run = async (region: string, mode: SyncMode) => {
             const ses = testSesClient(emu.endpoint, region);

@@ -1,10 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { SesEmulator } from '../local/ses-emulator';
 import { regionAttribute, regionStateKey, listedRegions } from '../lambdas/shared/records';
-import { Pacer } from '../lambdas/shared/retry';
 import { SyncStateStore } from '../lambdas/sync/state';
 import { syncRegion, SyncDeps, SyncOptions } from '../lambdas/sync/sync';
-import { createTestTables, scanAll, silentLogger, testSesClient, TestTables } from './support/local-aws';
+import { createTestTables, scanAll, testSesClient, testSyncDeps, TestTables } from './support/local-aws';
 
 const HOUR = 3600_000;
 
@@ -20,17 +19,8 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     await emu.stop();
   });
 
-  const deps = (region: string, overrides: Partial<SyncDeps> = {}, options: SyncOptions = {}): SyncDeps => ({
-    ses: testSesClient(emu.endpoint, region),
-    doc: tables.doc,
-    suppressionTable: tables.suppressionTable,
-    stateTable: tables.stateTable,
-    pacer: new Pacer(10_000),
-    logger: silentLogger(),
-    remainingMs: () => 900_000,
-    options: { pageSize: 100, backoffCapMs: 50, ...options },
-    ...overrides,
-  });
+  const deps = (region: string, overrides: Partial<SyncDeps> = {}, options: SyncOptions = {}): SyncDeps =>
+    testSyncDeps(emu.endpoint, tables, region, { options: { pageSize: 100, backoffCapMs: 50, ...options }, ...overrides });
   const item = async (address: string) =>
     (await tables.doc.send(new GetCommand({ TableName: tables.suppressionTable, Key: { address } }))).Item;
 

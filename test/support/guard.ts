@@ -3,12 +3,11 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LookupCache } from '../../lambdas/guard/cache';
 import type { GuardDeps } from '../../lambdas/guard/guard';
 import { regionStateKey } from '../../lambdas/shared/records';
-import { Pacer } from '../../lambdas/shared/retry';
 import { syncRegion } from '../../lambdas/sync/sync';
 import { LocalLambda } from '../../local/lambda-runtime';
 import type { SesEmulator } from '../../local/ses-emulator';
 import { functionBundle } from '../../local/template-resources';
-import { silentLogger, TEST_CREDENTIALS, testSesClient, testTemplate, TestTables } from './local-aws';
+import { silentLogger, TEST_CREDENTIALS, testSesClient, testSyncDeps, testTemplate, TestTables } from './local-aws';
 
 /** The regions the synthesized stack is configured with (cdk.json). */
 export const GUARD_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -39,18 +38,7 @@ export function guardDeps(emu: SesEmulator, tables: TestTables, overrides: Parti
 /** Runs the real incremental sync of every region, filling the canonical table and the watermarks. */
 export async function syncAllRegions(emu: SesEmulator, tables: TestTables, regions: readonly string[] = GUARD_REGIONS): Promise<void> {
   for (const region of regions) {
-    await syncRegion(
-      { region, mode: 'incremental' },
-      {
-        ses: testSesClient(emu.endpoint, region),
-        doc: tables.doc,
-        suppressionTable: tables.suppressionTable,
-        stateTable: tables.stateTable,
-        pacer: new Pacer(10_000),
-        logger: silentLogger(),
-        remainingMs: () => 900_000,
-      },
-    );
+    await syncRegion({ region, mode: 'incremental' }, testSyncDeps(emu.endpoint, tables, region));
   }
 }
 

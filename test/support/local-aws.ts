@@ -3,6 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Pacer } from '../../lambdas/shared/retry';
+import type { SyncDeps } from '../../lambdas/sync/sync';
 import { documentClient } from '../../lambdas/shared/clients';
 import { createTablesFromTemplate, findResource, TableNames } from '../../local/template-resources';
 import { readTemplate, Template } from '../../local/synth';
@@ -67,4 +69,18 @@ export async function scanAll(doc: DynamoDBDocumentClient, tableName: string): P
 /** A logger that prints nothing. */
 export function silentLogger(): Logger {
   return new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+}
+
+/** Dependencies of a sync run against the emulator at `endpoint` and the test tables, fast-paced and silent. */
+export function testSyncDeps(endpoint: string, tables: TestTables, region: string, overrides: Partial<SyncDeps> = {}): SyncDeps {
+  return {
+    ses: testSesClient(endpoint, region),
+    doc: tables.doc,
+    suppressionTable: tables.suppressionTable,
+    stateTable: tables.stateTable,
+    pacer: new Pacer(10_000),
+    logger: silentLogger(),
+    remainingMs: () => 900_000,
+    ...overrides,
+  };
 }
