@@ -27,7 +27,8 @@ async function main(): Promise<void> {
     },
   });
   const quick = values.quick ?? false;
-  const rate = values.rate === undefined ? 5 : Number(values.rate);
+  // SES's own rate by default: at higher emulated rates DynamoDB Local, not SES pacing, becomes the limit.
+  const rate = values.rate === undefined ? 1 : Number(values.rate);
   if (!(rate > 0 && rate <= 100)) throw new Error(`--rate must be a number of requests per second between 0 and 100, got ${JSON.stringify(values.rate)}`);
   const out = values.out ?? join(__dirname, 'results', quick ? 'quick.json' : 'latest.json');
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
