@@ -11,6 +11,10 @@ import { documentClient } from '../lambdas/shared/clients';
 import { REGION_PATTERN } from '../lambdas/shared/env';
 import { asCliError, UnavailableError, UsageError } from './errors';
 
+// SES allows about one call per second per operation; an operator's back-to-back lookups (address, then domain)
+// would be throttled. Adaptive retries slow the client down on throttling instead of failing the command.
+const SES_RETRY = { maxAttempts: 6, retryMode: 'adaptive' } as const;
+
 /** Stack name the CDK app deploys (`lib/app.ts` STACK_NAME). */
 export const DEFAULT_STACK_NAME = 'SesSuppressionGuard';
 
@@ -133,7 +137,7 @@ function localTarget(file: string, regionsOverride: string[] | undefined): Targe
       let client = sesClients.get(region);
       if (!client) {
         // One emulator serves every region; it tells them apart by the region in the request signature.
-        client = new SESv2Client({ ...base, region, endpoint: description.endpoints.sesv2 });
+        client = new SESv2Client({ ...base, ...SES_RETRY, region, endpoint: description.endpoints.sesv2 });
         sesClients.set(region, client);
       }
       return client;
@@ -190,7 +194,7 @@ async function deployedTarget(stackName: string, stackRegion: string | undefined
     ses(region) {
       let client = sesClients.get(region);
       if (!client) {
-        client = new SESv2Client({ region, profile });
+        client = new SESv2Client({ ...SES_RETRY, region, profile });
         sesClients.set(region, client);
       }
       return client;
