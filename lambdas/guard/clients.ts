@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 
 /**
  * Timeouts and attempts of the guard's SDK clients: a blast sender waits on the answer, so a dependency that does
@@ -13,17 +12,4 @@ export const GUARD_SDK_SETTINGS = {
 /** The guard's DynamoDB client. */
 export function guardDynamoClient(): DynamoDBClient {
   return new DynamoDBClient({ ...GUARD_SDK_SETTINGS });
-}
-
-/** One SES v2 client per region, created on first use and kept for warm invocations. */
-export function guardSesClients(): (region: string) => SESv2Client {
-  const clients = new Map<string, SESv2Client>();
-  return (region) => {
-    let client = clients.get(region);
-    if (!client) {
-      client = new SESv2Client({ region, ...GUARD_SDK_SETTINGS });
-      clients.set(region, client);
-    }
-    return client;
-  };
 }

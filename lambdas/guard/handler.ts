@@ -1,11 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type { GuardResponse, Severity } from '../../client/contract';
-import { documentClient } from '../shared/clients';
+import { documentClient, SesClients } from '../shared/clients';
 import { numberFromEnv, regionsFromEnv, requireEnv } from '../shared/env';
 import { Pacer } from '../shared/retry';
 import { LookupCache } from './cache';
-import { guardDynamoClient, guardSesClients } from './clients';
+import { GUARD_SDK_SETTINGS, guardDynamoClient } from './clients';
 import { evaluate, GuardDeps, invalidRequestResponse } from './guard';
 
 const logger = new Logger({ serviceName: 'ses-suppression-guard' });
@@ -33,9 +33,11 @@ function paceSes(region: string, operation: string): Promise<void> {
   return pacer.acquire();
 }
 
+const sesClients = new SesClients(GUARD_SDK_SETTINGS);
+
 const deps: GuardDeps = {
   doc: documentClient(guardDynamoClient()),
-  ses: guardSesClients(),
+  ses: (region) => sesClients.forRegion(region),
   paceSes,
   suppressionTable: requireEnv('SUPPRESSION_TABLE_NAME'),
   stateTable: requireEnv('SYNC_STATE_TABLE_NAME'),

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SESv2Client, SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** A document client that drops undefined attributes and keeps numbers as numbers. */
@@ -14,13 +14,14 @@ export function documentClient(client: DynamoDBClient = new DynamoDBClient({ max
 export class SesClients {
   private readonly clients = new Map<string, SESv2Client>();
 
-  constructor(private readonly config: { maxAttempts?: number } = {}) {}
+  /** `config` applies to every region's client (attempts, timeouts); the region is set per client. */
+  constructor(private readonly config: Omit<SESv2ClientConfig, 'region'> = {}) {}
 
   /** The client for `region`. */
   forRegion(region: string): SESv2Client {
     let client = this.clients.get(region);
     if (!client) {
-      client = new SESv2Client({ region, maxAttempts: this.config.maxAttempts });
+      client = new SESv2Client({ ...this.config, region });
       this.clients.set(region, client);
     }
     return client;
