@@ -1,6 +1,6 @@
 import { ListSuppressedDestinationsCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { sleep } from '../lambdas/shared/retry';
+import { sleep } from '../lambdas/domain/retry';
 
 /** What the baseline did. */
 export interface BaselineResult {

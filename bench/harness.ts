@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../lambdas/shared/clients';
+import { documentClient } from '../lambdas/domain/clients';
 import { DynamoDbLocal, startDynamoDbLocal } from '../local/dynamodb-local';
 import { synthesize, Template } from '../local/synth';
 import { createTablesFromTemplate, findResource } from '../local/template-resources';

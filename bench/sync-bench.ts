@@ -1,6 +1,6 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Pacer } from '../lambdas/shared/retry';
+import { Pacer } from '../lambdas/domain/retry';
 import { SyncMode, SyncSummary } from '../lambdas/sync/state';
 import { syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';

@@ -1,4 +1,4 @@
-import { canonicalAddress } from '../lambdas/shared/address';
+import { canonicalAddress } from '../lambdas/domain/address';
 import { checkAddress } from '../lambdas/guard/email';
 import { UsageError } from './errors';
 

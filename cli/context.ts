@@ -7,8 +7,8 @@ import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-l
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../lambdas/shared/clients';
-import { REGION_PATTERN } from '../lambdas/shared/env';
+import { documentClient } from '../lambdas/domain/clients';
+import { REGION_PATTERN } from '../lambdas/domain/env';
 import { asCliError, UnavailableError, UsageError } from './errors';
 
 // SES allows about one call per second per operation; an operator's back-to-back lookups (address, then domain)

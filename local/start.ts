@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { listedRegions } from '../lambdas/shared/records';
-import { documentClient } from '../lambdas/shared/clients';
+import { listedRegions } from '../lambdas/domain/records';
+import { documentClient } from '../lambdas/domain/clients';
 import { SyncStateStore } from '../lambdas/sync/state';
 import type { SyncSummary } from '../lambdas/sync/state';
 import { startLocalEnvironment, LOCAL_CREDENTIALS, LocalEnvironment } from './environment';

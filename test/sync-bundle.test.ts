@@ -1,6 +1,6 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { regionAttribute } from '../lambdas/shared/records';
+import { regionAttribute } from '../lambdas/domain/records';
 import { startLambdaApi, LambdaApi } from '../local/lambda-api';
 import { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';

@@ -1,6 +1,6 @@
 import { InvalidEventError, parseSyncEvent } from '../lambdas/sync/event';
-import { Pacer, backoffDelay, isRetryable, isThrottle } from '../lambdas/shared/retry';
-import { canonicalAddress, addressRef } from '../lambdas/shared/address';
+import { Pacer, backoffDelay, isRetryable, isThrottle } from '../lambdas/domain/retry';
+import { canonicalAddress, addressRef } from '../lambdas/domain/address';
 
 describe('Function: parseSyncEvent', () => {
   const regions = ['us-east-1', 'eu-west-1'];

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { SesEmulator } from '../local/ses-emulator';
 import { mulberry32 } from '../local/ses-emulator/faults';
-import { canonicalAddress } from '../lambdas/shared/address';
-import { listedRegions, regionAttribute, RegionEntry } from '../lambdas/shared/records';
-import { Pacer } from '../lambdas/shared/retry';
+import { canonicalAddress } from '../lambdas/domain/address';
+import { listedRegions, regionAttribute, RegionEntry } from '../lambdas/domain/records';
+import { Pacer } from '../lambdas/domain/retry';
 import { SyncMode } from '../lambdas/sync/state';
 import { syncRegion } from '../lambdas/sync/sync';
 import { createTestTables, scanAll, silentLogger, testSesClient } from './support/local-aws';

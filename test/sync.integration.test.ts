@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { SesEmulator } from '../local/ses-emulator';
-import { regionAttribute, regionStateKey, listedRegions } from '../lambdas/shared/records';
+import { regionAttribute, regionStateKey, listedRegions } from '../lambdas/domain/records';
 import { SyncStateStore } from '../lambdas/sync/state';
 import { syncRegion, SyncDeps, SyncOptions } from '../lambdas/sync/sync';
 import { createTestTables, scanAll, testSesClient, testSyncDeps, TestTables } from './support/local-aws';

@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { SUPPRESSION_KEY } from '../../lambdas/shared/records';
+import { SUPPRESSION_KEY } from '../../lambdas/domain/records';
 import { suppressionFinding } from '../../lambdas/guard/suppression';
 import { EXIT, UsageError } from '../errors';
 import { Progress, write } from '../output';

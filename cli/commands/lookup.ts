@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { GetSuppressedDestinationCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { canonicalAddress } from '../../lambdas/shared/address';
-import { AuditEntry, readAuditTrail } from '../../lambdas/shared/audit';
-import { MANUAL_ATTRIBUTE, ManualEntry, RegionEntry, regionEntries, SUPPRESSION_KEY } from '../../lambdas/shared/records';
+import { canonicalAddress } from '../../lambdas/domain/address';
+import { AuditEntry, readAuditTrail } from '../../lambdas/domain/audit';
+import { MANUAL_ATTRIBUTE, ManualEntry, RegionEntry, regionEntries, SUPPRESSION_KEY } from '../../lambdas/domain/records';
 import { suppressionFinding } from '../../lambdas/guard/suppression';
 import { caseCandidates, requireAddress } from '../address';
 import { EXIT } from '../errors';

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { DeleteSuppressedDestinationCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { canonicalAddress } from '../../lambdas/shared/address';
-import { AuditEntry, auditItem } from '../../lambdas/shared/audit';
-import { MANUAL_ATTRIBUTE, ManualEntry, RegionEntry, regionAttribute, regionEntries, SUPPRESSION_KEY, SuppressionReason } from '../../lambdas/shared/records';
+import { canonicalAddress } from '../../lambdas/domain/address';
+import { AuditEntry, auditItem } from '../../lambdas/domain/audit';
+import { MANUAL_ATTRIBUTE, ManualEntry, RegionEntry, regionAttribute, regionEntries, SUPPRESSION_KEY, SuppressionReason } from '../../lambdas/domain/records';
 import { caseCandidates, requireAddress } from '../address';
 import type { Target } from '../context';
 import { EXIT, UnavailableError, UsageError } from '../errors';

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { listedRegions, MANUAL_ATTRIBUTE, ManualEntry } from '../../lambdas/shared/records';
+import { listedRegions, MANUAL_ATTRIBUTE, ManualEntry } from '../../lambdas/domain/records';
 import { RegionSyncState, SyncStateStore } from '../../lambdas/sync/state';
 import { EXIT, UsageError } from '../errors';
 import { formatDuration, formatTime, Progress, table } from '../output';

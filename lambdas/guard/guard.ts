@@ -11,8 +11,8 @@ import type {
   Severity,
   SuppressedRecipient,
 } from '../../client/contract';
-import { addressRef, canonicalAddress } from '../shared/address';
-import type { SuppressionReason } from '../shared/records';
+import { addressRef, canonicalAddress } from '../domain/address';
+import type { SuppressionReason } from '../domain/records';
 import { LookupCache } from './cache';
 import { DependencyError, redactAddresses } from './dependency';
 import { checkAddress, identityCandidates, ParsedAddress } from './email';

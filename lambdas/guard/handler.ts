@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type { GuardResponse, Severity } from '../../client/contract';
-import { documentClient, SesClients } from '../shared/clients';
-import { numberFromEnv, regionsFromEnv, requireEnv } from '../shared/env';
-import { Pacer } from '../shared/retry';
+import { documentClient, SesClients } from '../domain/clients';
+import { numberFromEnv, regionsFromEnv, requireEnv } from '../domain/env';
+import { Pacer } from '../domain/retry';
 import { LookupCache } from './cache';
 import { GUARD_SDK_SETTINGS, guardDynamoClient } from './clients';
 import { evaluate, GuardDeps, invalidRequestResponse } from './guard';

@@ -6,7 +6,7 @@ import {
   type SESv2Client,
 } from '@aws-sdk/client-sesv2';
 import type { VerificationState } from '../../client/contract';
-import type { SuppressionReason } from '../shared/records';
+import type { SuppressionReason } from '../domain/records';
 import { LookupCache } from './cache';
 import { callDependency } from './dependency';
 

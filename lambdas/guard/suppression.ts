@@ -1,7 +1,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchGetItems } from '../shared/batch-get';
-import { MANUAL_ATTRIBUTE, ManualEntry, regionEntries, regionStateKey, STATE_PK, STATE_SK, SUPPRESSION_KEY, SuppressionReason } from '../shared/records';
-import { backoffDelay, sleep } from '../shared/retry';
+import { batchGetItems } from '../domain/batch-get';
+import { MANUAL_ATTRIBUTE, ManualEntry, regionEntries, regionStateKey, STATE_PK, STATE_SK, SUPPRESSION_KEY, SuppressionReason } from '../domain/records';
+import { backoffDelay, sleep } from '../domain/retry';
 import { callDependency } from './dependency';
 
 /** Why and where an address is suppressed, for the reasons that apply to this send. */

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { documentClient, SesClients } from '../shared/clients';
-import { numberFromEnv, regionsFromEnv, requireEnv } from '../shared/env';
-import { Pacer } from '../shared/retry';
+import { documentClient, SesClients } from '../domain/clients';
+import { numberFromEnv, regionsFromEnv, requireEnv } from '../domain/env';
+import { Pacer } from '../domain/retry';
 import { parseSyncEvent } from './event';
 import type { SyncSummary } from './state';
 import { syncRegion } from './sync';

@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { regionStateKey } from '../shared/records';
+import { regionStateKey } from '../domain/records';
 
 /** Which pass a sync invocation works on. */
 export type SyncMode = 'incremental' | 'full';

@@ -2,10 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ListSuppressedDestinationsCommand, type ListSuppressedDestinationsCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { canonicalAddress } from '../shared/address';
-import { batchGetItems, forEachLimit } from '../shared/batch-get';
-import { RegionEntry, SUPPRESSION_KEY, SuppressionReason, regionAttribute, regionStateKey } from '../shared/records';
-import { Pacer, backoffDelay, isRetryable, isThrottle, sleep } from '../shared/retry';
+import { canonicalAddress } from '../domain/address';
+import { batchGetItems, forEachLimit } from '../domain/batch-get';
+import { RegionEntry, SUPPRESSION_KEY, SuppressionReason, regionAttribute, regionStateKey } from '../domain/records';
+import { Pacer, backoffDelay, isRetryable, isThrottle, sleep } from '../domain/retry';
 import { PassCheckpoint, RegionSyncState, SyncMode, SyncStateStore, SyncSummary } from './state';
 
 /** Tunables of a sync run; every one has a production default. */

@@ -2,7 +2,7 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LookupCache } from '../../lambdas/guard/cache';
 import type { GuardDeps } from '../../lambdas/guard/guard';
-import { regionStateKey } from '../../lambdas/shared/records';
+import { regionStateKey } from '../../lambdas/domain/records';
 import { syncRegion } from '../../lambdas/sync/sync';
 import { LocalLambda } from '../../local/lambda-runtime';
 import type { SesEmulator } from '../../local/ses-emulator';

@@ -3,9 +3,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Pacer } from '../../lambdas/shared/retry';
+import { Pacer } from '../../lambdas/domain/retry';
 import type { SyncDeps } from '../../lambdas/sync/sync';
-import { documentClient } from '../../lambdas/shared/clients';
+import { documentClient } from '../../lambdas/domain/clients';
 import { createTablesFromTemplate, findResource, TableNames } from '../../local/template-resources';
 import { readTemplate, Template } from '../../local/synth';
 
