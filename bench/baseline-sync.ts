@@ -1,5 +1,5 @@
-import { ListSuppressedDestinationsCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ListSuppressedDestinationsCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { sleep } from '../lambdas/domain/retry';
 
 /** What the baseline did. */
@@ -16,7 +16,13 @@ export interface BaselineResult {
  * pages (1 / rate seconds) and PutItem every entry, every run. Writes within a page go out in parallel (a generous
  * baseline); throttled requests are retried after the same pause.
  */
-export async function baselineSync(ses: SESv2Client, doc: DynamoDBDocumentClient, tableName: string, region: string, requestsPerSecond: number): Promise<BaselineResult> {
+export async function baselineSync(
+  ses: SESv2Client,
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  region: string,
+  requestsPerSecond: number,
+): Promise<BaselineResult> {
   const started = Date.now();
   const pauseMs = 1000 / requestsPerSecond;
   let token: string | undefined;
@@ -42,7 +48,15 @@ export async function baselineSync(ses: SESv2Client, doc: DynamoDBDocumentClient
         await doc.send(
           new PutCommand({
             TableName: tableName,
-            Item: { address: e.EmailAddress!.toLowerCase(), [`region:${region}`]: { address: e.EmailAddress, reason: e.Reason, lastUpdateTime: e.LastUpdateTime?.toISOString(), status: 'LISTED' } },
+            Item: {
+              address: e.EmailAddress!.toLowerCase(),
+              [`region:${region}`]: {
+                address: e.EmailAddress,
+                reason: e.Reason,
+                lastUpdateTime: e.LastUpdateTime?.toISOString(),
+                status: 'LISTED',
+              },
+            },
           }),
         );
         writes++;

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
 import { functionBundle } from '../local/template-resources';
-import { BenchDynamo, median, round } from './harness';
+import { type BenchDynamo, median, round } from './harness';
 
 /** Cold start of one synthesized bundle. */
 export interface ColdStartRow {
@@ -23,14 +23,20 @@ const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 export async function runColdStart(dynamo: BenchDynamo, runs: number): Promise<ColdStartRow[]> {
   const tables = await dynamo.tables('cold');
   const emu = await SesEmulator.start({ requestsPerSecond: 0 });
-  emu.region('us-east-1').putIdentity({ name: 'example.net', verifiedForSending: true, verificationStatus: 'SUCCESS', dkimStatus: 'SUCCESS' });
+  emu
+    .region('us-east-1')
+    .putIdentity({ name: 'example.net', verifiedForSending: true, verificationStatus: 'SUCCESS', dkimStatus: 'SUCCESS' });
   const names: Record<string, string> = {};
   for (const [id, r] of Object.entries(dynamo.template.Resources)) {
     if (r.Type === 'AWS::DynamoDB::Table') names[id] = id.startsWith('SyncSuppressionTable') ? tables.suppressionTable : tables.stateTable;
   }
   const targets = [
     { prefix: 'SyncSyncFunction', name: 'sync', event: { region: 'us-east-1' } },
-    { prefix: 'GuardGuardFunction', name: 'guard', event: { from: 'news@example.net', region: 'us-east-1', recipients: ['someone@example.org'] } },
+    {
+      prefix: 'GuardGuardFunction',
+      name: 'guard',
+      event: { from: 'news@example.net', region: 'us-east-1', recipients: ['someone@example.org'] },
+    },
   ];
   const rows: ColdStartRow[] = [];
   try {

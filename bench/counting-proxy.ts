@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -18,7 +18,10 @@ export class CountingProxy {
     const upstream = new URL(target);
     let proxy: CountingProxy | undefined;
     const server = createServer((req, res) => {
-      const op = String(req.headers['x-amz-target'] ?? 'unknown').split('.').pop() ?? 'unknown';
+      const op =
+        String(req.headers['x-amz-target'] ?? 'unknown')
+          .split('.')
+          .pop() ?? 'unknown';
       proxy?.counts.set(op, (proxy.counts.get(op) ?? 0) + 1);
       const forward = httpRequest(
         { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },

@@ -9,7 +9,7 @@ import { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
 import { functionBundle } from '../local/template-resources';
 import { CountingProxy } from './counting-proxy';
-import { BenchDynamo, median, percentile, round } from './harness';
+import { type BenchDynamo, median, percentile, round } from './harness';
 
 /** Guard latency for one recipient count, ours against the GetItem-per-recipient baseline. */
 export interface GuardRow {
@@ -68,8 +68,16 @@ export async function runGuardBench(dynamo: BenchDynamo, options: GuardBenchOpti
       }
     });
     for (const region of REGIONS) {
-      await tables.doc.send(new PutCommand({ TableName: tables.stateTable, Item: { ...regionStateKey(region), region, watermark: now, lastSuccessAt: now } }));
-      emu.region(region).putIdentity({ name: 'example.net', type: 'DOMAIN', verifiedForSending: true, verificationStatus: 'SUCCESS', dkimStatus: 'SUCCESS' });
+      await tables.doc.send(
+        new PutCommand({ TableName: tables.stateTable, Item: { ...regionStateKey(region), region, watermark: now, lastSuccessAt: now } }),
+      );
+      emu.region(region).putIdentity({
+        name: 'example.net',
+        type: 'DOMAIN',
+        verifiedForSending: true,
+        verificationStatus: 'SUCCESS',
+        dkimStatus: 'SUCCESS',
+      });
       emu.region(region).setAccount({ max24HourSend: -1 });
     }
 
@@ -90,7 +98,9 @@ export async function runGuardBench(dynamo: BenchDynamo, options: GuardBenchOpti
     const rows: GuardRow[] = [];
     for (const size of options.sizes) {
       // One recipient in ten is suppressed; the rest are unknown to the table.
-      const recipients = Array.from({ length: size }, (_, i) => (i % 10 === 0 ? addresses[((i / 10) * 7919) % addresses.length]! : `fresh.${size}.${i}@example.com`));
+      const recipients = Array.from({ length: size }, (_, i) =>
+        i % 10 === 0 ? addresses[((i / 10) * 7919) % addresses.length]! : `fresh.${size}.${i}@example.com`,
+      );
       const request: GuardRequest = { from: 'News <news@example.net>', region: 'us-west-2', recipients };
       await guard.invoke(request); // warm: identity and account lookups are cached across warm invocations
       const ours: number[] = [];
@@ -100,7 +110,9 @@ export async function runGuardBench(dynamo: BenchDynamo, options: GuardBenchOpti
         const outcome = await guard.invoke<GuardResponse>(request);
         if (outcome.error || !outcome.result) throw new Error(`guard failed for ${size} recipients: ${outcome.error?.message}`);
         if (outcome.result.recipients.allowed.length + outcome.result.recipients.suppressed.length !== size) {
-          throw new Error(`guard answered for ${outcome.result.recipients.allowed.length + outcome.result.recipients.suppressed.length} of ${size} recipients`);
+          throw new Error(
+            `guard answered for ${outcome.result.recipients.allowed.length + outcome.result.recipients.suppressed.length} of ${size} recipients`,
+          );
         }
         suppressedFound = outcome.result.recipients.suppressed.length;
         ours.push(outcome.durationMs);
@@ -115,14 +127,17 @@ export async function runGuardBench(dynamo: BenchDynamo, options: GuardBenchOpti
         let found = 0;
         // The peer: one GetItem per recipient, as many in flight as the SDK's connection pool allows.
         await forEachLimit(recipients, 50, async (address) => {
-          const out = await baselineDoc.send(new GetCommand({ TableName: tables.suppressionTable, Key: { address: address.toLowerCase() } }));
+          const out = await baselineDoc.send(
+            new GetCommand({ TableName: tables.suppressionTable, Key: { address: address.toLowerCase() } }),
+          );
           if (out.Item) found++;
         });
         baseline.push(performance.now() - t0);
         baselineFound = found;
       }
       const baselineRequests = proxy.total() / options.baselineRuns(size);
-      if (baselineFound !== suppressedFound) throw new Error(`guard found ${suppressedFound} suppressed recipients, the baseline ${baselineFound}`);
+      if (baselineFound !== suppressedFound)
+        throw new Error(`guard found ${suppressedFound} suppressed recipients, the baseline ${baselineFound}`);
       rows.push({
         recipients: size,
         runs: ours.length,

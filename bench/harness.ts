@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
-import { DynamoDbLocal, startDynamoDbLocal } from '../local/dynamodb-local';
-import { synthesize, Template } from '../local/synth';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../local/dynamodb-local';
+import { synthesize, type Template } from '../local/synth';
 import { createTablesFromTemplate, findResource } from '../local/template-resources';
 
 /** Counts DynamoDB requests by operation, as seen on the wire by one client. */
@@ -52,7 +52,13 @@ export interface BenchDynamo {
   readonly template: Template;
   readonly outdir: string;
   /** A fresh pair of tables from the template, with a counting client. */
-  tables(suffix: string): Promise<{ doc: DynamoDBDocumentClient; counter: RequestCounter; suppressionTable: string; stateTable: string; client: DynamoDBClient }>;
+  tables(suffix: string): Promise<{
+    doc: DynamoDBDocumentClient;
+    counter: RequestCounter;
+    suppressionTable: string;
+    stateTable: string;
+    client: DynamoDBClient;
+  }>;
   stop(): Promise<void>;
 }
 
@@ -62,14 +68,23 @@ export async function startBenchDynamo(): Promise<BenchDynamo> {
   mkdirSync(outdir, { recursive: true });
   const { template } = synthesize(outdir);
   const local = await startDynamoDbLocal();
-  const admin = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const admin = new DynamoDBClient({
+    endpoint: local.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
   return {
     local,
     template,
     outdir,
     tables: async (suffix) => {
       const names = await createTablesFromTemplate(admin, template, `-${suffix}`);
-      const client = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, maxAttempts: 10 });
+      const client = new DynamoDBClient({
+        endpoint: local.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+        maxAttempts: 10,
+      });
       const counter = new RequestCounter();
       counter.attach(client);
       return {

@@ -2,10 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type ColdStartRow, runColdStart } from './cold-start';
+import { type GuardRow, runGuardBench } from './guard-bench';
 import { startBenchDynamo } from './harness';
-import { ColdStartRow, runColdStart } from './cold-start';
-import { GuardRow, runGuardBench } from './guard-bench';
-import { runSyncBench, SyncScenario } from './sync-bench';
+import { runSyncBench, type SyncScenario } from './sync-bench';
 
 /** Targets from the benchmark issue, checked against the figures (and by CI in quick mode). */
 export const TARGETS = {
@@ -29,16 +29,26 @@ async function main(): Promise<void> {
   const quick = values.quick ?? false;
   // SES's own rate by default: at higher emulated rates DynamoDB Local, not SES pacing, becomes the limit.
   const rate = values.rate === undefined ? 1 : Number(values.rate);
-  if (!(rate > 0 && rate <= 100)) throw new Error(`--rate must be a number of requests per second between 0 and 100, got ${JSON.stringify(values.rate)}`);
+  if (!(rate > 0 && rate <= 100))
+    throw new Error(`--rate must be a number of requests per second between 0 and 100, got ${JSON.stringify(values.rate)}`);
   const out = values.out ?? join(__dirname, 'results', quick ? 'quick.json' : 'latest.json');
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
-  log(`ses-suppression-guard benchmarks (${quick ? 'quick' : 'full'}) on ${machine.cpus} CPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+  log(
+    `ses-suppression-guard benchmarks (${quick ? 'quick' : 'full'}) on ${machine.cpus} CPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+  );
   const dynamo = await startBenchDynamo();
   try {
     const syncOptions = { regions: REGIONS, entriesPerRegion: quick ? 2000 : 50_000, requestsPerSecond: rate, changedFraction: 0.01 };
-    log(`Sync: ${REGIONS.length} regions × ${syncOptions.entriesPerRegion} entries, emulated SES rate ${rate} requests/s per region (SES allows 1; 1,000 entries a page)`);
+    log(
+      `Sync: ${REGIONS.length} regions × ${syncOptions.entriesPerRegion} entries, emulated SES rate ${rate} requests/s per region (SES allows 1; 1,000 entries a page)`,
+    );
     const sync = await runSyncBench(dynamo, syncOptions, log);
     printSync(sync, syncOptions.requestsPerSecond);
 
@@ -59,7 +69,10 @@ async function main(): Promise<void> {
 
     const checks = targetChecks(sync, guard, cold, quick);
     console.log('\nTargets');
-    printTable(['target', 'measured', 'met'], checks.map((c) => [c.target, c.measured, c.met === null ? 'n/a' : c.met ? 'yes' : 'NO']));
+    printTable(
+      ['target', 'measured', 'met'],
+      checks.map((c) => [c.target, c.measured, c.met === null ? 'n/a' : c.met ? 'yes' : 'NO']),
+    );
 
     const results = {
       date: new Date().toISOString(),
@@ -88,10 +101,29 @@ async function main(): Promise<void> {
 function printGuard(rows: GuardRow[]): void {
   console.log('\n4. Guard (synthesized bundle; baseline: one GetItem per recipient)');
   printTable(
-    ['recipients', 'runs', 'median ms', 'p95 ms', 'DDB requests', 'baseline median ms', 'baseline p95 ms', 'baseline DDB requests', 'speed-up', 'suppressed'],
+    [
+      'recipients',
+      'runs',
+      'median ms',
+      'p95 ms',
+      'DDB requests',
+      'baseline median ms',
+      'baseline p95 ms',
+      'baseline DDB requests',
+      'speed-up',
+      'suppressed',
+    ],
     rows.map((r) => [
-      String(r.recipients), String(r.runs), String(r.oursMedianMs), String(r.oursP95Ms), String(r.oursDynamoRequests),
-      String(r.baselineMedianMs), String(r.baselineP95Ms), String(r.baselineDynamoRequests), `${r.speedup}×`, String(r.suppressedFound),
+      String(r.recipients),
+      String(r.runs),
+      String(r.oursMedianMs),
+      String(r.oursP95Ms),
+      String(r.oursDynamoRequests),
+      String(r.baselineMedianMs),
+      String(r.baselineP95Ms),
+      String(r.baselineDynamoRequests),
+      `${r.speedup}×`,
+      String(r.suppressedFound),
     ]),
   );
 }
@@ -100,7 +132,14 @@ function printCold(rows: ColdStartRow[]): void {
   console.log('\n5. Cold start (fresh Node.js process per run; load = module initialization)');
   printTable(
     ['function', 'bundle KB', 'runs', 'load median ms', 'first invoke median ms', 'first response median ms'],
-    rows.map((r) => [r.function, (r.bundleBytes / 1024).toFixed(1), String(r.runs), String(r.loadMedianMs), String(r.firstInvokeMedianMs), String(r.firstResponseMedianMs)]),
+    rows.map((r) => [
+      r.function,
+      (r.bundleBytes / 1024).toFixed(1),
+      String(r.runs),
+      String(r.loadMedianMs),
+      String(r.firstInvokeMedianMs),
+      String(r.firstResponseMedianMs),
+    ]),
   );
 }
 
@@ -115,36 +154,80 @@ function targetChecks(sync: SyncScenario[], guard: GuardRow[], cold: ColdStartRo
   const checks: TargetCheck[] = [];
   for (const s of sync) {
     const ratio = s.ours.ratioToAllowed;
-    checks.push({ target: `${s.name}: achieved ÷ allowed ≥ ${TARGETS.achievedToAllowed}`, measured: ratio === null ? 'too few requests' : ratio.toFixed(2), met: ratio === null ? null : ratio >= TARGETS.achievedToAllowed });
+    checks.push({
+      target: `${s.name}: achieved ÷ allowed ≥ ${TARGETS.achievedToAllowed}`,
+      measured: ratio === null ? 'too few requests' : ratio.toFixed(2),
+      met: ratio === null ? null : ratio >= TARGETS.achievedToAllowed,
+    });
   }
   const changed = sync.find((s) => s.changedEntries !== undefined && s.changedEntries > 0);
   if (changed) {
-    checks.push({ target: 'incremental: items written ≈ changed entries', measured: `${changed.ours.itemsWritten} written for ${changed.changedEntries} changed`, met: changed.ours.itemsWritten === changed.changedEntries });
+    checks.push({
+      target: 'incremental: items written ≈ changed entries',
+      measured: `${changed.ours.itemsWritten} written for ${changed.changedEntries} changed`,
+      met: changed.ours.itemsWritten === changed.changedEntries,
+    });
   }
   const unchanged = sync.find((s) => s.changedEntries === 0);
-  if (unchanged) checks.push({ target: 'unchanged re-sync: 0 items written', measured: String(unchanged.ours.itemsWritten), met: unchanged.ours.itemsWritten === 0 });
+  if (unchanged)
+    checks.push({
+      target: 'unchanged re-sync: 0 items written',
+      measured: String(unchanged.ours.itemsWritten),
+      met: unchanged.ours.itemsWritten === 0,
+    });
   const at10k = guard.find((r) => r.recipients === 10_000);
-  if (at10k) checks.push({ target: `guard at 10,000 recipients: ≥ ${TARGETS.guardSpeedupAt10k}× the per-recipient baseline`, measured: `${at10k.speedup}×`, met: at10k.speedup >= TARGETS.guardSpeedupAt10k });
+  if (at10k)
+    checks.push({
+      target: `guard at 10,000 recipients: ≥ ${TARGETS.guardSpeedupAt10k}× the per-recipient baseline`,
+      measured: `${at10k.speedup}×`,
+      met: at10k.speedup >= TARGETS.guardSpeedupAt10k,
+    });
   for (const row of guard.filter((r) => r.recipients >= 1000)) {
     // Deterministic, so it holds at any size and on any machine: one BatchGetItem per 100 recipients at most.
     const ratio = row.baselineDynamoRequests / Math.max(1, row.oursDynamoRequests);
-    checks.push({ target: `guard at ${row.recipients} recipients: ≥ 20× fewer DynamoDB requests than the baseline`, measured: `${ratio.toFixed(1)}×`, met: ratio >= 20 });
+    checks.push({
+      target: `guard at ${row.recipients} recipients: ≥ 20× fewer DynamoDB requests than the baseline`,
+      measured: `${ratio.toFixed(1)}×`,
+      met: ratio >= 20,
+    });
   }
   const guardCold = cold.find((r) => r.function === 'guard');
   if (guardCold) {
-    checks.push({ target: 'guard bundle ≤ 600 KB', measured: `${(guardCold.bundleBytes / 1024).toFixed(1)} KB`, met: guardCold.bundleBytes <= TARGETS.guardBundleBytes });
+    checks.push({
+      target: 'guard bundle ≤ 600 KB',
+      measured: `${(guardCold.bundleBytes / 1024).toFixed(1)} KB`,
+      met: guardCold.bundleBytes <= TARGETS.guardBundleBytes,
+    });
     // A timing: reported in quick mode, judged only in a full run.
-    checks.push({ target: `guard first response ≤ ${TARGETS.guardFirstResponseMs} ms`, measured: `${guardCold.firstResponseMedianMs} ms`, met: quick ? null : guardCold.firstResponseMedianMs <= TARGETS.guardFirstResponseMs });
+    checks.push({
+      target: `guard first response ≤ ${TARGETS.guardFirstResponseMs} ms`,
+      measured: `${guardCold.firstResponseMedianMs} ms`,
+      met: quick ? null : guardCold.firstResponseMedianMs <= TARGETS.guardFirstResponseMs,
+    });
   }
   return checks;
 }
 
 function printSync(scenarios: SyncScenario[], rate: number): void {
   console.log(`\n1–3. Sync (allowed: ${rate} SES requests/s per region = ${rate * 1000} entries/s per region)`);
-  const header = ['scenario', 'side', 'SES req', 'throttled', 'req/s/region', 'achieved÷allowed', 'entries/s', 'DDB writes', 'items written', 'seconds'];
+  const header = [
+    'scenario',
+    'side',
+    'SES req',
+    'throttled',
+    'req/s/region',
+    'achieved÷allowed',
+    'entries/s',
+    'DDB writes',
+    'items written',
+    'seconds',
+  ];
   const rows: string[][] = [];
   for (const s of scenarios) {
-    for (const [name, side] of [['ours', s.ours], ['baseline', s.baseline]] as const) {
+    for (const [name, side] of [
+      ['ours', s.ours],
+      ['baseline', s.baseline],
+    ] as const) {
       rows.push([
         name === 'ours' ? s.name : '',
         name,
@@ -166,7 +249,9 @@ function printSync(scenarios: SyncScenario[], rate: number): void {
       '',
       '',
       '',
-      s.ours.writeRequests === 0 ? `baseline ${s.baseline.writeRequests} vs 0` : `${(s.baseline.writeRequests / s.ours.writeRequests).toFixed(1)}× fewer`,
+      s.ours.writeRequests === 0
+        ? `baseline ${s.baseline.writeRequests} vs 0`
+        : `${(s.baseline.writeRequests / s.ours.writeRequests).toFixed(1)}× fewer`,
       s.changedEntries === undefined ? '' : `changed: ${s.changedEntries}`,
       '',
     ]);

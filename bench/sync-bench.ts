@@ -1,11 +1,11 @@
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { Pacer } from '../lambdas/domain/retry';
-import { SyncMode, SyncSummary } from '../lambdas/sync/state';
+import type { SyncMode, SyncSummary } from '../lambdas/sync/state';
 import { syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
-import { baselineSync, BaselineResult } from './baseline-sync';
-import { BenchDynamo, round } from './harness';
+import { type BaselineResult, baselineSync } from './baseline-sync';
+import { type BenchDynamo, round } from './harness';
 
 /** One side (ours or the baseline) of one scenario. */
 export interface SyncSide {
@@ -59,7 +59,12 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
     });
     const ours = await dynamo.tables('ours');
     const baseline = await dynamo.tables('baseline');
-    const ses = Object.fromEntries(options.regions.map((region) => [region, new SESv2Client({ region, endpoint: emu.endpoint, credentials: CREDENTIALS, maxAttempts: 1 })]));
+    const ses = Object.fromEntries(
+      options.regions.map((region) => [
+        region,
+        new SESv2Client({ region, endpoint: emu.endpoint, credentials: CREDENTIALS, maxAttempts: 1 }),
+      ]),
+    );
     const pacers = Object.fromEntries(options.regions.map((region) => [region, new Pacer(options.requestsPerSecond * 0.97)]));
 
     const runOurs = async (mode: SyncMode): Promise<SyncSide> => {
@@ -73,7 +78,15 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
           for (;;) {
             const summary = await syncRegion(
               { region, mode },
-              { ses: ses[region]!, doc: ours.doc, suppressionTable: ours.suppressionTable, stateTable: ours.stateTable, pacer: pacers[region]!, logger: quietLogger, remainingMs: () => 900_000 },
+              {
+                ses: ses[region]!,
+                doc: ours.doc,
+                suppressionTable: ours.suppressionTable,
+                stateTable: ours.stateTable,
+                pacer: pacers[region]!,
+                logger: quietLogger,
+                remainingMs: () => 900_000,
+              },
             );
             summaries.push(summary);
             if (summary.complete) break;
@@ -95,7 +108,9 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
       emu.resetStats();
       const started = Date.now();
       const results: BaselineResult[] = await Promise.all(
-        options.regions.map((region) => baselineSync(ses[region]!, baseline.doc, baseline.suppressionTable, region, options.requestsPerSecond)),
+        options.regions.map((region) =>
+          baselineSync(ses[region]!, baseline.doc, baseline.suppressionTable, region, options.requestsPerSecond),
+        ),
       );
       return side(
         emu,
@@ -122,7 +137,13 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
     const changed = Math.round(options.entriesPerRegion * options.changedFraction);
     for (const region of options.regions) {
       const entries = emu.region(region).suppressed().slice(0, changed);
-      emu.region(region).putSuppressedMany(entries.map((e) => ({ emailAddress: e.emailAddress, reason: e.reason === 'BOUNCE' ? ('COMPLAINT' as const) : ('BOUNCE' as const), lastUpdateTime: new Date() })));
+      emu.region(region).putSuppressedMany(
+        entries.map((e) => ({
+          emailAddress: e.emailAddress,
+          reason: e.reason === 'BOUNCE' ? ('COMPLAINT' as const) : ('BOUNCE' as const),
+          lastUpdateTime: new Date(),
+        })),
+      );
     }
     // The incremental pass after the changes; the baseline has no incremental mode, so it pages everything again.
     await measure(`incremental after ${options.changedFraction * 100}% changed`, 'incremental', changed * options.regions.length);
@@ -133,7 +154,15 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
   }
 }
 
-function side(emu: SesEmulator, options: SyncBenchOptions, durationMs: number, regionMs: number[], entriesRead: number, writeRequests: number, itemsWritten: number): SyncSide {
+function side(
+  emu: SesEmulator,
+  options: SyncBenchOptions,
+  durationMs: number,
+  regionMs: number[],
+  entriesRead: number,
+  writeRequests: number,
+  itemsWritten: number,
+): SyncSide {
   const stats = emu.stats().regions;
   let sesRequests = 0;
   let throttled = 0;

@@ -116,8 +116,11 @@ function readLocalDescription(file: string): LocalDescription {
   } catch {
     throw new UnavailableError(`${file} is not valid JSON; restart the local environment with \`npm start\``);
   }
-  const missing = ['region', 'credentials', 'endpoints', 'outputs', 'regions'].filter((key) => parsed[key as keyof LocalDescription] === undefined);
-  if (missing.length > 0) throw new UnavailableError(`${file} lacks ${missing.join(', ')}; restart the local environment with \`npm start\``);
+  const missing = ['region', 'credentials', 'endpoints', 'outputs', 'regions'].filter(
+    (key) => parsed[key as keyof LocalDescription] === undefined,
+  );
+  if (missing.length > 0)
+    throw new UnavailableError(`${file} lacks ${missing.join(', ')}; restart the local environment with \`npm start\``);
   return parsed as LocalDescription;
 }
 
@@ -161,7 +164,12 @@ function localUser(): string {
   }
 }
 
-async function deployedTarget(stackName: string, stackRegion: string | undefined, profile: string | undefined, regionsOverride: string[] | undefined): Promise<Target> {
+async function deployedTarget(
+  stackName: string,
+  stackRegion: string | undefined,
+  profile: string | undefined,
+  regionsOverride: string[] | undefined,
+): Promise<Target> {
   const base = { region: stackRegion, profile };
   const cfn = new CloudFormationClient(base);
   let homeRegion: string;
@@ -170,10 +178,14 @@ async function deployedTarget(stackName: string, stackRegion: string | undefined
     homeRegion = await cfn.config.region();
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = out.Stacks?.[0];
-    outputs = Object.fromEntries((stack?.Outputs ?? []).filter((o) => o.OutputKey && o.OutputValue).map((o) => [o.OutputKey!, o.OutputValue!]));
+    outputs = Object.fromEntries(
+      (stack?.Outputs ?? []).filter((o) => o.OutputKey && o.OutputValue).map((o) => [o.OutputKey!, o.OutputValue!]),
+    );
   } catch (error) {
     if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) {
-      throw new UnavailableError(`stack ${stackName} does not exist in ${await cfn.config.region().catch(() => 'the selected region')}; pass --stack <name> and --stack-region <region>`);
+      throw new UnavailableError(
+        `stack ${stackName} does not exist in ${await cfn.config.region().catch(() => 'the selected region')}; pass --stack <name> and --stack-region <region>`,
+      );
     }
     throw asCliError(error, `reading the outputs of stack ${stackName}`);
   } finally {

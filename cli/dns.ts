@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { UsageError } from './errors';
 
 /** Environment variable naming the DNS server `audit` asks (same format as `--dns-server`). */
@@ -23,7 +23,9 @@ export function parseDnsServer(raw: string, option: string): string {
   const [host, port] = v6 ? [v6[1] ?? '', v6[2]] : value.includes(':') && isIP(value) !== 6 ? value.split(':', 2) : [value, undefined];
   const portNumber = port === undefined ? 53 : Number(port);
   if (!host || isIP(host) === 0 || !Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
-    throw new UsageError(`${option} must be an IP address with an optional port, like 127.0.0.1:5353 or [::1]:53, got ${JSON.stringify(raw)}`);
+    throw new UsageError(
+      `${option} must be an IP address with an optional port, like 127.0.0.1:5353 or [::1]:53, got ${JSON.stringify(raw)}`,
+    );
   }
   return isIP(host) === 6 ? `[${host}]:${portNumber}` : `${host}:${portNumber}`;
 }
@@ -35,7 +37,12 @@ export function parseDnsServer(raw: string, option: string): string {
  */
 export function createDnsLookups(server: string | undefined, env: NodeJS.ProcessEnv = process.env): DnsLookups {
   const resolver = new Resolver({ timeout: 3000, tries: 2 });
-  const chosen = server !== undefined ? parseDnsServer(server, '--dns-server') : env[DNS_SERVER_VARIABLE] ? parseDnsServer(env[DNS_SERVER_VARIABLE]!, DNS_SERVER_VARIABLE) : undefined;
+  const chosen =
+    server !== undefined
+      ? parseDnsServer(server, '--dns-server')
+      : env[DNS_SERVER_VARIABLE]
+        ? parseDnsServer(env[DNS_SERVER_VARIABLE]!, DNS_SERVER_VARIABLE)
+        : undefined;
   if (chosen) resolver.setServers([chosen]);
   const cache = new Map<string, Promise<unknown>>();
   const cached = <T>(type: string, name: string, lookup: () => Promise<T>): Promise<T> => {

@@ -38,7 +38,16 @@ export class UnavailableError extends CliError {
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
 
 /** True when an SDK error means the endpoint could not be reached at all. */
 export function isNetworkError(error: unknown): boolean {
@@ -60,10 +69,14 @@ export function asCliError(error: unknown, doing?: string): CliError {
     return new UnavailableError(`${what}could not reach the endpoint (${e.code ?? e.name}: ${e.message ?? ''})`.trim(), { cause: error });
   }
   if (e?.name === 'CredentialsProviderError') {
-    return new UnavailableError(`${what}no AWS credentials found (${e.message}); pass --profile, set AWS_PROFILE, or use --local`, { cause: error });
+    return new UnavailableError(`${what}no AWS credentials found (${e.message}); pass --profile, set AWS_PROFILE, or use --local`, {
+      cause: error,
+    });
   }
   if (e?.message === 'Region is missing') {
     return new UsageError(`${what}no AWS region: pass --stack-region <region>, set AWS_REGION, or configure one in your profile`);
   }
-  return new UnavailableError(`${what}${e?.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e?.message ?? String(error)}`, { cause: error });
+  return new UnavailableError(`${what}${e?.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e?.message ?? String(error)}`, {
+    cause: error,
+  });
 }

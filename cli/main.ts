@@ -15,12 +15,14 @@ import { Runner } from './runner';
 /** Builds the `ssg` program; each command registers itself from its own module. */
 export function buildProgram(runner: Runner): Command {
   const program = new Command('ssg')
-    .description('Operate ses-suppression-guard: sync status, why an address is suppressed, pre-send checks, manual suppressions, import/export, sender audits')
+    .description(
+      'Operate ses-suppression-guard: sync status, why an address is suppressed, pre-send checks, manual suppressions, import/export, sender audits',
+    )
     .version('0.1.0')
     .option('--local', `use the local environment from \`npm start\` (.local/environment.json, or $${LOCAL_ENV_FILE_VARIABLE})`)
     .option('--stack <name>', `CloudFormation stack to read the outputs of (default ${DEFAULT_STACK_NAME})`)
     .option('--profile <name>', 'AWS profile (default: the SDK chain: AWS_PROFILE, environment, SSO, instance role)')
-    .option('--stack-region <region>', 'region the stack is deployed in (default: AWS_REGION or the profile\'s region)')
+    .option('--stack-region <region>', "region the stack is deployed in (default: AWS_REGION or the profile's region)")
     .option('--regions <list>', 'SES regions to work on, comma-separated (default: SYNC_REGIONS of the sync function)')
     .option('--json', 'print the result as JSON, for scripts')
     .exitOverride()
@@ -31,7 +33,7 @@ export function buildProgram(runner: Runner): Command {
       '\nExit codes: 0 done (check: proceed), 1 done but problems found (check: blocked; stale region; failed audit check;\n' +
         'rejected import rows; SES refused an unsuppress), 2 bad arguments (nothing changed), 3 the target could not be\n' +
         'reached or used (stack, local environment, guard, credentials, permissions).\n' +
-        'Addresses appear only in this command\'s own output, never in logs.',
+        "Addresses appear only in this command's own output, never in logs.",
     );
   registerStatus(program, runner);
   registerLookup(program, runner);

@@ -29,9 +29,7 @@ export function processOutput(json: boolean): Output {
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, indent = '  '): string[] {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const format = (cells: readonly string[]) =>
-    `${indent}${cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')}`.trimEnd();
+    `${indent}${cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')}`.trimEnd();
   return [format(headers), ...rows.map(format)];
 }
 

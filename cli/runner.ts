@@ -1,8 +1,8 @@
-import type { Command } from 'commander';
 import type { Readable } from 'node:stream';
-import { resolveTarget, Target, TargetOptions } from './context';
+import type { Command } from 'commander';
+import { resolveTarget, type Target, type TargetOptions } from './context';
 import { asCliError, EXIT } from './errors';
-import { Output, processOutput } from './output';
+import { type Output, processOutput } from './output';
 
 /** The options every command accepts (declared on the program, recognised before or after the command name). */
 export interface GlobalOptions extends TargetOptions {

@@ -1,6 +1,6 @@
-import { GetEmailIdentityCommand, GetEmailIdentityCommandOutput, SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetEmailIdentityCommand, type GetEmailIdentityCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { identityCandidates, parseFrom } from '../lambdas/guard/email';
-import { DnsLookups, isNoRecord } from './dns';
+import { type DnsLookups, isNoRecord } from './dns';
 import { UsageError } from './errors';
 
 /** `ok`, or a problem that only deserves attention (`warn`), or one that breaks sending or authentication (`fail`). */
@@ -49,18 +49,31 @@ export function parseSender(raw: string): SenderTarget {
   if (value.includes('@')) {
     const parsed = parseFrom(value);
     if (!parsed.ok) throw new UsageError(`--from ${JSON.stringify(raw)} is not a valid sender address: it ${parsed.error}`);
-    return { sender: parsed.value.address, domain: parsed.value.domain, candidates: identityCandidates(parsed.value).filter((c) => c.includes('@') || c.includes('.')) };
+    return {
+      sender: parsed.value.address,
+      domain: parsed.value.domain,
+      candidates: identityCandidates(parsed.value).filter((c) => c.includes('@') || c.includes('.')),
+    };
   }
   const domain = value.toLowerCase().replace(/\.$/, '');
-  if (!DOMAIN.test(domain)) throw new UsageError(`--from must be a sender address or a domain like example.com, got ${JSON.stringify(raw)}`);
+  if (!DOMAIN.test(domain))
+    throw new UsageError(`--from must be a sender address or a domain like example.com, got ${JSON.stringify(raw)}`);
   const labels = domain.split('.');
   const candidates = labels.slice(0, -1).map((_, i) => labels.slice(i).join('.'));
   return { sender: domain, domain, candidates };
 }
 
 /** Audits the sender in every region: SES identity, DKIM, MAIL FROM, and their DNS records; then DMARC once. */
-export async function auditSender(target: SenderTarget, regions: readonly string[], ses: (region: string) => SESv2Client, dns: DnsLookups): Promise<SenderAudit> {
-  const [regionAudits, domainFindings] = await Promise.all([Promise.all(regions.map((region) => auditRegion(target, region, ses(region), dns))), dmarcFindings(target.domain, dns)]);
+export async function auditSender(
+  target: SenderTarget,
+  regions: readonly string[],
+  ses: (region: string) => SESv2Client,
+  dns: DnsLookups,
+): Promise<SenderAudit> {
+  const [regionAudits, domainFindings] = await Promise.all([
+    Promise.all(regions.map((region) => auditRegion(target, region, ses(region), dns))),
+    dmarcFindings(target.domain, dns),
+  ]);
   const all = [...regionAudits.flatMap((r) => r.findings), ...domainFindings];
   return {
     sender: target.sender,
@@ -72,7 +85,10 @@ export async function auditSender(target: SenderTarget, regions: readonly string
   };
 }
 
-async function findIdentity(ses: SESv2Client, candidates: readonly string[]): Promise<{ name: string; out: GetEmailIdentityCommandOutput } | null> {
+async function findIdentity(
+  ses: SESv2Client,
+  candidates: readonly string[],
+): Promise<{ name: string; out: GetEmailIdentityCommandOutput } | null> {
   for (const name of candidates) {
     try {
       return { name, out: await ses.send(new GetEmailIdentityCommand({ EmailIdentity: name })) };
@@ -88,14 +104,31 @@ async function auditRegion(target: SenderTarget, region: string, ses: SESv2Clien
   try {
     found = await findIdentity(ses, target.candidates);
   } catch (error) {
-    return { region, identity: null, identityType: null, findings: [{ check: 'identity', level: 'fail', message: `could not ask SES in ${region}: ${(error as Error).name}: ${(error as Error).message}` }] };
+    return {
+      region,
+      identity: null,
+      identityType: null,
+      findings: [
+        {
+          check: 'identity',
+          level: 'fail',
+          message: `could not ask SES in ${region}: ${(error as Error).name}: ${(error as Error).message}`,
+        },
+      ],
+    };
   }
   if (!found) {
     return {
       region,
       identity: null,
       identityType: null,
-      findings: [{ check: 'identity', level: 'fail', message: `no SES identity in ${region} covers ${target.sender} (tried ${target.candidates.join(', ')}); verify the domain there before sending from ${region}` }],
+      findings: [
+        {
+          check: 'identity',
+          level: 'fail',
+          message: `no SES identity in ${region} covers ${target.sender} (tried ${target.candidates.join(', ')}); verify the domain there before sending from ${region}`,
+        },
+      ],
     };
   }
   const { name, out } = found;
@@ -103,26 +136,48 @@ async function auditRegion(target: SenderTarget, region: string, ses: SESv2Clien
   findings.push(
     out.VerifiedForSendingStatus
       ? { check: 'identity', level: 'ok', message: `${name} (${out.IdentityType}) is verified for sending` }
-      : { check: 'identity', level: 'fail', message: `${name} (${out.IdentityType}) is not verified for sending (verification ${out.VerificationStatus ?? 'unknown'})` },
+      : {
+          check: 'identity',
+          level: 'fail',
+          message: `${name} (${out.IdentityType}) is not verified for sending (verification ${out.VerificationStatus ?? 'unknown'})`,
+        },
   );
 
   const dkim = out.DkimAttributes;
   const dkimDomain = name.includes('@') ? name.slice(name.lastIndexOf('@') + 1) : name;
-  if (dkim?.Status === 'SUCCESS' && dkim.SigningEnabled) findings.push({ check: 'DKIM', level: 'ok', message: `${dkim.Status}, signing enabled (${dkim.SigningAttributesOrigin ?? 'AWS_SES'})` });
-  else findings.push({ check: 'DKIM', level: 'fail', message: `status ${dkim?.Status ?? 'unknown'}, signing ${dkim?.SigningEnabled ? 'enabled' : 'disabled'}: SES does not DKIM-sign mail from ${name}` });
+  if (dkim?.Status === 'SUCCESS' && dkim.SigningEnabled)
+    findings.push({
+      check: 'DKIM',
+      level: 'ok',
+      message: `${dkim.Status}, signing enabled (${dkim.SigningAttributesOrigin ?? 'AWS_SES'})`,
+    });
+  else
+    findings.push({
+      check: 'DKIM',
+      level: 'fail',
+      message: `status ${dkim?.Status ?? 'unknown'}, signing ${dkim?.SigningEnabled ? 'enabled' : 'disabled'}: SES does not DKIM-sign mail from ${name}`,
+    });
   if (dkim?.Tokens?.length && (dkim.SigningAttributesOrigin ?? 'AWS_SES') === 'AWS_SES') {
     findings.push(await dkimDnsFinding(dkimDomain, region, dkim.Tokens, dns));
   }
 
   const mailFrom = out.MailFromAttributes;
   if (!mailFrom?.MailFromDomain) {
-    findings.push({ check: 'MAIL FROM', level: 'warn', message: 'no custom MAIL FROM domain: bounces go to amazonses.com, so SPF cannot align with your domain for DMARC (DKIM must)' });
+    findings.push({
+      check: 'MAIL FROM',
+      level: 'warn',
+      message: 'no custom MAIL FROM domain: bounces go to amazonses.com, so SPF cannot align with your domain for DMARC (DKIM must)',
+    });
   } else {
     const domain = mailFrom.MailFromDomain.toLowerCase();
     findings.push(
       mailFrom.MailFromDomainStatus === 'SUCCESS'
         ? { check: 'MAIL FROM', level: 'ok', message: `${domain} ${mailFrom.MailFromDomainStatus}` }
-        : { check: 'MAIL FROM', level: 'fail', message: `${domain} is ${mailFrom.MailFromDomainStatus ?? 'unknown'} (on MX failure SES will ${mailFrom.BehaviorOnMxFailure === 'REJECT_MESSAGE' ? 'reject the message' : 'fall back to amazonses.com'})` },
+        : {
+            check: 'MAIL FROM',
+            level: 'fail',
+            message: `${domain} is ${mailFrom.MailFromDomainStatus ?? 'unknown'} (on MX failure SES will ${mailFrom.BehaviorOnMxFailure === 'REJECT_MESSAGE' ? 'reject the message' : 'fall back to amazonses.com'})`,
+          },
     );
     findings.push(await mxFinding(domain, region, dns));
     findings.push(await spfFinding(domain, dns));
@@ -142,12 +197,20 @@ async function dkimDnsFinding(domain: string, region: string, tokens: readonly s
       const targets = (await dns.resolveCname(name)).map(trimDot);
       if (!targets.some((t) => expected.includes(t))) bad.push(`${name} points at ${targets.join(', ')}, not ${expected[0]}`);
     } catch (error) {
-      bad.push(isNoRecord(error) ? `${name} has no CNAME (add ${name} CNAME ${expected[0]})` : `${name}: DNS lookup failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      bad.push(
+        isNoRecord(error)
+          ? `${name} has no CNAME (add ${name} CNAME ${expected[0]})`
+          : `${name}: DNS lookup failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     }
   }
   return bad.length === 0
     ? { check: 'DKIM DNS', level: 'ok', message: `${tokens.length} of ${tokens.length} CNAMEs <token>._domainkey.${domain} point at SES` }
-    : { check: 'DKIM DNS', level: 'fail', message: `${tokens.length - bad.length} of ${tokens.length} DKIM CNAMEs resolve to SES: ${bad.join('; ')}` };
+    : {
+        check: 'DKIM DNS',
+        level: 'fail',
+        message: `${tokens.length - bad.length} of ${tokens.length} DKIM CNAMEs resolve to SES: ${bad.join('; ')}`,
+      };
 }
 
 async function mxFinding(domain: string, region: string, dns: DnsLookups): Promise<Finding> {
@@ -156,10 +219,19 @@ async function mxFinding(domain: string, region: string, dns: DnsLookups): Promi
     const records = await dns.resolveMx(domain);
     const exchanges = records.map((r) => trimDot(r.exchange));
     if (exchanges.includes(expected)) return { check: 'MAIL FROM MX', level: 'ok', message: `${domain} MX ${expected}` };
-    return { check: 'MAIL FROM MX', level: 'fail', message: `${domain} MX is ${exchanges.join(', ') || 'empty'}; SES in ${region} needs "10 ${expected}"` };
+    return {
+      check: 'MAIL FROM MX',
+      level: 'fail',
+      message: `${domain} MX is ${exchanges.join(', ') || 'empty'}; SES in ${region} needs "10 ${expected}"`,
+    };
   } catch (error) {
-    if (isNoRecord(error)) return { check: 'MAIL FROM MX', level: 'fail', message: `${domain} has no MX record; SES in ${region} needs "10 ${expected}"` };
-    return { check: 'MAIL FROM MX', level: 'fail', message: `${domain}: MX lookup failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    if (isNoRecord(error))
+      return { check: 'MAIL FROM MX', level: 'fail', message: `${domain} has no MX record; SES in ${region} needs "10 ${expected}"` };
+    return {
+      check: 'MAIL FROM MX',
+      level: 'fail',
+      message: `${domain}: MX lookup failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    };
   }
 }
 
@@ -174,7 +246,8 @@ async function spfRecord(domain: string, dns: DnsLookups): Promise<{ record?: st
   }
   const records = rows.map((chunks) => chunks.join('')).filter((txt) => /^v=spf1(\s|$)/i.test(txt.trim()));
   if (records.length === 0) return { error: `${domain} has no SPF record` };
-  if (records.length > 1) return { error: `${domain} has ${records.length} SPF records, which is a permanent error (RFC 7208 §4.5); merge them into one` };
+  if (records.length > 1)
+    return { error: `${domain} has ${records.length} SPF records, which is a permanent error (RFC 7208 §4.5); merge them into one` };
   return { record: records[0]!.trim() };
 }
 
@@ -205,9 +278,15 @@ async function spfFinding(domain: string, dns: DnsLookups): Promise<Finding> {
     return { found: false, via };
   };
   const result = await search(top.record, []);
-  if (!result.found) return { check: 'SPF', level: 'fail', message: `${domain}: "${top.record}" does not include amazonses.com; add include:amazonses.com` };
-  if (result.qualifier === '-') return { check: 'SPF', level: 'fail', message: `${domain}: "${top.record}" has -include:amazonses.com, which fails SES's mail` };
-  return { check: 'SPF', level: 'ok', message: `${domain}: "${top.record}" includes amazonses.com${result.via.length ? ` (via ${result.via.join(' > ')})` : ''}` };
+  if (!result.found)
+    return { check: 'SPF', level: 'fail', message: `${domain}: "${top.record}" does not include amazonses.com; add include:amazonses.com` };
+  if (result.qualifier === '-')
+    return { check: 'SPF', level: 'fail', message: `${domain}: "${top.record}" has -include:amazonses.com, which fails SES's mail` };
+  return {
+    check: 'SPF',
+    level: 'ok',
+    message: `${domain}: "${top.record}" includes amazonses.com${result.via.length ? ` (via ${result.via.join(' > ')})` : ''}`,
+  };
 }
 
 /** The parsed DMARC record as mailauth returns it (tags lower-cased; `rr` is the raw record). */
@@ -234,22 +313,63 @@ async function dmarcFindings(domain: string, dns: DnsLookups): Promise<Finding[]
   try {
     record = await getDmarcRecord(domain, (name, type) => dns.resolve(name, type));
   } catch (error) {
-    return [{ check: 'DMARC', level: 'fail', message: `_dmarc.${domain}: DNS lookup failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }];
+    return [
+      {
+        check: 'DMARC',
+        level: 'fail',
+        message: `_dmarc.${domain}: DNS lookup failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      },
+    ];
   }
   if (!record) {
-    return [{ check: 'DMARC', level: 'fail', message: `no DMARC record at _dmarc.${domain}; mailbox providers require one from bulk senders (start with "v=DMARC1; p=none; rua=mailto:...")` }];
+    return [
+      {
+        check: 'DMARC',
+        level: 'fail',
+        message: `no DMARC record at _dmarc.${domain}; mailbox providers require one from bulk senders (start with "v=DMARC1; p=none; rua=mailto:...")`,
+      },
+    ];
   }
   const where = record.isOrgRecord ? 'the organizational domain' : `_dmarc.${domain}`;
   const policy = (record.p ?? '').toLowerCase();
   const findings: Finding[] = [];
-  if (policy === 'reject' || policy === 'quarantine') findings.push({ check: 'DMARC', level: 'ok', message: `policy p=${policy}${record.pct !== undefined && record.pct < 100 ? ` (pct=${record.pct})` : ''} at ${where}: "${record.rr}"` });
-  else if (policy === 'none') findings.push({ check: 'DMARC', level: 'warn', message: `policy p=none at ${where} only monitors; spoofed mail is delivered: "${record.rr}"` });
-  else findings.push({ check: 'DMARC', level: 'fail', message: `the record at ${where} has no valid policy (p=${record.p ?? 'missing'}): "${record.rr}"` });
+  if (policy === 'reject' || policy === 'quarantine')
+    findings.push({
+      check: 'DMARC',
+      level: 'ok',
+      message: `policy p=${policy}${record.pct !== undefined && record.pct < 100 ? ` (pct=${record.pct})` : ''} at ${where}: "${record.rr}"`,
+    });
+  else if (policy === 'none')
+    findings.push({
+      check: 'DMARC',
+      level: 'warn',
+      message: `policy p=none at ${where} only monitors; spoofed mail is delivered: "${record.rr}"`,
+    });
+  else
+    findings.push({
+      check: 'DMARC',
+      level: 'fail',
+      message: `the record at ${where} has no valid policy (p=${record.p ?? 'missing'}): "${record.rr}"`,
+    });
   if (record.ruf) {
-    findings.push({ check: 'DMARC ruf', level: 'warn', message: `forensic (failure) reports requested (ruf=${record.ruf}): one report per failing message can flood that inbox, and reports carry message content; consider removing ruf=` });
+    findings.push({
+      check: 'DMARC ruf',
+      level: 'warn',
+      message: `forensic (failure) reports requested (ruf=${record.ruf}): one report per failing message can flood that inbox, and reports carry message content; consider removing ruf=`,
+    });
   }
-  if (record.fo !== undefined && record.fo.split(':').map((o) => o.trim()).includes('1')) {
-    findings.push({ check: 'DMARC fo', level: 'warn', message: `fo=1 asks for a failure report whenever any mechanism fails (not only when all do), multiplying forensic reports` });
+  if (
+    record.fo !== undefined &&
+    record.fo
+      .split(':')
+      .map((o) => o.trim())
+      .includes('1')
+  ) {
+    findings.push({
+      check: 'DMARC fo',
+      level: 'warn',
+      message: `fo=1 asks for a failure report whenever any mechanism fails (not only when all do), multiplying forensic reports`,
+    });
   }
   return findings;
 }

@@ -51,10 +51,18 @@ export class GuardClient {
     let out;
     try {
       out = await this.lambda.send(
-        new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'RequestResponse', Payload: new TextEncoder().encode(JSON.stringify(request)) }),
+        new InvokeCommand({
+          FunctionName: this.functionName,
+          InvocationType: 'RequestResponse',
+          Payload: new TextEncoder().encode(JSON.stringify(request)),
+        }),
       );
     } catch (error) {
-      throw new GuardUnavailableError(`could not invoke the guard function ${this.functionName}: ${(error as Error).name}: ${(error as Error).message}`, 'INVOKE_FAILED', { cause: error });
+      throw new GuardUnavailableError(
+        `could not invoke the guard function ${this.functionName}: ${(error as Error).name}: ${(error as Error).message}`,
+        'INVOKE_FAILED',
+        { cause: error },
+      );
     }
     const text = out?.Payload ? new TextDecoder().decode(out.Payload) : '';
     if (out?.FunctionError) {
@@ -65,16 +73,27 @@ export class GuardClient {
       } catch {
         // Keep the raw payload as the detail.
       }
-      throw new GuardUnavailableError(`the guard function ${this.functionName} failed (${out.FunctionError}): ${detail}`, 'FUNCTION_ERROR', { cause: text });
+      throw new GuardUnavailableError(
+        `the guard function ${this.functionName} failed (${out.FunctionError}): ${detail}`,
+        'FUNCTION_ERROR',
+        { cause: text },
+      );
     }
     let response: unknown;
     try {
       response = JSON.parse(text);
     } catch (error) {
-      throw new GuardUnavailableError(`the guard function ${this.functionName} answered with a payload that is not JSON: ${text.slice(0, 200)}`, 'INVALID_RESPONSE', { cause: error });
+      throw new GuardUnavailableError(
+        `the guard function ${this.functionName} answered with a payload that is not JSON: ${text.slice(0, 200)}`,
+        'INVALID_RESPONSE',
+        { cause: error },
+      );
     }
     if (!isGuardResponse(response)) {
-      throw new GuardUnavailableError(`the guard function ${this.functionName} answered with a payload that is not a guard response: ${text.slice(0, 200)}`, 'INVALID_RESPONSE');
+      throw new GuardUnavailableError(
+        `the guard function ${this.functionName} answered with a payload that is not a guard response: ${text.slice(0, 200)}`,
+        'INVALID_RESPONSE',
+      );
     }
     return response;
   }
@@ -88,7 +107,9 @@ export function isGuardResponse(value: unknown): value is GuardResponse {
     typeof v === 'object' &&
     typeof v.proceed === 'boolean' &&
     Array.isArray(v.problems) &&
-    v.problems.every((p) => p !== null && typeof p === 'object' && typeof p.code === 'string' && (p.severity === 'block' || p.severity === 'warn')) &&
+    v.problems.every(
+      (p) => p !== null && typeof p === 'object' && typeof p.code === 'string' && (p.severity === 'block' || p.severity === 'warn'),
+    ) &&
     v.recipients !== null &&
     typeof v.recipients === 'object' &&
     Array.isArray(v.recipients.allowed)

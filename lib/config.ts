@@ -8,11 +8,37 @@ export const CONFIG_CONTEXT_KEY = 'ses-suppression-guard';
  * always a typo, so it fails synthesis rather than deploying a schedule that can never succeed.
  */
 export const SES_REGIONS = [
-  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'ca-west-1', 'sa-east-1', 'mx-central-1',
-  'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-central-2', 'eu-south-1', 'eu-south-2', 'eu-north-1',
-  'ap-south-1', 'ap-south-2', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-southeast-1',
-  'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-5', 'il-central-1', 'me-south-1', 'me-central-1', 'af-south-1',
-  'us-gov-west-1', 'us-gov-east-1',
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'ca-west-1',
+  'sa-east-1',
+  'mx-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-south-1',
+  'eu-south-2',
+  'eu-north-1',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-5',
+  'il-central-1',
+  'me-south-1',
+  'me-central-1',
+  'af-south-1',
+  'us-gov-west-1',
+  'us-gov-east-1',
 ] as const;
 
 /** The defaults, documented in the README's configuration reference. */
@@ -30,14 +56,19 @@ export const DEFAULT_CONFIG = {
   guardFunctionUrl: false,
 } as const;
 
-const scheduleExpression = z
-  .string()
-  .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\)|at\([^)]+\))$/, {
-    error: (issue) => `must be an EventBridge Scheduler expression like "rate(15 minutes)" or "cron(0 3 * * ? *)", got ${JSON.stringify(issue.input)}`,
-  });
+const scheduleExpression = z.string().regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\)|at\([^)]+\))$/, {
+  error: (issue) =>
+    `must be an EventBridge Scheduler expression like "rate(15 minutes)" or "cron(0 3 * * ? *)", got ${JSON.stringify(issue.input)}`,
+});
 
 const regionList = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((r) => r.trim()).filter(Boolean) : value),
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean)
+      : value,
   z
     .array(
       z.string().refine((region) => (SES_REGIONS as readonly string[]).includes(region), {
@@ -45,7 +76,9 @@ const regionList = z.preprocess(
       }),
     )
     .min(1, { error: 'must name at least one region' })
-    .refine((regions) => new Set(regions).size === regions.length, { error: (issue) => `must not repeat a region, got ${JSON.stringify(issue.input)}` }),
+    .refine((regions) => new Set(regions).size === regions.length, {
+      error: (issue) => `must not repeat a region, got ${JSON.stringify(issue.input)}`,
+    }),
 );
 
 const positive = (example: string) =>
@@ -58,7 +91,9 @@ const configSchema = z
     regions: regionList.default([...DEFAULT_CONFIG.regions]),
     syncSchedule: scheduleExpression.default(DEFAULT_CONFIG.syncSchedule),
     fullSyncSchedule: scheduleExpression.default(DEFAULT_CONFIG.fullSyncSchedule),
-    requestsPerSecond: positive('1').max(50, { error: (i) => `must be at most 50, got ${JSON.stringify(i.input)}` }).default(DEFAULT_CONFIG.requestsPerSecond),
+    requestsPerSecond: positive('1')
+      .max(50, { error: (i) => `must be at most 50, got ${JSON.stringify(i.input)}` })
+      .default(DEFAULT_CONFIG.requestsPerSecond),
     overlapMinutes: positive('10').default(DEFAULT_CONFIG.overlapMinutes),
     staleAfterMinutes: positive('60').default(DEFAULT_CONFIG.staleAfterMinutes),
     syncErrorAlarmThreshold: positive('1').int().default(DEFAULT_CONFIG.syncErrorAlarmThreshold),
@@ -66,13 +101,17 @@ const configSchema = z
     guardStaleMode: z
       .enum(['block', 'warn'], { error: (issue) => `must be "block" or "warn", got ${JSON.stringify(issue.input)}` })
       .default(DEFAULT_CONFIG.guardStaleMode),
-    guardCacheTtlSeconds: positive('60').max(3600, { error: (i) => `must be at most 3600, got ${JSON.stringify(i.input)}` }).default(DEFAULT_CONFIG.guardCacheTtlSeconds),
+    guardCacheTtlSeconds: positive('60')
+      .max(3600, { error: (i) => `must be at most 3600, got ${JSON.stringify(i.input)}` })
+      .default(DEFAULT_CONFIG.guardCacheTtlSeconds),
     guardFunctionUrl: z
       .boolean({ error: (issue) => `must be true or false, got ${JSON.stringify(issue.input)}` })
       .default(DEFAULT_CONFIG.guardFunctionUrl),
     alarmTopicArn: z
       .string()
-      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, { error: (issue) => `must be an SNS topic ARN, got ${JSON.stringify(issue.input)}` })
+      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, {
+        error: (issue) => `must be an SNS topic ARN, got ${JSON.stringify(issue.input)}`,
+      })
       .optional(),
   })
   .strict();

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { ArnFormat, CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
@@ -48,7 +48,8 @@ export class PreSendGuard extends Construct {
     const staleMode = props.staleMode ?? DEFAULT_CONFIG.guardStaleMode;
     if (!(staleAfterMinutes > 0)) throw new Error(`staleAfterMinutes must be a positive number, got ${staleAfterMinutes}`);
     if (!(cacheTtlSeconds > 0)) throw new Error(`cacheTtlSeconds must be a positive number, got ${cacheTtlSeconds}`);
-    if (staleMode !== 'block' && staleMode !== 'warn') throw new Error(`staleMode must be "block" or "warn", got ${JSON.stringify(staleMode)}`);
+    if (staleMode !== 'block' && staleMode !== 'warn')
+      throw new Error(`staleMode must be "block" or "warn", got ${JSON.stringify(staleMode)}`);
 
     this.function = new ServiceFunction(this, 'GuardFunction', {
       entry: path.join(__dirname, '..', 'lambdas', 'guard', 'handler.ts'),
@@ -108,7 +109,8 @@ export class PreSendGuard extends Construct {
     }
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ses:GetAccount and ses:ListEmailIdentities have no resource types in the Service Authorization Reference; "*" is the only valid resource and both are read-only.',
+      reason:
+        'ses:GetAccount and ses:ListEmailIdentities have no resource types in the Service Authorization Reference; "*" is the only valid resource and both are read-only.',
     });
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${logicalId(this.function.logGroupResource.node.defaultChild as CfnElement)}.Arn>:*]`,

@@ -1,9 +1,9 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 
 /** Props of {@link ServiceFunction}: a NodejsFunction's props less the ones the service fixes. */
 export interface ServiceFunctionProps extends Omit<NodejsFunctionProps, 'runtime' | 'architecture' | 'logGroup' | 'role' | 'bundling'> {
@@ -48,7 +48,8 @@ export class ServiceFunction extends NodejsFunction {
     logGroup.grantWrite(role);
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'Node.js 22 is the runtime this service is built, bundled and tested for (esbuild target node22); moving to a newer runtime is a deliberate, tested change.',
+      reason:
+        'Node.js 22 is the runtime this service is built, bundled and tested for (esbuild target node22); moving to a newer runtime is a deliberate, tested change.',
     });
     this.logGroupResource = logGroup;
   }

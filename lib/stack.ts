@@ -1,8 +1,8 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct } from 'constructs';
-import { ServiceConfig } from './config';
+import type { Construct } from 'constructs';
+import type { ServiceConfig } from './config';
 import { PreSendGuard } from './pre-send-guard';
 import { SuppressionSync } from './suppression-sync';
 
@@ -48,9 +48,19 @@ export class SesSuppressionGuardStack extends Stack {
 
     new CfnOutput(this, 'SuppressionTableName', { value: this.sync.table.tableName, description: 'Canonical suppression table' });
     new CfnOutput(this, 'SyncStateTableName', { value: this.sync.stateTable.tableName, description: 'Per-region sync state' });
-    new CfnOutput(this, 'SyncFunctionName', { value: this.sync.syncFunction.functionName, description: 'Sync function; invoke with {"region": "...", "mode": "incremental" | "full"}' });
-    new CfnOutput(this, 'GuardFunctionName', { value: this.guard.function.functionName, description: 'Pre-send guard; invoke with {"from": "...", "region": "...", "recipients": [...]}' });
-    if (this.guard.url) new CfnOutput(this, 'GuardFunctionUrl', { value: this.guard.url.url, description: 'Pre-send guard function URL (AWS_IAM auth; POST the request as JSON)' });
+    new CfnOutput(this, 'SyncFunctionName', {
+      value: this.sync.syncFunction.functionName,
+      description: 'Sync function; invoke with {"region": "...", "mode": "incremental" | "full"}',
+    });
+    new CfnOutput(this, 'GuardFunctionName', {
+      value: this.guard.function.functionName,
+      description: 'Pre-send guard; invoke with {"from": "...", "region": "...", "recipients": [...]}',
+    });
+    if (this.guard.url)
+      new CfnOutput(this, 'GuardFunctionUrl', {
+        value: this.guard.url.url,
+        description: 'Pre-send guard function URL (AWS_IAM auth; POST the request as JSON)',
+      });
     new CfnOutput(this, 'SyncDeadLetterQueueUrl', { value: this.sync.deadLetterQueue.queueUrl, description: 'Failed sync invocations' });
   }
 }

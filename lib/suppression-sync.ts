@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -104,7 +104,14 @@ export class SuppressionSync extends Construct {
     this.syncFunction.addEnvironment('SUPPRESSION_TABLE_NAME', this.table.tableName);
     this.table.grant(this.syncFunction, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan');
     this.syncFunction.addEnvironment('SYNC_STATE_TABLE_NAME', this.stateTable.tableName);
-    this.stateTable.grant(this.syncFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem');
+    this.stateTable.grant(
+      this.syncFunction,
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:BatchWriteItem',
+    );
     this.syncFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadSesSuppressionList',
@@ -115,11 +122,12 @@ export class SuppressionSync extends Construct {
     );
     Validations.of(this.syncFunction.role!).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ses:ListSuppressedDestinations has no resource types in the Service Authorization Reference; "*" is the only valid resource and the action is read-only.',
+      reason:
+        'ses:ListSuppressedDestinations has no resource types in the Service Authorization Reference; "*" is the only valid resource and the action is read-only.',
     });
     Validations.of(this.syncFunction.role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${logicalId(this.syncFunction.logGroupResource.node.defaultChild as CfnElement)}.Arn>:*]`,
-      reason: 'Writing log events needs the log streams of the function\'s own log group, which are only addressable with a wildcard.',
+      reason: "Writing log events needs the log streams of the function's own log group, which are only addressable with a wildcard.",
     });
 
     // One role for every schedule, holding invoke rights on the sync function only.
@@ -135,8 +143,12 @@ export class SuppressionSync extends Construct {
 
     for (const region of props.regions) {
       const suffix = region.replace(/(^|-)([a-z0-9])/g, (_m, _d, c: string) => c.toUpperCase());
-      this.schedules.push(this.schedule(`Incremental${suffix}`, props.syncSchedule ?? DEFAULT_CONFIG.syncSchedule, { region, mode: 'incremental' }));
-      this.schedules.push(this.schedule(`Full${suffix}`, props.fullSyncSchedule ?? DEFAULT_CONFIG.fullSyncSchedule, { region, mode: 'full' }));
+      this.schedules.push(
+        this.schedule(`Incremental${suffix}`, props.syncSchedule ?? DEFAULT_CONFIG.syncSchedule, { region, mode: 'incremental' }),
+      );
+      this.schedules.push(
+        this.schedule(`Full${suffix}`, props.fullSyncSchedule ?? DEFAULT_CONFIG.fullSyncSchedule, { region, mode: 'full' }),
+      );
       this.alarms.push(
         new cloudwatch.Alarm(this, `StaleAlarm${suffix}`, {
           alarmDescription: `The SES suppression list of ${region} has not synced successfully for more than ${staleAfterMinutes} minutes (or the sync is not running).`,
@@ -167,7 +179,10 @@ export class SuppressionSync extends Construct {
       }),
       new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
         alarmDescription: 'Sync invocations exhausted their retries and landed in the dead-letter queue.',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,

@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
-import { LambdaApi, startLambdaApi } from './lambda-api';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { type LambdaApi, startLambdaApi } from './lambda-api';
 import { LocalLambda } from './lambda-runtime';
 import { SesEmulator } from './ses-emulator';
-import { readTemplate, synthesize, Template } from './synth';
-import { createTablesFromTemplate, functionBundle, TableNames } from './template-resources';
+import { readTemplate, synthesize, type Template } from './synth';
+import { createTablesFromTemplate, functionBundle, type TableNames } from './template-resources';
 
 /** Credentials every local component accepts; nothing here reaches AWS. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' } as const;
@@ -107,8 +107,9 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       if (ref) outputs[name] = tables[ref] ?? ref;
     }
     const regions = String(
-      Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.SYNC_REGIONS)?.Properties?.Environment?.Variables
-        ?.SYNC_REGIONS ?? LOCAL_HOME_REGION,
+      Object.values(template.Resources).find(
+        (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.SYNC_REGIONS,
+      )?.Properties?.Environment?.Variables?.SYNC_REGIONS ?? LOCAL_HOME_REGION,
     ).split(',');
     const description: LocalEnvironmentDescription = {
       region: LOCAL_HOME_REGION,

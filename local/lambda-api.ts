@@ -1,4 +1,4 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LocalLambda } from './lambda-runtime';
 
@@ -54,10 +54,21 @@ async function handle(req: IncomingMessage, res: ServerResponse, functions: Reco
   const requested = decodeURIComponent(match[1] ?? '');
   const name = requested.split(':').find((part) => functions[part]) ?? requested;
   const fn = functions[name];
-  if (!fn) return sendError(res, 404, 'ResourceNotFoundException', `Function not found: ${requested} (local functions: ${Object.keys(functions).join(', ')})`);
+  if (!fn)
+    return sendError(
+      res,
+      404,
+      'ResourceNotFoundException',
+      `Function not found: ${requested} (local functions: ${Object.keys(functions).join(', ')})`,
+    );
   const invocationType = req.headers['x-amz-invocation-type'] ?? 'RequestResponse';
   if (invocationType !== 'RequestResponse') {
-    return sendError(res, 400, 'InvalidParameterValueException', `only RequestResponse invocations are served locally, got ${invocationType}`);
+    return sendError(
+      res,
+      400,
+      'InvalidParameterValueException',
+      `only RequestResponse invocations are served locally, got ${invocationType}`,
+    );
   }
   const body = await readBody(req);
   let event: unknown;

@@ -1,4 +1,4 @@
-import { ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -77,7 +77,13 @@ export class LocalLambda {
     });
     child.on('exit', (code, signal) => {
       for (const [id, resolve] of this.pending) {
-        resolve({ error: { name: 'Runtime.ExitError', message: `process exited (${code ?? signal}) during invocation ${id}: ${this.output.slice(-2000)}` }, durationMs: 0 });
+        resolve({
+          error: {
+            name: 'Runtime.ExitError',
+            message: `process exited (${code ?? signal}) during invocation ${id}: ${this.output.slice(-2000)}`,
+          },
+          durationMs: 0,
+        });
       }
       this.pending.clear();
     });

@@ -23,9 +23,25 @@ export function seedDemo(ses: SesEmulator, now = Date.now()): void {
   ]);
 
   // campaigns@example.com sends from us-east-1, where example.com is verified; us-west-2 never verified it.
-  ses.region('us-east-1').putIdentity({ name: 'example.com', type: 'DOMAIN', verifiedForSending: true, verificationStatus: 'SUCCESS', dkimStatus: 'SUCCESS', mailFromDomain: 'mail.example.com', mailFromStatus: 'SUCCESS' });
+  ses.region('us-east-1').putIdentity({
+    name: 'example.com',
+    type: 'DOMAIN',
+    verifiedForSending: true,
+    verificationStatus: 'SUCCESS',
+    dkimStatus: 'SUCCESS',
+    mailFromDomain: 'mail.example.com',
+    mailFromStatus: 'SUCCESS',
+  });
   // news@example.net is set up in every region.
   for (const region of ['us-east-1', 'us-west-2', 'eu-west-1']) {
-    ses.region(region).putIdentity({ name: 'example.net', type: 'DOMAIN', verifiedForSending: true, verificationStatus: 'SUCCESS', dkimStatus: 'SUCCESS', mailFromDomain: 'bounce.example.net', mailFromStatus: 'SUCCESS' });
+    ses.region(region).putIdentity({
+      name: 'example.net',
+      type: 'DOMAIN',
+      verifiedForSending: true,
+      verificationStatus: 'SUCCESS',
+      dkimStatus: 'SUCCESS',
+      mailFromDomain: 'bounce.example.net',
+      mailFromStatus: 'SUCCESS',
+    });
   }
 }

@@ -1,14 +1,14 @@
 import { parseArgs } from 'node:util';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { listedRegions } from '../lambdas/domain/records';
-import { documentClient } from '../lambdas/domain/clients';
-import { SyncStateStore } from '../lambdas/sync/state';
-import type { SyncSummary } from '../lambdas/sync/state';
-import { startLocalEnvironment, LOCAL_CREDENTIALS, LocalEnvironment } from './environment';
-import { seedDemo } from './seed';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { GuardClient, GuardRequest, GuardResponse } from '../client';
+import { GuardClient, type GuardRequest, type GuardResponse } from '../client';
+import { documentClient } from '../lambdas/domain/clients';
+import { listedRegions } from '../lambdas/domain/records';
+import type { SyncSummary } from '../lambdas/sync/state';
+import { SyncStateStore } from '../lambdas/sync/state';
+import { LOCAL_CREDENTIALS, type LocalEnvironment, startLocalEnvironment } from './environment';
+import { seedDemo } from './seed';
 
 /** `npm start`: the service on emulated AWS, with demo data, synced and summarized. */
 async function main(): Promise<void> {
@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   };
 
   console.log(`Syncing ${env.regions.join(', ')} at the SES rate of 1 request/second per region...`);
-  const summaries = await Promise.all(env.regions.map((region) => invoke<SyncSummary>(env.outputs.SyncFunctionName!, { region, mode: 'full' })));
+  const summaries = await Promise.all(
+    env.regions.map((region) => invoke<SyncSummary>(env.outputs.SyncFunctionName!, { region, mode: 'full' })),
+  );
   await printSummary(env, summaries);
   await demoGuard(env, lambda);
 
@@ -68,9 +70,12 @@ async function demoGuard(env: LocalEnvironment, lambda: LambdaClient): Promise<v
   const show = (title: string, request: GuardRequest, verdict: GuardResponse) => {
     console.log(`\n${title}`);
     console.log(`  request:  from ${request.from} in ${request.region}, ${request.recipients.length} recipients`);
-    console.log(`  verdict:  proceed=${verdict.proceed}; allowed ${verdict.recipients.allowed.length}, suppressed ${verdict.recipients.suppressed.length}, invalid ${verdict.recipients.invalid.length}`);
+    console.log(
+      `  verdict:  proceed=${verdict.proceed}; allowed ${verdict.recipients.allowed.length}, suppressed ${verdict.recipients.suppressed.length}, invalid ${verdict.recipients.invalid.length}`,
+    );
     for (const p of verdict.problems) console.log(`  ${p.severity.toUpperCase().padEnd(5)} ${p.code}: ${p.message}`);
-    for (const r of verdict.recipients.suppressed) console.log(`  dropped  ${r.address}: ${r.reason} in ${r.regions.join(', ')} since ${r.since}`);
+    for (const r of verdict.recipients.suppressed)
+      console.log(`  dropped  ${r.address}: ${r.reason} in ${r.regions.join(', ')} since ${r.since}`);
   };
   const recipients = ['Jane.Doe@Example.org', 'new.reader@example.org', 'bounced.once@example.net'];
   // The incident: a blast Lambda in us-west-2 sends as an identity verified only in us-east-1.
@@ -85,7 +90,9 @@ async function printSummary(env: LocalEnvironment, summaries: SyncSummary[]): Pr
   const doc = documentClient(ddb);
   const store = new SyncStateStore(doc, env.outputs.SyncStateTableName!);
   console.log('\nPer region:');
-  console.log(`  ${'region'.padEnd(11)} ${'SES entries'.padStart(11)} ${'pages'.padStart(5)} ${'written'.padStart(7)} ${'removed'.padStart(7)}  ${'complete'.padEnd(8)}  synced through`);
+  console.log(
+    `  ${'region'.padEnd(11)} ${'SES entries'.padStart(11)} ${'pages'.padStart(5)} ${'written'.padStart(7)} ${'removed'.padStart(7)}  ${'complete'.padEnd(8)}  synced through`,
+  );
   for (const summary of summaries) {
     const state = await store.load(summary.region);
     console.log(

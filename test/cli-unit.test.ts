@@ -47,7 +47,13 @@ describe('Class: Progress', () => {
 describe('Function: table', () => {
   it('aligns columns under their headers without trailing spaces', () => {
     // Act
-    const lines = table(['region', 'health', 'note'], [['us-east-1', 'ok', ''], ['eu-west-1', 'STALE', 'never synced']]);
+    const lines = table(
+      ['region', 'health', 'note'],
+      [
+        ['us-east-1', 'ok', ''],
+        ['eu-west-1', 'STALE', 'never synced'],
+      ],
+    );
 
     // Assess
     expect(lines).toEqual(['  region     health  note', '  us-east-1  ok', '  eu-west-1  STALE   never synced']);
@@ -72,7 +78,17 @@ describe('Function: buildProgram', () => {
     const program = buildProgram(new Runner({}));
 
     // Assess
-    expect(program.commands.map((c) => c.name())).toEqual(['status', 'lookup', 'check', 'suppress', 'unsuppress', 'export', 'import', 'sync', 'audit']);
+    expect(program.commands.map((c) => c.name())).toEqual([
+      'status',
+      'lookup',
+      'check',
+      'suppress',
+      'unsuppress',
+      'export',
+      'import',
+      'sync',
+      'audit',
+    ]);
     expect(program.commands.every((c) => c.description().length > 20)).toBe(true);
   });
 });

@@ -1,19 +1,19 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, Server } from 'node:http';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../lambdas/domain/clients';
 import { auditPartitionKey } from '../lambdas/domain/audit';
+import { documentClient } from '../lambdas/domain/clients';
 import { regionAttribute } from '../lambdas/domain/records';
-import { LocalEnvironment, startLocalEnvironment } from '../local/environment';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
+import { type FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
 import { scanAll, testSesClient } from './support/local-aws';
-import { FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
 
 const ROOT = join(__dirname, '..');
 const FIXTURES = join(__dirname, 'fixtures', 'cli');
@@ -64,9 +64,18 @@ describe('CLI: ssg against the local environment', () => {
   const doc = () => documentClient(ddb);
   const ssg = (args: readonly string[], options: { stdin?: string; env?: Record<string, string> } = {}) =>
     runCli(['--local', ...args], { ...options, env: { SSG_LOCAL_ENV_FILE: envFile, ...options.env } });
-  const canonical = async (address: string) => (await doc().send(new GetCommand({ TableName: env.outputs.SuppressionTableName!, Key: { address } }))).Item;
+  const canonical = async (address: string) =>
+    (await doc().send(new GetCommand({ TableName: env.outputs.SuppressionTableName!, Key: { address } }))).Item;
   const auditCount = async (address: string) =>
-    (await doc().send(new QueryCommand({ TableName: env.outputs.SyncStateTableName!, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': auditPartitionKey(address) } }))).Items?.length ?? 0;
+    (
+      await doc().send(
+        new QueryCommand({
+          TableName: env.outputs.SyncStateTableName!,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': auditPartitionKey(address) },
+        }),
+      )
+    ).Items?.length ?? 0;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ssg-cli-'));
@@ -120,7 +129,10 @@ describe('CLI: ssg against the local environment', () => {
       expect(one.stdout).toMatch(/us-west-2\s+complete\s+1\s+1\s+1\s+0/);
       expect(one.stdout).not.toContain('us-east-1');
       expect(full.code).toBe(0);
-      const { mode, results } = JSON.parse(full.stdout) as { mode: string; results: Array<{ region: string; summary: Record<string, unknown> }> };
+      const { mode, results } = JSON.parse(full.stdout) as {
+        mode: string;
+        results: Array<{ region: string; summary: Record<string, unknown> }>;
+      };
       expect(mode).toBe('full');
       expect(results.map((r) => [r.region, r.summary])).toEqual([
         ['us-east-1', expect.objectContaining({ mode: 'full', complete: true, entriesRead: 2, itemsWritten: 2 })],
@@ -131,7 +143,11 @@ describe('CLI: ssg against the local environment', () => {
 
     it('shows each region in sync with its entries and the canonical totals after a sync', async () => {
       // Act
-      const [text, json, strict] = await Promise.all([ssg(['status']), ssg(['status', '--json']), ssg(['status', '--stale-after', '0.0001'])]);
+      const [text, json, strict] = await Promise.all([
+        ssg(['status']),
+        ssg(['status', '--json']),
+        ssg(['status', '--stale-after', '0.0001']),
+      ]);
 
       // Assess
       expect(text.code).toBe(0);
@@ -174,7 +190,10 @@ describe('CLI: ssg against the local environment', () => {
       env.ses.region('us-east-1').deleteSuppressed('bounced.once@example.net');
 
       // Act
-      const [agrees, disagrees] = await Promise.all([ssg(['lookup', 'jane.doe@example.org', '--live']), ssg(['lookup', 'Bounced.Once@example.net', '--live', '--json'])]);
+      const [agrees, disagrees] = await Promise.all([
+        ssg(['lookup', 'jane.doe@example.org', '--live']),
+        ssg(['lookup', 'Bounced.Once@example.net', '--live', '--json']),
+      ]);
 
       // Assess
       expect(agrees.code).toBe(0);
@@ -183,9 +202,17 @@ describe('CLI: ssg against the local environment', () => {
       expect(disagrees.code).toBe(1);
       const report = JSON.parse(disagrees.stdout) as { live: Array<Record<string, unknown>>; disagreements: string[] };
       // The recorded exact case, then the given case, then lower case were tried.
-      expect(report.live[0]).toEqual(expect.objectContaining({ region: 'us-east-1', listed: false, tried: ['bounced.once@example.net', 'Bounced.Once@example.net'] }));
-      expect(report.disagreements).toEqual([expect.stringContaining('us-east-1: the canonical record lists it (BOUNCE, as bounced.once@example.net) but SES does not hold it now')]);
-      env.ses.region('us-east-1').putSuppressed({ emailAddress: 'bounced.once@example.net', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 30 * HOUR) });
+      expect(report.live[0]).toEqual(
+        expect.objectContaining({ region: 'us-east-1', listed: false, tried: ['bounced.once@example.net', 'Bounced.Once@example.net'] }),
+      );
+      expect(report.disagreements).toEqual([
+        expect.stringContaining(
+          'us-east-1: the canonical record lists it (BOUNCE, as bounced.once@example.net) but SES does not hold it now',
+        ),
+      ]);
+      env.ses
+        .region('us-east-1')
+        .putSuppressed({ emailAddress: 'bounced.once@example.net', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 30 * HOUR) });
     });
   });
 
@@ -195,16 +222,27 @@ describe('CLI: ssg against the local environment', () => {
       const ndjsonFile = join(dir, 'export.ndjson');
 
       // Act
-      const [csv, header, ndjson] = await Promise.all([ssg(['export']), ssg(['export', '--header']), ssg(['export', '--format', 'ndjson', '--output', ndjsonFile])]);
+      const [csv, header, ndjson] = await Promise.all([
+        ssg(['export']),
+        ssg(['export', '--header']),
+        ssg(['export', '--format', 'ndjson', '--output', ndjsonFile]),
+      ]);
 
       // Assess
       expect(csv.code).toBe(0);
-      expect(csv.stdout.trim().split('\n').sort()).toEqual(['bounced.once@example.net,BOUNCE', 'europe.only@example.eu,COMPLAINT', 'jane.doe@example.org,COMPLAINT']);
+      expect(csv.stdout.trim().split('\n').sort()).toEqual([
+        'bounced.once@example.net,BOUNCE',
+        'europe.only@example.eu,COMPLAINT',
+        'jane.doe@example.org,COMPLAINT',
+      ]);
       expect(csv.stderr).toBe('');
       expect(header.stdout.split('\n')[0]).toBe('emailAddress,reason');
       expect(ndjson.code).toBe(0);
       expect(ndjson.stdout).toContain(`Exported 3 suppressed addresses (of 3 in the canonical table) to ${ndjsonFile} (ndjson).`);
-      const lines = readFileSync(ndjsonFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+      const lines = readFileSync(ndjsonFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown);
       expect(lines).toEqual(
         expect.arrayContaining([
           { emailAddress: 'jane.doe@example.org', reason: 'COMPLAINT' },
@@ -225,8 +263,20 @@ describe('CLI: ssg against the local environment', () => {
 
       // Act
       const [text, json] = await Promise.all([
-        ssg(['check', '--from', 'Campaigns <campaigns@example.com>', '--region', 'us-east-1', '--recipients', file, '--caller', 'cli-test']),
-        ssg(['check', '--from', 'campaigns@example.com', '--region', 'us-east-1', '--recipients', '-', '--json'], { stdin: 'friend@example.com\nother@example.com\n' }),
+        ssg([
+          'check',
+          '--from',
+          'Campaigns <campaigns@example.com>',
+          '--region',
+          'us-east-1',
+          '--recipients',
+          file,
+          '--caller',
+          'cli-test',
+        ]),
+        ssg(['check', '--from', 'campaigns@example.com', '--region', 'us-east-1', '--recipients', '-', '--json'], {
+          stdin: 'friend@example.com\nother@example.com\n',
+        }),
       ]);
 
       // Assess
@@ -235,12 +285,17 @@ describe('CLI: ssg against the local environment', () => {
       expect(text.stdout).toContain('Recipients: 2 given, 1 allowed, 1 suppressed, 0 invalid, 0 duplicates');
       expect(text.stdout).toMatch(/Jane\.Doe@example\.org\s+COMPLAINT\s+eu-west-1, us-east-1, us-west-2/);
       expect(json.code).toBe(0);
-      expect(JSON.parse(json.stdout)).toMatchObject({ proceed: true, recipients: { allowed: ['friend@example.com', 'other@example.com'] } });
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        proceed: true,
+        recipients: { allowed: ['friend@example.com', 'other@example.com'] },
+      });
     });
 
     it('exits 1 when the guard blocks the send', async () => {
       // Act
-      const run = await ssg(['check', '--from', 'campaigns@example.com', '--region', 'us-west-2', '--recipients', '-'], { stdin: 'friend@example.com\n' });
+      const run = await ssg(['check', '--from', 'campaigns@example.com', '--region', 'us-west-2', '--recipients', '-'], {
+        stdin: 'friend@example.com\n',
+      });
 
       // Assess
       expect(run.code).toBe(1);
@@ -256,7 +311,10 @@ describe('CLI: ssg against the local environment', () => {
       writeFileSync(broken, JSON.stringify(description));
 
       // Act
-      const run = await runCli(['check', '--local', '--from', 'campaigns@example.com', '--recipients', '-'], { stdin: 'friend@example.com\n', env: { SSG_LOCAL_ENV_FILE: broken } });
+      const run = await runCli(['check', '--local', '--from', 'campaigns@example.com', '--recipients', '-'], {
+        stdin: 'friend@example.com\n',
+        env: { SSG_LOCAL_ENV_FILE: broken },
+      });
 
       // Assess
       expect(run.code).toBe(3);
@@ -272,12 +330,16 @@ describe('CLI: ssg against the local environment', () => {
       const [lookup, again, check] = await Promise.all([
         ssg(['lookup', 'manual.person@example.com']),
         ssg(['suppress', 'manual.person@example.com', '--reason', 'COMPLAINT', '--note', 'ticket 7']),
-        ssg(['check', '--from', 'campaigns@example.com', '--region', 'us-east-1', '--recipients', '-'], { stdin: 'manual.person@example.com\n' }),
+        ssg(['check', '--from', 'campaigns@example.com', '--region', 'us-east-1', '--recipients', '-'], {
+          stdin: 'manual.person@example.com\n',
+        }),
       ]);
 
       // Assess
       expect(suppress.code).toBe(0);
-      expect(suppress.stdout).toMatch(/^Suppressed manual\.person@example\.com manually \(COMPLAINT\) at \S+ by local:\S+, note: ticket 7\./);
+      expect(suppress.stdout).toMatch(
+        /^Suppressed manual\.person@example\.com manually \(COMPLAINT\) at \S+ by local:\S+, note: ticket 7\./,
+      );
       expect(lookup.stdout).toContain('manual.person@example.com: SUPPRESSED (COMPLAINT) by manual');
       expect(lookup.stdout).toMatch(/manual: LISTED COMPLAINT at \S+ by local:\S+ \(note: ticket 7\)/);
       expect(lookup.stdout).toMatch(/Audit trail:\n {2}\S+ {2}suppress +by local:\S+ {2}why: COMPLAINT {2}note: ticket 7/);
@@ -286,7 +348,10 @@ describe('CLI: ssg against the local environment', () => {
       expect(await auditCount('manual.person@example.com')).toBe(1);
       expect(check.code).toBe(1);
       expect(check.stdout).toMatch(/manual\.person@example\.com\s+COMPLAINT\s+manual/);
-      expect(await canonical('manual.person@example.com')).toMatchObject({ origin: 'manual', manual: { reason: 'COMPLAINT', status: 'LISTED', note: 'ticket 7', by: expect.stringMatching(/^local:/) } });
+      expect(await canonical('manual.person@example.com')).toMatchObject({
+        origin: 'manual',
+        manual: { reason: 'COMPLAINT', status: 'LISTED', note: 'ticket 7', by: expect.stringMatching(/^local:/) },
+      });
     });
 
     it('removes the address from every region, and reports the region whose SES refuses with how to remove it there', async () => {
@@ -313,7 +378,9 @@ describe('CLI: ssg against the local environment', () => {
       expect(item?.[regionAttribute('us-west-2')]).toMatchObject({ status: 'REMOVED' });
       expect(item?.[regionAttribute('eu-west-1')]).toMatchObject({ status: 'LISTED' });
       expect(lookup.stdout).toContain('jane.doe@example.org: SUPPRESSED (COMPLAINT) by eu-west-1');
-      expect(lookup.stdout).toMatch(/unsuppress by local:\S+ {2}why: mailbox confirmed working \(ticket 9\) {2}\(removed from us-east-1, us-west-2; SES refused in eu-west-1\)/);
+      expect(lookup.stdout).toMatch(
+        /unsuppress by local:\S+ {2}why: mailbox confirmed working \(ticket 9\) {2}\(removed from us-east-1, us-west-2; SES refused in eu-west-1\)/,
+      );
     });
   });
 
@@ -330,13 +397,21 @@ describe('CLI: ssg against the local environment', () => {
           const params = new URLSearchParams(body);
           res.setHeader('content-type', 'text/xml');
           if (params.get('Action') === 'GetCallerIdentity') {
-            res.end('<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:sts::123456789012:assumed-role/Operator/alice</Arn><UserId>AROAEXAMPLE:alice</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>');
+            res.end(
+              '<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:sts::123456789012:assumed-role/Operator/alice</Arn><UserId>AROAEXAMPLE:alice</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>',
+            );
           } else if (params.get('StackName') === 'SesSuppressionGuard') {
-            const outputs = Object.entries(env.outputs).map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`).join('');
-            res.end(`<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>SesSuppressionGuard</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2024-01-01T00:00:00Z</CreationTime><Outputs>${outputs}</Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`);
+            const outputs = Object.entries(env.outputs)
+              .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
+              .join('');
+            res.end(
+              `<DescribeStacksResponse><DescribeStacksResult><Stacks><member><StackName>SesSuppressionGuard</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2024-01-01T00:00:00Z</CreationTime><Outputs>${outputs}</Outputs></member></Stacks></DescribeStacksResult></DescribeStacksResponse>`,
+            );
           } else {
             res.statusCode = 400;
-            res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${params.get('StackName')} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+            res.end(
+              `<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${params.get('StackName')} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`,
+            );
           }
         });
       });
@@ -360,15 +435,22 @@ describe('CLI: ssg against the local environment', () => {
         runCli(['status', '--stack-region', 'us-east-1', '--regions', 'us-east-1,eu-west-1', '--json'], { env: awsEnv }),
         runCli(['status', '--stack', 'Missing', '--stack-region', 'us-east-1'], { env: awsEnv }),
       ]);
-      const suppress = await runCli(['suppress', 'deployed.person@example.com', '--reason', 'BOUNCE', '--stack-region', 'us-east-1'], { env: awsEnv });
+      const suppress = await runCli(['suppress', 'deployed.person@example.com', '--reason', 'BOUNCE', '--stack-region', 'us-east-1'], {
+        env: awsEnv,
+      });
 
       // Assess
       expect(status.code).toBe(0);
-      expect(JSON.parse(status.stdout)).toMatchObject({ target: 'stack SesSuppressionGuard (us-east-1)', regions: [{ region: 'us-east-1' }, { region: 'eu-west-1' }] });
+      expect(JSON.parse(status.stdout)).toMatchObject({
+        target: 'stack SesSuppressionGuard (us-east-1)',
+        regions: [{ region: 'us-east-1' }, { region: 'eu-west-1' }],
+      });
       expect(missing.code).toBe(3);
       expect(missing.stderr).toContain('error: stack Missing does not exist in us-east-1; pass --stack <name> and --stack-region <region>');
       expect(suppress.code).toBe(0);
-      expect(await canonical('deployed.person@example.com')).toMatchObject({ manual: { by: 'arn:aws:sts::123456789012:assumed-role/Operator/alice', status: 'LISTED' } });
+      expect(await canonical('deployed.person@example.com')).toMatchObject({
+        manual: { by: 'arn:aws:sts::123456789012:assumed-role/Operator/alice', status: 'LISTED' },
+      });
     });
   });
 
@@ -389,7 +471,10 @@ describe('CLI: ssg against the local environment', () => {
       expect(first.stdout).toContain('line 5: "soft.one@import.example": reason "soft bounce" is a soft (transient) bounce');
       expect(first.stdout).toContain('line 7: "unsubscriber@import.example": reason "unsubscribed" is an unsubscribe');
       expect(first.stdout).toContain('line 8: "no.reason@import.example" has no reason');
-      expect(await canonical('spam.reporter@import.example')).toMatchObject({ origin: 'import:oldesp', manual: { reason: 'COMPLAINT', status: 'LISTED', note: 'import:oldesp' } });
+      expect(await canonical('spam.reporter@import.example')).toMatchObject({
+        origin: 'import:oldesp',
+        manual: { reason: 'COMPLAINT', status: 'LISTED', note: 'import:oldesp' },
+      });
       expect(await canonical('first.bounce@import.example')).toMatchObject({ manual: { reason: 'BOUNCE', status: 'LISTED' } });
       expect(await canonical('soft.one@import.example')).toBeUndefined();
       expect(audits).toBe(1);
@@ -437,7 +522,9 @@ describe('CLI: ssg against the local environment', () => {
       ses.destroy();
       delete txt['_dmarc.nodmarc.example'];
       txt['bounce.nospf.example'] = ['v=spf1 include:_spf.google.com ~all'];
-      txt['_dmarc.forensic.example'] = ['v=DMARC1; p=quarantine; rua=mailto:a@forensic.example; ruf=mailto:forensic@forensic.example; fo=1'];
+      txt['_dmarc.forensic.example'] = [
+        'v=DMARC1; p=quarantine; rua=mailto:a@forensic.example; ruf=mailto:forensic@forensic.example; fo=1',
+      ];
       dns = await startFixtureDnsServer({ txt, cname, mx });
     });
     afterAll(async () => {
@@ -483,7 +570,9 @@ describe('CLI: ssg against the local environment', () => {
       expect(noDmarc.stdout).toMatch(/FAIL +DMARC +no DMARC record at _dmarc\.nodmarc\.example/);
       expect(noDmarc.stdout).toMatch(/ok +SPF/);
       expect(noSpf.code).toBe(1);
-      expect(noSpf.stdout).toMatch(/FAIL +SPF +bounce\.nospf\.example: "v=spf1 include:_spf\.google\.com ~all" does not include amazonses\.com/);
+      expect(noSpf.stdout).toMatch(
+        /FAIL +SPF +bounce\.nospf\.example: "v=spf1 include:_spf\.google\.com ~all" does not include amazonses\.com/,
+      );
       expect(noSpf.stdout).toMatch(/ok +DMARC/);
     });
 
@@ -533,7 +622,9 @@ describe('CLI: ssg against the local environment', () => {
         `error: <file> ${JSON.stringify(join(dir, 'missing.csv'))} cannot be read (ENOENT)`,
       ]);
       expect(runs.every((r) => r.stdout === '')).toBe(true);
-      expect([await scanAll(doc(), env.outputs.SuppressionTableName!), await scanAll(doc(), env.outputs.SyncStateTableName!)]).toEqual(before);
+      expect([await scanAll(doc(), env.outputs.SuppressionTableName!), await scanAll(doc(), env.outputs.SyncStateTableName!)]).toEqual(
+        before,
+      );
       expect(env.regions.map((r) => env.ses.region(r).suppressedCount)).toEqual(sesBefore);
     });
 

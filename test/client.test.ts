@@ -1,12 +1,12 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { GuardClient, GuardResponse, GuardUnavailableError } from '../client';
+import { GuardClient, type GuardResponse, GuardUnavailableError } from '../client';
 import { freePort } from '../local/dynamodb-local';
-import { LambdaApi, startLambdaApi } from '../local/lambda-api';
-import { LocalLambda } from '../local/lambda-runtime';
+import { type LambdaApi, startLambdaApi } from '../local/lambda-api';
+import type { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
-import { createTestTables, TEST_CREDENTIALS, TestTables } from './support/local-aws';
 import { startGuardBundle, syncAllRegions, verifyDomain } from './support/guard';
+import { createTestTables, TEST_CREDENTIALS, type TestTables } from './support/local-aws';
 
 describe('Class: GuardClient', () => {
   describe('Method: check (synthesized guard behind the local Lambda API)', () => {
@@ -37,32 +37,53 @@ describe('Class: GuardClient', () => {
     it('returns the typed verdict, reaching the guard through AWS_ENDPOINT_URL_LAMBDA', async () => {
       // Prepare
       process.env.AWS_ENDPOINT_URL_LAMBDA = api.endpoint;
-      const client = new GuardClient({ functionName: 'ses-guard', lambda: new LambdaClient({ region: 'us-east-1', credentials: TEST_CREDENTIALS }) });
+      const client = new GuardClient({
+        functionName: 'ses-guard',
+        lambda: new LambdaClient({ region: 'us-east-1', credentials: TEST_CREDENTIALS }),
+      });
 
       // Act
-      const response: GuardResponse = await client.check({ from: 'Campaigns <campaigns@example.com>', region: 'us-east-1', recipients: ['complained@example.org', 'ok@example.org'] });
+      const response: GuardResponse = await client.check({
+        from: 'Campaigns <campaigns@example.com>',
+        region: 'us-east-1',
+        recipients: ['complained@example.org', 'ok@example.org'],
+      });
 
       // Assess
       expect(response.proceed).toBe(true);
       expect(response.recipients.allowed).toEqual(['ok@example.org']);
-      expect(response.recipients.suppressed).toEqual([{ address: 'complained@example.org', reason: 'COMPLAINT', regions: ['eu-west-1'], since: expect.any(String) }]);
+      expect(response.recipients.suppressed).toEqual([
+        { address: 'complained@example.org', reason: 'COMPLAINT', regions: ['eu-west-1'], since: expect.any(String) },
+      ]);
     });
 
     it('resolves blocked verdicts rather than throwing: the region mismatch incident', async () => {
       // Prepare
-      const client = new GuardClient({ functionName: 'arn:aws:lambda:us-east-1:000000000000:function:ses-guard', lambda: new LambdaClient({ region: 'us-east-1', endpoint: api.endpoint, credentials: TEST_CREDENTIALS }) });
+      const client = new GuardClient({
+        functionName: 'arn:aws:lambda:us-east-1:000000000000:function:ses-guard',
+        lambda: new LambdaClient({ region: 'us-east-1', endpoint: api.endpoint, credentials: TEST_CREDENTIALS }),
+      });
 
       // Act
       const response = await client.check({ from: 'campaigns@example.com', region: 'us-west-2', recipients: ['ok@example.org'] });
 
       // Assess
       expect(response.proceed).toBe(false);
-      expect(response.problems).toEqual([expect.objectContaining({ code: 'IDENTITY_NOT_VERIFIED_IN_REGION', severity: 'block', details: expect.objectContaining({ verifiedInRegions: ['us-east-1'] }) })]);
+      expect(response.problems).toEqual([
+        expect.objectContaining({
+          code: 'IDENTITY_NOT_VERIFIED_IN_REGION',
+          severity: 'block',
+          details: expect.objectContaining({ verifiedInRegions: ['us-east-1'] }),
+        }),
+      ]);
     });
 
     it('throws GuardUnavailableError with the cause when the function does not exist', async () => {
       // Prepare
-      const client = new GuardClient({ functionName: 'no-such-guard', lambda: new LambdaClient({ region: 'us-east-1', endpoint: api.endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1 }) });
+      const client = new GuardClient({
+        functionName: 'no-such-guard',
+        lambda: new LambdaClient({ region: 'us-east-1', endpoint: api.endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1 }),
+      });
 
       // Act
       const error = await client.check({ from: 'campaigns@example.com', recipients: ['ok@example.org'] }).catch((e: unknown) => e);
@@ -86,24 +107,44 @@ describe('Class: GuardClient', () => {
       // Prepare
       lambdaMock.restore();
       const port = await freePort();
-      const client = new GuardClient({ functionName: 'ses-guard', lambda: new LambdaClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, credentials: TEST_CREDENTIALS, maxAttempts: 1 }) });
+      const client = new GuardClient({
+        functionName: 'ses-guard',
+        lambda: new LambdaClient({
+          region: 'us-east-1',
+          endpoint: `http://127.0.0.1:${port}`,
+          credentials: TEST_CREDENTIALS,
+          maxAttempts: 1,
+        }),
+      });
 
       // Act
       const error = await client.check(request).catch((e: unknown) => e);
 
       // Assess
       expect(error).toBeInstanceOf(GuardUnavailableError);
-      expect(error).toMatchObject({ name: 'GuardUnavailableError', reason: 'INVOKE_FAILED', message: expect.stringContaining('could not invoke the guard function ses-guard') });
+      expect(error).toMatchObject({
+        name: 'GuardUnavailableError',
+        reason: 'INVOKE_FAILED',
+        message: expect.stringContaining('could not invoke the guard function ses-guard'),
+      });
       expect((error as Error).cause).toBeDefined();
     });
 
     it('sends a RequestResponse invocation with the request as JSON', async () => {
       // Prepare
-      const verdict = { proceed: false, problems: [], sender: null, account: null, recipients: { total: 1, allowed: [], suppressed: [], invalid: [], duplicates: 0 } };
+      const verdict = {
+        proceed: false,
+        problems: [],
+        sender: null,
+        account: null,
+        recipients: { total: 1, allowed: [], suppressed: [], invalid: [], duplicates: 0 },
+      };
       lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(verdict) });
 
       // Act
-      const response = await new GuardClient({ functionName: 'ses-guard', lambda: new LambdaClient({ region: 'us-east-1' }) }).check(request);
+      const response = await new GuardClient({ functionName: 'ses-guard', lambda: new LambdaClient({ region: 'us-east-1' }) }).check(
+        request,
+      );
 
       // Assess
       expect(response).toEqual(verdict);
@@ -113,10 +154,34 @@ describe('Class: GuardClient', () => {
     });
 
     it.each([
-      ['access is denied', () => lambdaMock.on(InvokeCommand).rejects(Object.assign(new Error('not authorized to perform lambda:InvokeFunction'), { name: 'AccessDeniedException' })), 'INVOKE_FAILED'],
-      ['the function fails', () => lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: encode({ errorType: 'Runtime.ExitError', errorMessage: 'boom' }) }), 'FUNCTION_ERROR'],
-      ['the payload is not JSON', () => lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode('<html>') }), 'INVALID_RESPONSE'],
-      ['the payload is not a verdict', () => lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode({ statusCode: 200, body: '{}' }) }), 'INVALID_RESPONSE'],
+      [
+        'access is denied',
+        () =>
+          lambdaMock
+            .on(InvokeCommand)
+            .rejects(Object.assign(new Error('not authorized to perform lambda:InvokeFunction'), { name: 'AccessDeniedException' })),
+        'INVOKE_FAILED',
+      ],
+      [
+        'the function fails',
+        () =>
+          lambdaMock.on(InvokeCommand).resolves({
+            StatusCode: 200,
+            FunctionError: 'Unhandled',
+            Payload: encode({ errorType: 'Runtime.ExitError', errorMessage: 'boom' }),
+          }),
+        'FUNCTION_ERROR',
+      ],
+      [
+        'the payload is not JSON',
+        () => lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode('<html>') }),
+        'INVALID_RESPONSE',
+      ],
+      [
+        'the payload is not a verdict',
+        () => lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode({ statusCode: 200, body: '{}' }) }),
+        'INVALID_RESPONSE',
+      ],
     ])('throws GuardUnavailableError when %s', async (_name, arrange, reason) => {
       // Prepare
       arrange();

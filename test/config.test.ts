@@ -13,7 +13,10 @@ describe('Function: parseConfig', () => {
     [{ regions: [] }, /ses-suppression-guard\.regions must name at least one region/],
     [{ regions: ['us-east-1', 'moon-1'] }, /ses-suppression-guard\.regions\.1 must be an SES region .* got "moon-1"/],
     [{ regions: ['us-east-1', 'us-east-1'] }, /must not repeat a region/],
-    [{ syncSchedule: 'every 5 minutes' }, /ses-suppression-guard\.syncSchedule must be an EventBridge Scheduler expression .* got "every 5 minutes"/],
+    [
+      { syncSchedule: 'every 5 minutes' },
+      /ses-suppression-guard\.syncSchedule must be an EventBridge Scheduler expression .* got "every 5 minutes"/,
+    ],
     [{ requestsPerSecond: 0 }, /requestsPerSecond must be a positive number such as 1, got 0/],
     [{ requestsPerSecond: '1' }, /requestsPerSecond must be a positive number such as 1, got "1"/],
     [{ staleAfterMinutes: -5 }, /staleAfterMinutes must be a positive number/],

@@ -1,9 +1,9 @@
 import type { GuardResponse } from '../client/contract';
-import { LocalLambda } from '../local/lambda-runtime';
+import type { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
 import { functionBundle } from '../local/template-resources';
-import { createTestTables, testTemplate, TestTables } from './support/local-aws';
 import { startGuardBundle, syncAllRegions, verifyDomain } from './support/guard';
+import { createTestTables, type TestTables, testTemplate } from './support/local-aws';
 
 describe('Bundle: synthesized guard function', () => {
   let emu: SesEmulator;
@@ -15,7 +15,9 @@ describe('Bundle: synthesized guard function', () => {
     emu = await SesEmulator.start({ requestsPerSecond: 0, seed: 9 });
     tables = await createTestTables();
     verifyDomain(emu, 'example.com');
-    emu.region('us-east-1').putSuppressed({ emailAddress: 'Bounced.Person@example.org', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 3600_000) });
+    emu
+      .region('us-east-1')
+      .putSuppressed({ emailAddress: 'Bounced.Person@example.org', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 3600_000) });
     await syncAllRegions(emu, tables);
     emu.setRequestsPerSecond(1);
     fn = await startGuardBundle(emu, tables);
@@ -37,9 +39,13 @@ describe('Bundle: synthesized guard function', () => {
     });
   });
 
-  it('drops an address bounced in us-east-1 from a send in its own region, at SES\'s pace, without logging addresses', async () => {
+  it("drops an address bounced in us-east-1 from a send in its own region, at SES's pace, without logging addresses", async () => {
     // Act: a cold check (every SES lookup paced), then a warm one (cached).
-    const cold = await fn.invoke<GuardResponse>({ from: 'Campaigns <campaigns@example.com>', recipients: ['bounced.person@example.org', 'fine@example.org'], caller: 'bundle-test' });
+    const cold = await fn.invoke<GuardResponse>({
+      from: 'Campaigns <campaigns@example.com>',
+      recipients: ['bounced.person@example.org', 'fine@example.org'],
+      caller: 'bundle-test',
+    });
     const warm = await fn.invoke<GuardResponse>({ from: 'campaigns@example.com', recipients: ['fine@example.org'] });
 
     // Assess
@@ -48,7 +54,10 @@ describe('Bundle: synthesized guard function', () => {
       proceed: true,
       problems: [expect.objectContaining({ code: 'RECIPIENTS_SUPPRESSED', severity: 'warn' })],
       sender: { identity: 'example.com', verifiedForSending: true, verifiedInRegions: ['us-west-2'] },
-      recipients: { allowed: ['fine@example.org'], suppressed: [expect.objectContaining({ address: 'bounced.person@example.org', regions: ['us-east-1'], reason: 'BOUNCE' })] },
+      recipients: {
+        allowed: ['fine@example.org'],
+        suppressed: [expect.objectContaining({ address: 'bounced.person@example.org', regions: ['us-east-1'], reason: 'BOUNCE' })],
+      },
     });
     expect(warm.result?.proceed).toBe(true);
     expect(warm.durationMs).toBeLessThan(cold.durationMs);
@@ -65,7 +74,10 @@ describe('Bundle: synthesized guard function', () => {
 
     // Assess
     expect(out.error).toBeUndefined();
-    expect(out.result).toMatchObject({ proceed: false, problems: [{ code: 'INVALID_REQUEST', details: { field: 'recipients', value: 'fine@example.org' } }] });
+    expect(out.result).toMatchObject({
+      proceed: false,
+      problems: [{ code: 'INVALID_REQUEST', details: { field: 'recipients', value: 'fine@example.org' } }],
+    });
   });
 
   it('serves function URL requests: POST with a JSON body, 400 for an invalid one, 405 for other methods', async () => {

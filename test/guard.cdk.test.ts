@@ -1,11 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildApp } from '../lib/app';
 import { CONFIG_CONTEXT_KEY, parseConfig } from '../lib/config';
 import { PreSendGuard } from '../lib/pre-send-guard';
@@ -14,7 +14,10 @@ import { projectContext } from '../local/synth';
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 
 function synthStack(config: Record<string, unknown> = {}) {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'ssg-guard-cdk-')), context: { ...projectContext(), [CONFIG_CONTEXT_KEY]: { regions: REGIONS, ...config } } });
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'ssg-guard-cdk-')),
+    context: { ...projectContext(), [CONFIG_CONTEXT_KEY]: { regions: REGIONS, ...config } },
+  });
   const { stack } = buildApp(app);
   return { app, stack, template: Template.fromStack(stack) };
 }
@@ -56,17 +59,29 @@ describe('Construct: PreSendGuard', () => {
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
     expect(actions).toEqual(
       [
-        'dynamodb:BatchGetItem', 'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
-        'ses:GetAccount', 'ses:GetConfigurationSet', 'ses:GetEmailIdentity', 'ses:ListEmailIdentities',
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'ses:GetAccount',
+        'ses:GetConfigurationSet',
+        'ses:GetEmailIdentity',
+        'ses:ListEmailIdentities',
       ].sort(),
     );
-    expect(byAction('dynamodb:BatchGetItem').map((s) => JSON.stringify(s.Resource)).sort()).toEqual(
-      [expect.stringMatching(/SyncSuppressionTable/), expect.stringMatching(/SyncSyncStateTable/)].sort(),
-    );
+    expect(
+      byAction('dynamodb:BatchGetItem')
+        .map((s) => JSON.stringify(s.Resource))
+        .sort(),
+    ).toEqual([expect.stringMatching(/SyncSuppressionTable/), expect.stringMatching(/SyncSyncStateTable/)].sort());
     const suppression = byAction('dynamodb:BatchGetItem').find((s) => JSON.stringify(s.Resource).includes('SyncSuppressionTable'));
     expect(suppression?.Action).toBe('dynamodb:BatchGetItem');
     // Identity and configuration set reads are scoped to the configured regions' ARNs.
-    for (const [action, resource] of [['ses:GetEmailIdentity', 'identity'], ['ses:GetConfigurationSet', 'configuration-set']] as const) {
+    for (const [action, resource] of [
+      ['ses:GetEmailIdentity', 'identity'],
+      ['ses:GetConfigurationSet', 'configuration-set'],
+    ] as const) {
       const [statement] = byAction(action);
       const arns = JSON.stringify(statement?.Resource);
       for (const region of REGIONS) expect(arns).toContain(`:ses:${region}:`);
@@ -84,19 +99,34 @@ describe('Construct: PreSendGuard', () => {
   });
 
   it('adds an AWS_IAM function URL and its output when guardFunctionUrl is set', () => {
-    const { template: withUrl } = synthStack({ guardFunctionUrl: true, guardStaleMode: 'warn', guardStaleAfterMinutes: 30, guardCacheTtlSeconds: 15 });
-    withUrl.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', TargetFunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardGuardFunction'), 'Arn'] } });
-    withUrl.hasOutput('GuardFunctionUrl', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardGuardFunctionFunctionUrl'), 'FunctionUrl'] } });
+    const { template: withUrl } = synthStack({
+      guardFunctionUrl: true,
+      guardStaleMode: 'warn',
+      guardStaleAfterMinutes: 30,
+      guardCacheTtlSeconds: 15,
+    });
+    withUrl.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'AWS_IAM',
+      TargetFunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardGuardFunction'), 'Arn'] },
+    });
+    withUrl.hasOutput('GuardFunctionUrl', {
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GuardGuardFunctionFunctionUrl'), 'FunctionUrl'] },
+    });
     withUrl.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ GUARD_STALE_MODE: 'warn', GUARD_STALE_AFTER_MINUTES: '30', GUARD_CACHE_TTL_SECONDS: '15' }) },
+      Environment: {
+        Variables: Match.objectLike({ GUARD_STALE_MODE: 'warn', GUARD_STALE_AFTER_MINUTES: '30', GUARD_CACHE_TTL_SECONDS: '15' }),
+      },
     });
   });
 
-  it('grants a blast sender\'s role invoke rights on the guard and nothing else', () => {
+  it("grants a blast sender's role invoke rights on the guard and nothing else", () => {
     // Prepare
     const stack = new Stack(new App(), 'Blast');
     const table = new dynamodb.Table(stack, 'T', { partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING } });
-    const state = new dynamodb.Table(stack, 'S', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING }, sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING } });
+    const state = new dynamodb.Table(stack, 'S', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    });
     const guard = new PreSendGuard(stack, 'Guard', { table, stateTable: state, regions: ['us-east-1'] });
     const sender = new iam.Role(stack, 'BlastSender', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
 
@@ -104,7 +134,9 @@ describe('Construct: PreSendGuard', () => {
     guard.grantInvoke(sender);
 
     // Assess
-    const policies = Object.entries(Template.fromStack(stack).findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('BlastSender'));
+    const policies = Object.entries(Template.fromStack(stack).findResources('AWS::IAM::Policy')).filter(([id]) =>
+      id.startsWith('BlastSender'),
+    );
     expect(policies).toHaveLength(1);
     const statements = policies[0]![1].Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown[] }>;
     expect(statements).toHaveLength(1);
@@ -118,8 +150,12 @@ describe('Construct: PreSendGuard', () => {
   it('validates its props with messages that show the value', () => {
     const stack = new Stack(new App(), 'Invalid');
     const table = new dynamodb.Table(stack, 'T', { partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING } });
-    expect(() => new PreSendGuard(stack, 'NoRegions', { table, stateTable: table, regions: [] })).toThrow('regions must not be empty, got []');
-    expect(() => new PreSendGuard(stack, 'BadMode', { table, stateTable: table, regions: ['us-east-1'], staleMode: 'maybe' as 'warn' })).toThrow('staleMode must be "block" or "warn", got "maybe"');
+    expect(() => new PreSendGuard(stack, 'NoRegions', { table, stateTable: table, regions: [] })).toThrow(
+      'regions must not be empty, got []',
+    );
+    expect(
+      () => new PreSendGuard(stack, 'BadMode', { table, stateTable: table, regions: ['us-east-1'], staleMode: 'maybe' as 'warn' }),
+    ).toThrow('staleMode must be "block" or "warn", got "maybe"');
     expect(() => parseConfig({ guardStaleMode: 'maybe' })).toThrow(/guardStaleMode must be "block" or "warn", got "maybe"/);
     expect(() => parseConfig({ guardFunctionUrl: 'yes' })).toThrow(/guardFunctionUrl must be true or false, got "yes"/);
   });
@@ -135,9 +171,14 @@ describe('cdk-nag: AwsSolutions (with the guard)', () => {
     // Prepare
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'ssg-guard-nag-')) });
     const stack = new Stack(app, 'Nag');
-    const table = new dynamodb.Table(stack, 'T', { partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING }, pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true } });
+    const table = new dynamodb.Table(stack, 'T', {
+      partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    });
     const guard = new PreSendGuard(stack, 'Guard', { table, stateTable: table, regions: ['us-east-1'] });
-    guard.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:GetSuppressedDestination'], resources: ['arn:aws:ses:us-east-1:123456789012:*'] }));
+    guard.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ses:GetSuppressedDestination'], resources: ['arn:aws:ses:us-east-1:123456789012:*'] }),
+    );
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
     // Act + Assess

@@ -1,14 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { GuardResponse, Problem } from '../client/contract';
-import { LookupCache } from '../lambdas/guard/cache';
-import { evaluate } from '../lambdas/guard/guard';
 import { documentClient } from '../lambdas/domain/clients';
 import { regionAttribute } from '../lambdas/domain/records';
+import { LookupCache } from '../lambdas/guard/cache';
+import { evaluate } from '../lambdas/guard/guard';
 import { freePort } from '../local/dynamodb-local';
 import { SesEmulator } from '../local/ses-emulator';
-import { createTestTables, TEST_CREDENTIALS, TestTables } from './support/local-aws';
-import { guardDeps, GUARD_REGIONS, setWatermark, syncAllRegions, verifyDomain } from './support/guard';
+import { GUARD_REGIONS, guardDeps, setWatermark, syncAllRegions, verifyDomain } from './support/guard';
+import { createTestTables, TEST_CREDENTIALS, type TestTables } from './support/local-aws';
 
 const HOUR = 3600_000;
 const codes = (response: GuardResponse) => response.problems.map((p) => p.code);
@@ -34,7 +34,12 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
 
       // Act
       const response = await evaluate(
-        { from: 'Campaigns <campaigns@example.com>', region: 'us-west-2', recipients: ['a@example.org', 'b@example.org', 'c@example.net'], caller: 'spring-sale' },
+        {
+          from: 'Campaigns <campaigns@example.com>',
+          region: 'us-west-2',
+          recipients: ['a@example.org', 'b@example.org', 'c@example.net'],
+          caller: 'spring-sale',
+        },
         guardDeps(emu, tables),
       );
 
@@ -42,19 +47,34 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       expect(response).toEqual({
         proceed: true,
         problems: [],
-        sender: { identity: 'example.com', identityType: 'DOMAIN', verifiedForSending: true, dkim: 'SUCCESS', mailFrom: 'NOT_CONFIGURED', verifiedInRegions: ['us-west-2'] },
-        account: { sendingEnabled: true, enforcementStatus: 'HEALTHY', productionAccess: true, quota: { max24HourSend: 50000, sentLast24Hours: 0, remaining: 50000 } },
+        sender: {
+          identity: 'example.com',
+          identityType: 'DOMAIN',
+          verifiedForSending: true,
+          dkim: 'SUCCESS',
+          mailFrom: 'NOT_CONFIGURED',
+          verifiedInRegions: ['us-west-2'],
+        },
+        account: {
+          sendingEnabled: true,
+          enforcementStatus: 'HEALTHY',
+          productionAccess: true,
+          quota: { max24HourSend: 50000, sentLast24Hours: 0, remaining: 50000 },
+        },
         recipients: { total: 3, allowed: ['a@example.org', 'b@example.org', 'c@example.net'], suppressed: [], invalid: [], duplicates: 0 },
       });
     });
 
-    it('defaults the region to the guard\'s own region', async () => {
+    it("defaults the region to the guard's own region", async () => {
       // Prepare
       verifyDomain(emu, 'example.com', ['eu-west-1']);
       await syncAllRegions(emu, tables);
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', recipients: ['a@example.org'] }, guardDeps(emu, tables, { defaultRegion: 'eu-west-1' }));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', recipients: ['a@example.org'] },
+        guardDeps(emu, tables, { defaultRegion: 'eu-west-1' }),
+      );
 
       // Assess
       expect(response.proceed).toBe(true);
@@ -87,16 +107,31 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       await syncAllRegions(emu, tables);
 
       // Act
-      const response = await evaluate({ from: 'Campaigns <campaigns@example.com>', region: 'us-west-2', recipients: ['a@example.org'] }, guardDeps(emu, tables));
+      const response = await evaluate(
+        { from: 'Campaigns <campaigns@example.com>', region: 'us-west-2', recipients: ['a@example.org'] },
+        guardDeps(emu, tables),
+      );
 
       // Assess
       expect(response.proceed).toBe(false);
-      expect(response.sender).toEqual({ identity: null, identityType: null, verifiedForSending: false, dkim: null, mailFrom: null, verifiedInRegions: ['us-east-1'] });
+      expect(response.sender).toEqual({
+        identity: null,
+        identityType: null,
+        verifiedForSending: false,
+        dkim: null,
+        mailFrom: null,
+        verifiedInRegions: ['us-east-1'],
+      });
       expect(problem(response, 'IDENTITY_NOT_VERIFIED_IN_REGION')).toEqual({
         code: 'IDENTITY_NOT_VERIFIED_IN_REGION',
         severity: 'block',
         message: expect.stringMatching(/us-west-2.*verified in us-east-1/),
-        details: { region: 'us-west-2', identity: null, checked: ['campaigns@example.com', 'example.com'], verifiedInRegions: ['us-east-1'] },
+        details: {
+          region: 'us-west-2',
+          identity: null,
+          checked: ['campaigns@example.com', 'example.com'],
+          verifiedInRegions: ['us-east-1'],
+        },
       });
       // The recipients are still checked, so the caller sees the whole picture.
       expect(response.recipients.allowed).toEqual(['a@example.org']);
@@ -109,12 +144,18 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       await syncAllRegions(emu, tables);
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'us-west-2', recipients: ['a@example.org'] }, guardDeps(emu, tables));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-west-2', recipients: ['a@example.org'] },
+        guardDeps(emu, tables),
+      );
 
       // Assess
       expect(response.proceed).toBe(false);
       expect(response.sender).toMatchObject({ identity: 'example.com', verifiedForSending: false, verifiedInRegions: ['us-east-1'] });
-      expect(problem(response, 'IDENTITY_NOT_VERIFIED_IN_REGION')?.details).toMatchObject({ status: 'FAILED', verifiedInRegions: ['us-east-1'] });
+      expect(problem(response, 'IDENTITY_NOT_VERIFIED_IN_REGION')?.details).toMatchObject({
+        status: 'FAILED',
+        verifiedInRegions: ['us-east-1'],
+      });
     });
 
     it('reports a pending verification as IDENTITY_VERIFICATION_PENDING, distinct from a failure', async () => {
@@ -123,7 +164,10 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       await syncAllRegions(emu, tables);
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'us-west-2', recipients: ['a@example.org'] }, guardDeps(emu, tables));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-west-2', recipients: ['a@example.org'] },
+        guardDeps(emu, tables),
+      );
 
       // Assess
       expect(response.proceed).toBe(false);
@@ -144,7 +188,11 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
 
       // Act
       const response = await evaluate(
-        { from: 'campaigns@example.com', region: 'us-west-2', recipients: ['first@example.org', 'BOUNCED@example.org', 'last@example.org'] },
+        {
+          from: 'campaigns@example.com',
+          region: 'us-west-2',
+          recipients: ['first@example.org', 'BOUNCED@example.org', 'last@example.org'],
+        },
         guardDeps(emu, tables),
       );
 
@@ -153,14 +201,16 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       expect(response.recipients).toEqual({
         total: 3,
         allowed: ['first@example.org', 'last@example.org'],
-        suppressed: [{ address: 'BOUNCED@example.org', reason: 'COMPLAINT', regions: ['eu-west-1', 'us-east-1'], since: bouncedAt.toISOString() }],
+        suppressed: [
+          { address: 'BOUNCED@example.org', reason: 'COMPLAINT', regions: ['eu-west-1', 'us-east-1'], since: bouncedAt.toISOString() },
+        ],
         invalid: [],
         duplicates: 0,
       });
       expect(problem(response, 'RECIPIENTS_SUPPRESSED')).toMatchObject({ severity: 'warn', details: { count: 1 } });
     });
 
-    it('keeps an address removed from every region allowed, and honours an operator\'s manual suppression everywhere', async () => {
+    it("keeps an address removed from every region allowed, and honours an operator's manual suppression everywhere", async () => {
       // Prepare
       verifyDomain(emu, 'example.com');
       await syncAllRegions(emu, tables);
@@ -173,23 +223,41 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
             firstSeen: at,
             lastUpdated: at,
             origin: 'ses:us-east-1',
-            [regionAttribute('us-east-1')]: { address: 'gone@example.org', reason: 'BOUNCE', lastUpdateTime: at, status: 'REMOVED', syncedAt: at, removedAt: at },
+            [regionAttribute('us-east-1')]: {
+              address: 'gone@example.org',
+              reason: 'BOUNCE',
+              lastUpdateTime: at,
+              status: 'REMOVED',
+              syncedAt: at,
+              removedAt: at,
+            },
           },
         }),
       );
       await tables.doc.send(
         new PutCommand({
           TableName: tables.suppressionTable,
-          Item: { address: 'manual@example.org', firstSeen: at, lastUpdated: at, origin: 'manual', manual: { reason: 'COMPLAINT', status: 'LISTED', at, by: 'ops', note: 'asked' } },
+          Item: {
+            address: 'manual@example.org',
+            firstSeen: at,
+            lastUpdated: at,
+            origin: 'manual',
+            manual: { reason: 'COMPLAINT', status: 'LISTED', at, by: 'ops', note: 'asked' },
+          },
         }),
       );
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'us-west-2', recipients: ['gone@example.org', 'manual@example.org'] }, guardDeps(emu, tables));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-west-2', recipients: ['gone@example.org', 'manual@example.org'] },
+        guardDeps(emu, tables),
+      );
 
       // Assess
       expect(response.recipients.allowed).toEqual(['gone@example.org']);
-      expect(response.recipients.suppressed).toEqual([{ address: 'manual@example.org', reason: 'COMPLAINT', regions: ['manual'], since: at }]);
+      expect(response.recipients.suppressed).toEqual([
+        { address: 'manual@example.org', reason: 'COMPLAINT', regions: ['manual'], since: at },
+      ]);
     });
 
     it('checks duplicates once, case-insensitively, and keeps every verdict list in input order', async () => {
@@ -200,7 +268,19 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
 
       // Act
       const response = await evaluate(
-        { from: 'campaigns@example.com', region: 'us-east-1', recipients: ['b@example.org', 'z@example.org', 'A@example.org', 'no-at-sign', 'a@EXAMPLE.org', ' c@example.org ', 'Z@example.org'] },
+        {
+          from: 'campaigns@example.com',
+          region: 'us-east-1',
+          recipients: [
+            'b@example.org',
+            'z@example.org',
+            'A@example.org',
+            'no-at-sign',
+            'a@EXAMPLE.org',
+            ' c@example.org ',
+            'Z@example.org',
+          ],
+        },
         guardDeps(emu, tables),
       );
 
@@ -209,7 +289,9 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
         total: 7,
         allowed: ['b@example.org', 'A@example.org', 'c@example.org'],
         suppressed: [expect.objectContaining({ address: 'z@example.org', regions: ['us-east-1'] })],
-        invalid: [{ address: 'no-at-sign', error: expect.stringContaining('recipients[3] "no-at-sign" is not a valid address: it has no "@"') }],
+        invalid: [
+          { address: 'no-at-sign', error: expect.stringContaining('recipients[3] "no-at-sign" is not a valid address: it has no "@"') },
+        ],
         duplicates: 2,
       });
       expect(problem(response, 'RECIPIENTS_INVALID')).toMatchObject({ severity: 'warn', details: { count: 1 } });
@@ -223,7 +305,10 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       await syncAllRegions(emu, tables);
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'us-east-1', recipients: ['only@example.org'] }, guardDeps(emu, tables));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-east-1', recipients: ['only@example.org'] },
+        guardDeps(emu, tables),
+      );
 
       // Assess
       expect(response.proceed).toBe(false);
@@ -247,7 +332,13 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
 
       // Assess
       expect(pending.proceed).toBe(true);
-      expect(pending.problems).toEqual([expect.objectContaining({ code: 'DKIM_PENDING', severity: 'warn', details: { region: 'us-west-2', identity: 'pending.example', status: 'PENDING' } })]);
+      expect(pending.problems).toEqual([
+        expect.objectContaining({
+          code: 'DKIM_PENDING',
+          severity: 'warn',
+          details: { region: 'us-west-2', identity: 'pending.example', status: 'PENDING' },
+        }),
+      ]);
       expect(pending.sender?.dkim).toBe('PENDING');
       expect(failed.proceed).toBe(false);
       expect(failed.problems).toEqual([expect.objectContaining({ code: 'DKIM_FAILED', severity: 'block' })]);
@@ -257,8 +348,18 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
     it('blocks a failed MAIL FROM domain when SES rejects on MX failure, and only warns when it falls back', async () => {
       // Prepare
       for (const region of GUARD_REGIONS) {
-        emu.region(region).putIdentity({ name: 'reject.example', mailFromDomain: 'bounce.reject.example', mailFromStatus: 'FAILED', behaviorOnMxFailure: 'REJECT_MESSAGE' });
-        emu.region(region).putIdentity({ name: 'fallback.example', mailFromDomain: 'bounce.fallback.example', mailFromStatus: 'FAILED', behaviorOnMxFailure: 'USE_DEFAULT_VALUE' });
+        emu.region(region).putIdentity({
+          name: 'reject.example',
+          mailFromDomain: 'bounce.reject.example',
+          mailFromStatus: 'FAILED',
+          behaviorOnMxFailure: 'REJECT_MESSAGE',
+        });
+        emu.region(region).putIdentity({
+          name: 'fallback.example',
+          mailFromDomain: 'bounce.fallback.example',
+          mailFromStatus: 'FAILED',
+          behaviorOnMxFailure: 'USE_DEFAULT_VALUE',
+        });
         emu.region(region).putIdentity({ name: 'waiting.example', mailFromDomain: 'bounce.waiting.example', mailFromStatus: 'PENDING' });
       }
       await syncAllRegions(emu, tables);
@@ -266,13 +367,19 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
 
       // Act
       const [reject, fallback, waiting] = await Promise.all(
-        ['reject.example', 'fallback.example', 'waiting.example'].map((domain) => evaluate({ from: `news@${domain}`, region: 'eu-west-1', recipients: ['a@example.org'] }, deps)),
+        ['reject.example', 'fallback.example', 'waiting.example'].map((domain) =>
+          evaluate({ from: `news@${domain}`, region: 'eu-west-1', recipients: ['a@example.org'] }, deps),
+        ),
       );
 
       // Assess
       expect(reject!.proceed).toBe(false);
       expect(reject!.problems).toEqual([
-        expect.objectContaining({ code: 'MAIL_FROM_FAILED', severity: 'block', details: expect.objectContaining({ mailFromDomain: 'bounce.reject.example', behaviorOnMxFailure: 'REJECT_MESSAGE' }) }),
+        expect.objectContaining({
+          code: 'MAIL_FROM_FAILED',
+          severity: 'block',
+          details: expect.objectContaining({ mailFromDomain: 'bounce.reject.example', behaviorOnMxFailure: 'REJECT_MESSAGE' }),
+        }),
       ]);
       expect(reject!.sender?.mailFrom).toBe('FAILED');
       expect(fallback!.proceed).toBe(true);
@@ -309,11 +416,16 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       await syncAllRegions(emu, tables);
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'eu-west-1', recipients: ['a@example.org'] }, guardDeps(emu, tables));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'eu-west-1', recipients: ['a@example.org'] },
+        guardDeps(emu, tables),
+      );
 
       // Assess
       expect(response.proceed).toBe(false);
-      expect(response.problems).toEqual([expect.objectContaining({ code: 'SENDING_DISABLED', severity: 'block', details: { region: 'eu-west-1' } })]);
+      expect(response.problems).toEqual([
+        expect.objectContaining({ code: 'SENDING_DISABLED', severity: 'block', details: { region: 'eu-west-1' } }),
+      ]);
       expect(response.account?.sendingEnabled).toBe(false);
     });
 
@@ -327,7 +439,11 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
 
       // Act
       const response = await evaluate(
-        { from: 'campaigns@example.com', region: 'us-west-2', recipients: ['customer@example.org', 'Tester@example.org', 'anyone@qa.example.net'] },
+        {
+          from: 'campaigns@example.com',
+          region: 'us-west-2',
+          recipients: ['customer@example.org', 'Tester@example.org', 'anyone@qa.example.net'],
+        },
         guardDeps(emu, tables),
       );
 
@@ -335,7 +451,9 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       expect(response.proceed).toBe(true);
       expect(response.account).toMatchObject({ productionAccess: false, quota: { max24HourSend: 200, remaining: 200 } });
       expect(response.recipients.allowed).toEqual(['Tester@example.org', 'anyone@qa.example.net']);
-      expect(response.recipients.invalid).toEqual([{ address: 'customer@example.org', error: expect.stringContaining('not a verified identity in us-west-2') }]);
+      expect(response.recipients.invalid).toEqual([
+        { address: 'customer@example.org', error: expect.stringContaining('not a verified identity in us-west-2') },
+      ]);
       expect(problem(response, 'SANDBOX')).toMatchObject({ severity: 'warn', details: { region: 'us-west-2', unverifiedRecipients: 1 } });
     });
 
@@ -356,7 +474,10 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
 
       // Assess
       expect(limited.proceed).toBe(false);
-      expect(problem(limited, 'QUOTA_EXCEEDED')).toMatchObject({ severity: 'block', details: { allowed: 3, remaining: 2, max24HourSend: 1000, sentLast24Hours: 998 } });
+      expect(problem(limited, 'QUOTA_EXCEEDED')).toMatchObject({
+        severity: 'block',
+        details: { allowed: 3, remaining: 2, max24HourSend: 1000, sentLast24Hours: 998 },
+      });
       expect(fits.proceed).toBe(true);
       expect(unlimited.proceed).toBe(true);
       expect(unlimited.account?.quota).toEqual({ max24HourSend: -1, sentLast24Hours: 5_000_000, remaining: null });
@@ -371,14 +492,23 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       await syncAllRegions(emu, tables);
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'us-west-2', recipients: ['a@example.org'], configurationSetName: 'marketing' }, guardDeps(emu, tables));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-west-2', recipients: ['a@example.org'], configurationSetName: 'marketing' },
+        guardDeps(emu, tables),
+      );
 
       // Assess
       expect(response.proceed).toBe(false);
-      expect(response.problems).toEqual([expect.objectContaining({ code: 'CONFIGURATION_SET_NOT_FOUND', severity: 'block', details: { region: 'us-west-2', configurationSetName: 'marketing' } })]);
+      expect(response.problems).toEqual([
+        expect.objectContaining({
+          code: 'CONFIGURATION_SET_NOT_FOUND',
+          severity: 'block',
+          details: { region: 'us-west-2', configurationSetName: 'marketing' },
+        }),
+      ]);
     });
 
-    it('applies the set\'s suppressed reasons to the cross-region list, warns when they are empty, and keeps manual suppressions', async () => {
+    it("applies the set's suppressed reasons to the cross-region list, warns when they are empty, and keeps manual suppressions", async () => {
       // Prepare
       verifyDomain(emu, 'example.com');
       emu.region('us-east-1').putConfigurationSet({ name: 'complaints-only', suppressedReasons: ['COMPLAINT'] });
@@ -388,21 +518,39 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       await syncAllRegions(emu, tables);
       const at = new Date().toISOString();
       await tables.doc.send(
-        new PutCommand({ TableName: tables.suppressionTable, Item: { address: 'manual@example.org', firstSeen: at, lastUpdated: at, origin: 'manual', manual: { reason: 'BOUNCE', status: 'LISTED', at, by: 'ops' } } }),
+        new PutCommand({
+          TableName: tables.suppressionTable,
+          Item: {
+            address: 'manual@example.org',
+            firstSeen: at,
+            lastUpdated: at,
+            origin: 'manual',
+            manual: { reason: 'BOUNCE', status: 'LISTED', at, by: 'ops' },
+          },
+        }),
       );
       const deps = guardDeps(emu, tables);
       const recipients = ['bounced@example.org', 'complained@example.org', 'manual@example.org', 'ok@example.org'];
 
       // Act
-      const complaintsOnly = await evaluate({ from: 'campaigns@example.com', region: 'us-east-1', recipients, configurationSetName: 'complaints-only' }, deps);
-      const off = await evaluate({ from: 'campaigns@example.com', region: 'us-east-1', recipients, configurationSetName: 'transactional' }, deps);
+      const complaintsOnly = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-east-1', recipients, configurationSetName: 'complaints-only' },
+        deps,
+      );
+      const off = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-east-1', recipients, configurationSetName: 'transactional' },
+        deps,
+      );
 
       // Assess
       expect(complaintsOnly.recipients.allowed).toEqual(['bounced@example.org', 'ok@example.org']);
       expect(complaintsOnly.recipients.suppressed.map((s) => s.address)).toEqual(['complained@example.org', 'manual@example.org']);
       expect(off.recipients.allowed).toEqual(['bounced@example.org', 'complained@example.org', 'ok@example.org']);
       expect(off.recipients.suppressed.map((s) => s.address)).toEqual(['manual@example.org']);
-      expect(problem(off, 'SUPPRESSION_DISABLED_BY_CONFIGURATION_SET')).toMatchObject({ severity: 'warn', details: { configurationSetName: 'transactional', suppressedReasons: [] } });
+      expect(problem(off, 'SUPPRESSION_DISABLED_BY_CONFIGURATION_SET')).toMatchObject({
+        severity: 'warn',
+        details: { configurationSetName: 'transactional', suppressedReasons: [] },
+      });
       expect(off.proceed).toBe(true);
     });
 
@@ -413,7 +561,10 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       await syncAllRegions(emu, tables);
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'us-east-1', recipients: ['a@example.org'], configurationSetName: 'paused' }, guardDeps(emu, tables));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-east-1', recipients: ['a@example.org'], configurationSetName: 'paused' },
+        guardDeps(emu, tables),
+      );
 
       // Assess
       expect(response.proceed).toBe(false);
@@ -430,7 +581,10 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       // eu-west-1 has no state item at all.
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'us-east-1', recipients: ['a@example.org'] }, guardDeps(emu, tables));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-east-1', recipients: ['a@example.org'] },
+        guardDeps(emu, tables),
+      );
 
       // Assess
       expect(response.proceed).toBe(false);
@@ -454,8 +608,14 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       for (const region of GUARD_REGIONS) await setWatermark(tables, region, new Date(Date.now() - 90 * 60_000));
 
       // Act
-      const warn = await evaluate({ from: 'campaigns@example.com', region: 'us-east-1', recipients: ['a@example.org'] }, guardDeps(emu, tables, { staleMode: 'warn' }));
-      const longer = await evaluate({ from: 'campaigns@example.com', region: 'us-east-1', recipients: ['a@example.org'] }, guardDeps(emu, tables, { staleAfterMinutes: 120 }));
+      const warn = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-east-1', recipients: ['a@example.org'] },
+        guardDeps(emu, tables, { staleMode: 'warn' }),
+      );
+      const longer = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-east-1', recipients: ['a@example.org'] },
+        guardDeps(emu, tables, { staleAfterMinutes: 120 }),
+      );
 
       // Assess
       expect(warn.proceed).toBe(true);
@@ -472,7 +632,10 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       emu.setFaults({ serverErrorRate: 1 });
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'us-west-2', recipients: ['a@example.org'] }, guardDeps(emu, tables));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-west-2', recipients: ['a@example.org'] },
+        guardDeps(emu, tables),
+      );
 
       // Assess
       expect(response.proceed).toBe(false);
@@ -480,7 +643,8 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       expect(response.account).toBeNull();
       const unavailable = response.problems.filter((p) => p.code === 'GUARD_DEPENDENCY_UNAVAILABLE');
       expect(unavailable.length).toBeGreaterThan(0);
-      for (const p of unavailable) expect(p).toMatchObject({ severity: 'block', details: { dependency: 'ses', target: 'us-west-2', httpStatus: 500 } });
+      for (const p of unavailable)
+        expect(p).toMatchObject({ severity: 'block', details: { dependency: 'ses', target: 'us-west-2', httpStatus: 500 } });
       expect(unavailable.map((p) => p.details.operation).sort()).toEqual(['GetAccount', 'ListEmailIdentities']);
     });
 
@@ -488,11 +652,16 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       // Prepare
       verifyDomain(emu, 'example.com');
       const closed = await freePort();
-      const unreachable = documentClient(new DynamoDBClient({ endpoint: `http://127.0.0.1:${closed}`, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 2 }));
+      const unreachable = documentClient(
+        new DynamoDBClient({ endpoint: `http://127.0.0.1:${closed}`, region: 'us-east-1', credentials: TEST_CREDENTIALS, maxAttempts: 2 }),
+      );
 
       // Act
       const started = Date.now();
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'us-east-1', recipients: ['a@example.org'] }, guardDeps(emu, tables, { doc: unreachable }));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-east-1', recipients: ['a@example.org'] },
+        guardDeps(emu, tables, { doc: unreachable }),
+      );
 
       // Assess
       expect(Date.now() - started).toBeLessThan(10_000);
@@ -500,7 +669,11 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       expect(response.recipients.allowed).toEqual([]);
       const unavailable = response.problems.filter((p) => p.code === 'GUARD_DEPENDENCY_UNAVAILABLE');
       expect(unavailable.map((p) => p.details.target).sort()).toEqual([tables.stateTable, tables.suppressionTable].sort());
-      for (const p of unavailable) expect(p).toMatchObject({ severity: 'block', details: { dependency: 'dynamodb', operation: 'BatchGetItem', error: 'ECONNREFUSED' } });
+      for (const p of unavailable)
+        expect(p).toMatchObject({
+          severity: 'block',
+          details: { dependency: 'dynamodb', operation: 'BatchGetItem', error: 'ECONNREFUSED' },
+        });
       // SES was reachable, so its verdicts are still reported.
       expect(response.sender?.verifiedForSending).toBe(true);
     });
@@ -530,7 +703,8 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       await syncAllRegions(emu, tables);
       emu.resetStats();
       const deps = guardDeps(emu, tables, { cache: new LookupCache(60_000) });
-      const check = (i: number) => evaluate({ from: 'campaigns@example.com', region: i % 2 ? 'us-east-1' : 'us-west-2', recipients: [`r${i}@example.org`] }, deps);
+      const check = (i: number) =>
+        evaluate({ from: 'campaigns@example.com', region: i % 2 ? 'us-east-1' : 'us-west-2', recipients: [`r${i}@example.org`] }, deps);
 
       // Act: ten concurrent checks, then ten more one after another.
       const concurrent = await Promise.all(Array.from({ length: 10 }, (_, i) => check(i)));
@@ -551,10 +725,18 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
     it('reads 1,000 recipients with at most 10 BatchGetItem requests and never GetItem', async () => {
       // Prepare
       verifyDomain(emu, 'example.com');
-      emu.region('us-east-1').putSuppressedMany(Array.from({ length: 100 }, (_, i) => ({ emailAddress: `user${i * 10}@example.org`, reason: 'BOUNCE' as const })));
+      emu
+        .region('us-east-1')
+        .putSuppressedMany(
+          Array.from({ length: 100 }, (_, i) => ({ emailAddress: `user${i * 10}@example.org`, reason: 'BOUNCE' as const })),
+        );
       await syncAllRegions(emu, tables);
       const counts: Record<string, number> = {};
-      const client = new DynamoDBClient({ endpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT, region: 'us-east-1', credentials: TEST_CREDENTIALS });
+      const client = new DynamoDBClient({
+        endpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
+        region: 'us-east-1',
+        credentials: TEST_CREDENTIALS,
+      });
       client.middlewareStack.add(
         (next, context) => async (args) => {
           counts[context.commandName ?? '?'] = (counts[context.commandName ?? '?'] ?? 0) + 1;
@@ -565,7 +747,10 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
       const recipients = Array.from({ length: 1000 }, (_, i) => `user${i}@example.org`);
 
       // Act
-      const response = await evaluate({ from: 'campaigns@example.com', region: 'us-west-2', recipients }, guardDeps(emu, tables, { doc: documentClient(client) }));
+      const response = await evaluate(
+        { from: 'campaigns@example.com', region: 'us-west-2', recipients },
+        guardDeps(emu, tables, { doc: documentClient(client) }),
+      );
 
       // Assess
       expect(response.recipients.suppressed).toHaveLength(100);

@@ -1,9 +1,9 @@
 import type { GuardResponse } from '../client/contract';
 import { parseFrom } from '../lambdas/guard/email';
-import { evaluate, GuardDeps } from '../lambdas/guard/guard';
+import { evaluate, type GuardDeps } from '../lambdas/guard/guard';
 import { SesEmulator } from '../local/ses-emulator';
-import { createTestTables, TestTables } from './support/local-aws';
 import { guardDeps, syncAllRegions, verifyDomain } from './support/guard';
+import { createTestTables, type TestTables } from './support/local-aws';
 
 const VALID = { from: 'Campaigns <campaigns@example.com>', region: 'us-west-2', recipients: ['a@example.org'] };
 
@@ -40,7 +40,12 @@ describe('Function: evaluate (bad input)', () => {
     ['a from that is not a string', { ...VALID, from: 42 }, 'from', 42],
     ['a from without "@"', { ...VALID, from: 'campaigns.example.com' }, 'from', 'campaigns.example.com'],
     ['a from with an empty address', { ...VALID, from: 'Campaigns <>' }, 'from', 'Campaigns <>'],
-    ['a from with a broken display name', { ...VALID, from: 'Campaigns <campaigns@example.com' }, 'from', 'Campaigns <campaigns@example.com'],
+    [
+      'a from with a broken display name',
+      { ...VALID, from: 'Campaigns <campaigns@example.com' },
+      'from',
+      'Campaigns <campaigns@example.com',
+    ],
     ['a from with an invalid domain', { ...VALID, from: 'campaigns@example' }, 'from', 'campaigns@example'],
     ['an unknown region', { ...VALID, region: 'us-west-9' }, 'region', 'us-west-9'],
     ['an SES region that is not configured', { ...VALID, region: 'ap-south-1' }, 'region', 'ap-south-1'],
@@ -48,7 +53,12 @@ describe('Function: evaluate (bad input)', () => {
     ['missing recipients', { from: VALID.from }, 'recipients', null],
     ['recipients as a string', { ...VALID, recipients: 'a@example.org' }, 'recipients', 'a@example.org'],
     ['an empty recipient list', { ...VALID, recipients: [] }, 'recipients', []],
-    ['50,001 recipients', { ...VALID, recipients: Array.from({ length: 50_001 }, (_, i) => `r${i}@example.org`) }, 'recipients', '[array of 50001 items]'],
+    [
+      '50,001 recipients',
+      { ...VALID, recipients: Array.from({ length: 50_001 }, (_, i) => `r${i}@example.org`) },
+      'recipients',
+      '[array of 50001 items]',
+    ],
     ['a recipient that is not a string', { ...VALID, recipients: ['a@example.org', 7] }, 'recipients[1]', 7],
     ['a null recipient', { ...VALID, recipients: [null] }, 'recipients[0]', null],
     ['an invalid configuration set name', { ...VALID, configurationSetName: 'my set!' }, 'configurationSetName', 'my set!'],
@@ -82,20 +92,27 @@ describe('Function: evaluate (bad input)', () => {
     expect(response.problems.map((p) => p.details.field).sort()).toEqual(['extra', 'from', 'recipients', 'region']);
   });
 
-  it('rejects a request without a region when the guard\'s own region is not configured', async () => {
+  it("rejects a request without a region when the guard's own region is not configured", async () => {
     // Act
     const response = await evaluate({ from: VALID.from, recipients: VALID.recipients }, { ...deps, defaultRegion: 'ap-south-1' });
 
     // Assess
     expect(response.proceed).toBe(false);
     expect(response.problems).toEqual([
-      expect.objectContaining({ code: 'INVALID_REQUEST', details: { field: 'region', value: 'ap-south-1' }, message: expect.stringContaining("defaults to the guard's region") }),
+      expect.objectContaining({
+        code: 'INVALID_REQUEST',
+        details: { field: 'region', value: 'ap-south-1' },
+        message: expect.stringContaining("defaults to the guard's region"),
+      }),
     ]);
   });
 
   it('accepts 50,000 recipients', async () => {
     // Act
-    const response: GuardResponse = await evaluate({ ...VALID, recipients: Array.from({ length: 50_000 }, (_, i) => `r${i}@example.org`) }, deps);
+    const response: GuardResponse = await evaluate(
+      { ...VALID, recipients: Array.from({ length: 50_000 }, (_, i) => `r${i}@example.org`) },
+      deps,
+    );
 
     // Assess
     expect(response.proceed).toBe(true);
@@ -130,7 +147,10 @@ describe('Function: evaluate (bad input)', () => {
     expect(response.recipients.allowed).toEqual([]);
     expect(response.recipients.invalid).toHaveLength(malformed.length);
     malformed.forEach(([address, why], index) => {
-      expect(response.recipients.invalid[index]).toEqual({ address, error: expect.stringContaining(`recipients[${index}] ${JSON.stringify(address)}`) });
+      expect(response.recipients.invalid[index]).toEqual({
+        address,
+        error: expect.stringContaining(`recipients[${index}] ${JSON.stringify(address)}`),
+      });
       expect(response.recipients.invalid[index]!.error).toContain(why);
     });
     expect(response.problems.map((p) => p.code).sort()).toEqual(['NO_DELIVERABLE_RECIPIENTS', 'RECIPIENTS_INVALID']);
@@ -138,7 +158,10 @@ describe('Function: evaluate (bad input)', () => {
 
   it('accepts unusual but valid addresses', async () => {
     // Act
-    const response = await evaluate({ ...VALID, recipients: ["o'brien+tag@mail.example.co.uk", 'UPPER@EXAMPLE.ORG', 'x-1_2@xn--bcher-kva.example'] }, deps);
+    const response = await evaluate(
+      { ...VALID, recipients: ["o'brien+tag@mail.example.co.uk", 'UPPER@EXAMPLE.ORG', 'x-1_2@xn--bcher-kva.example'] },
+      deps,
+    );
 
     // Assess
     expect(response.recipients.invalid).toEqual([]);
@@ -158,6 +181,14 @@ describe('Function: parseFrom', () => {
     const parsed = parseFrom(from);
 
     // Assess
-    expect(parsed).toEqual({ ok: true, value: { address: expect.stringMatching(/^campaigns@example\.com$/i), localPart: 'campaigns', domain: 'example.com', ...(displayName ? { displayName } : {}) } });
+    expect(parsed).toEqual({
+      ok: true,
+      value: {
+        address: expect.stringMatching(/^campaigns@example\.com$/i),
+        localPart: 'campaigns',
+        domain: 'example.com',
+        ...(displayName ? { displayName } : {}),
+      },
+    });
   });
 });

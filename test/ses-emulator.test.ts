@@ -10,13 +10,13 @@ import {
   GetSuppressedDestinationCommand,
   ListEmailIdentitiesCommand,
   ListSuppressedDestinationsCommand,
-  ListSuppressedDestinationsCommandInput,
+  type ListSuppressedDestinationsCommandInput,
   PutSuppressedDestinationCommand,
   SESv2Client,
   SESv2ServiceException,
-  SuppressedDestinationSummary,
+  type SuppressedDestinationSummary,
 } from '@aws-sdk/client-sesv2';
-import { SesEmulator, SesEmulatorOptions, SuppressionReason } from '../local/ses-emulator';
+import { SesEmulator, type SesEmulatorOptions, type SuppressionReason } from '../local/ses-emulator';
 
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' };
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -30,7 +30,10 @@ function auth(region: string): Record<string, string> {
   return { authorization: `AWS4-HMAC-SHA256 Credential=AKIDTEST/20261124/${region}/ses/aws4_request, SignedHeaders=host, Signature=00` };
 }
 
-async function listAll(c: SESv2Client, input: ListSuppressedDestinationsCommandInput = {}): Promise<{ entries: SuppressedDestinationSummary[]; pages: number }> {
+async function listAll(
+  c: SESv2Client,
+  input: ListSuppressedDestinationsCommandInput = {},
+): Promise<{ entries: SuppressedDestinationSummary[]; pages: number }> {
   const entries: SuppressedDestinationSummary[] = [];
   let token: string | undefined;
   let pages = 0;
@@ -92,7 +95,12 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       expect(err.name).toBe('NotFoundException');
       expect(err.$metadata.httpStatusCode).toBe(404);
       expect(emu.regions()).toEqual(['us-east-1', 'us-west-2']);
-      expect(emu.region('us-east-1').suppressed().map((e) => e.emailAddress)).toEqual(['only-east@example.com']);
+      expect(
+        emu
+          .region('us-east-1')
+          .suppressed()
+          .map((e) => e.emailAddress),
+      ).toEqual(['only-east@example.com']);
     });
 
     it('pages with PageSize/NextToken and returns every entry exactly once', async () => {
@@ -106,7 +114,13 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       expect(pages).toBe(24);
       const addresses = entries.map((e) => e.EmailAddress);
       expect(new Set(addresses).size).toBe(2_345);
-      expect(addresses.sort()).toEqual(emu.region('us-west-2').suppressed().map((e) => e.emailAddress).sort());
+      expect(addresses.sort()).toEqual(
+        emu
+          .region('us-west-2')
+          .suppressed()
+          .map((e) => e.emailAddress)
+          .sort(),
+      );
 
       // Default page size is 1000.
       expect((await listAll(c)).pages).toBe(3);
@@ -210,23 +224,34 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       expect(got.SuppressedDestination?.LastUpdateTime?.getTime()).toBeGreaterThanOrEqual(before);
       expect(got.SuppressedDestination?.Attributes).toBeUndefined();
 
-      expect((await sesError(c.send(new GetSuppressedDestinationCommand({ EmailAddress: 'mixed.case+tag@example.com' })))).name).toBe('NotFoundException');
+      expect((await sesError(c.send(new GetSuppressedDestinationCommand({ EmailAddress: 'mixed.case+tag@example.com' })))).name).toBe(
+        'NotFoundException',
+      );
       const delWrong = await sesError(c.send(new DeleteSuppressedDestinationCommand({ EmailAddress: 'mixed.case+tag@example.com' })));
       expect(delWrong.name).toBe('NotFoundException');
       expect(delWrong.$metadata.httpStatusCode).toBe(404);
 
       // PUT again replaces reason and refreshes LastUpdateTime.
       await c.send(new PutSuppressedDestinationCommand({ EmailAddress: 'Mixed.Case+tag@Example.com', Reason: 'BOUNCE' }));
-      expect(emu.region('us-west-2').suppressed()).toEqual([expect.objectContaining({ emailAddress: 'Mixed.Case+tag@Example.com', reason: 'BOUNCE' })]);
+      expect(emu.region('us-west-2').suppressed()).toEqual([
+        expect.objectContaining({ emailAddress: 'Mixed.Case+tag@Example.com', reason: 'BOUNCE' }),
+      ]);
 
       await c.send(new DeleteSuppressedDestinationCommand({ EmailAddress: 'Mixed.Case+tag@Example.com' }));
       expect(emu.region('us-west-2').suppressed()).toEqual([]);
-      expect((await sesError(c.send(new DeleteSuppressedDestinationCommand({ EmailAddress: 'Mixed.Case+tag@Example.com' })))).name).toBe('NotFoundException');
+      expect((await sesError(c.send(new DeleteSuppressedDestinationCommand({ EmailAddress: 'Mixed.Case+tag@Example.com' })))).name).toBe(
+        'NotFoundException',
+      );
     });
 
     it('returns seeded Attributes and round-trips millisecond timestamps as Dates', async () => {
       const when = new Date(T0 + 123);
-      emu.region('us-west-2').putSuppressed({ emailAddress: 'a@example.com', reason: 'BOUNCE', lastUpdateTime: when, attributes: { messageId: 'msg-1', feedbackId: 'fb-1' } });
+      emu.region('us-west-2').putSuppressed({
+        emailAddress: 'a@example.com',
+        reason: 'BOUNCE',
+        lastUpdateTime: when,
+        attributes: { messageId: 'msg-1', feedbackId: 'fb-1' },
+      });
       const c = client(emu, 'us-west-2');
       const got = await c.send(new GetSuppressedDestinationCommand({ EmailAddress: 'a@example.com' }));
       expect(got.SuppressedDestination?.Attributes).toEqual({ MessageId: 'msg-1', FeedbackId: 'fb-1' });
@@ -237,12 +262,18 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
 
     it('validates PutSuppressedDestination input', async () => {
       const c = client(emu, 'us-west-2');
-      const badReason = await sesError(c.send(new PutSuppressedDestinationCommand({ EmailAddress: 'a@example.com', Reason: 'SPAM' as SuppressionReason })));
+      const badReason = await sesError(
+        c.send(new PutSuppressedDestinationCommand({ EmailAddress: 'a@example.com', Reason: 'SPAM' as SuppressionReason })),
+      );
       expect(badReason.name).toBe('BadRequestException');
       const badAddress = await sesError(c.send(new PutSuppressedDestinationCommand({ EmailAddress: 'not-an-address', Reason: 'BOUNCE' })));
       expect(badAddress.name).toBe('BadRequestException');
       const put = (body: unknown): Promise<Response> =>
-        fetch(`${emu.endpoint}/v2/email/suppression/addresses`, { method: 'PUT', headers: { ...auth('us-west-2'), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        fetch(`${emu.endpoint}/v2/email/suppression/addresses`, {
+          method: 'PUT',
+          headers: { ...auth('us-west-2'), 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       const noReason = await put({ EmailAddress: 'a@example.com' });
       expect(noReason.status).toBe(400);
       expect(((await noReason.json()) as { message: string }).message).toBe('Reason is required.');
@@ -259,7 +290,12 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       expect(err.name).toBe('BadRequestException');
       expect(err.message).toBe('This address cannot be removed.');
       expect(err.$metadata.httpStatusCode).toBe(400);
-      expect(emu.region('us-west-2').suppressed().map((e) => e.emailAddress)).toEqual(['stuck@example.com']);
+      expect(
+        emu
+          .region('us-west-2')
+          .suppressed()
+          .map((e) => e.emailAddress),
+      ).toEqual(['stuck@example.com']);
       // Refusals are per region.
       emu.region('us-east-1').putSuppressed({ emailAddress: 'stuck@example.com', reason: 'COMPLAINT' });
       await client(emu, 'us-east-1').send(new DeleteSuppressedDestinationCommand({ EmailAddress: 'stuck@example.com' }));
@@ -282,7 +318,13 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
   describe('identities, account and configuration sets', () => {
     it('GetEmailIdentity returns verification, DKIM and MAIL FROM details, case-insensitively', async () => {
       const r = emu.region('us-west-2');
-      r.putIdentity({ name: 'Example.com', dkimStatus: 'PENDING', mailFromDomain: 'bounce.example.com', mailFromStatus: 'FAILED', configurationSetName: 'default' });
+      r.putIdentity({
+        name: 'Example.com',
+        dkimStatus: 'PENDING',
+        mailFromDomain: 'bounce.example.com',
+        mailFromStatus: 'FAILED',
+        configurationSetName: 'default',
+      });
       r.putIdentity({ name: 'sender@other.com', verificationStatus: 'PENDING' });
       const c = client(emu, 'us-west-2');
 
@@ -293,7 +335,11 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
         VerifiedForSendingStatus: true,
         FeedbackForwardingStatus: true,
         DkimAttributes: { SigningEnabled: true, Status: 'PENDING', SigningAttributesOrigin: 'AWS_SES' },
-        MailFromAttributes: { MailFromDomain: 'bounce.example.com', MailFromDomainStatus: 'FAILED', BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' },
+        MailFromAttributes: {
+          MailFromDomain: 'bounce.example.com',
+          MailFromDomainStatus: 'FAILED',
+          BehaviorOnMxFailure: 'USE_DEFAULT_VALUE',
+        },
         Policies: {},
         Tags: [],
         ConfigurationSetName: 'default',
@@ -301,7 +347,12 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       expect(domain.DkimAttributes?.Tokens).toHaveLength(3);
 
       const address = await c.send(new GetEmailIdentityCommand({ EmailIdentity: 'Sender@Other.com' }));
-      expect(address).toMatchObject({ IdentityType: 'EMAIL_ADDRESS', VerificationStatus: 'PENDING', VerifiedForSendingStatus: false, DkimAttributes: { Status: 'NOT_STARTED' } });
+      expect(address).toMatchObject({
+        IdentityType: 'EMAIL_ADDRESS',
+        VerificationStatus: 'PENDING',
+        VerifiedForSendingStatus: false,
+        DkimAttributes: { Status: 'NOT_STARTED' },
+      });
       expect(address.MailFromAttributes).toEqual({ BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' });
       expect(address.ConfigurationSetName).toBeUndefined();
 
@@ -314,7 +365,8 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
 
     it('ListEmailIdentities works through the SDK (POST list-identities) and the GET form', async () => {
       const r = emu.region('us-west-2');
-      for (const name of ['e.com', 'a.com', 'c@x.com', 'b.com', 'd.com']) r.putIdentity({ name, verificationStatus: name === 'b.com' ? 'FAILED' : 'SUCCESS' });
+      for (const name of ['e.com', 'a.com', 'c@x.com', 'b.com', 'd.com'])
+        r.putIdentity({ name, verificationStatus: name === 'b.com' ? 'FAILED' : 'SUCCESS' });
       const c = client(emu, 'us-west-2');
 
       const seen: string[] = [];
@@ -330,7 +382,9 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       expect(seen).toEqual(['a.com', 'b.com', 'c@x.com', 'd.com', 'e.com']);
 
       const failed = await c.send(new ListEmailIdentitiesCommand({ Filter: { VERIFICATION_STATUS: 'FAILED' } }));
-      expect(failed.EmailIdentities).toEqual([{ IdentityType: 'DOMAIN', IdentityName: 'b.com', SendingEnabled: true, VerificationStatus: 'FAILED' }]);
+      expect(failed.EmailIdentities).toEqual([
+        { IdentityType: 'DOMAIN', IdentityName: 'b.com', SendingEnabled: true, VerificationStatus: 'FAILED' },
+      ]);
       const addresses = await c.send(new ListEmailIdentitiesCommand({ Filter: { IDENTITY_TYPE: 'EMAIL_ADDRESS' } }));
       expect(addresses.EmailIdentities?.map((i) => i.IdentityName)).toEqual(['c@x.com']);
 
@@ -338,8 +392,10 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       expect(res.status).toBe(200);
       const body = (await res.json()) as { EmailIdentities: Array<{ IdentityName: string }>; NextToken?: string };
       expect(body.EmailIdentities.map((i) => i.IdentityName)).toEqual(['a.com', 'b.com', 'c@x.com', 'd.com']);
-      const rest = await fetch(`${emu.endpoint}/v2/email/identities?NextToken=${encodeURIComponent(body.NextToken ?? '')}`, { headers: auth('us-west-2') });
-      expect(((await rest.json()) as { EmailIdentities: Array<{ IdentityName: string }>; NextToken?: string })).toEqual({
+      const rest = await fetch(`${emu.endpoint}/v2/email/identities?NextToken=${encodeURIComponent(body.NextToken ?? '')}`, {
+        headers: auth('us-west-2'),
+      });
+      expect((await rest.json()) as { EmailIdentities: Array<{ IdentityName: string }>; NextToken?: string }).toEqual({
         EmailIdentities: [{ IdentityType: 'DOMAIN', IdentityName: 'e.com', SendingEnabled: true, VerificationStatus: 'SUCCESS' }],
       });
       // Regions are isolated for identities too.
@@ -356,9 +412,20 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
         SendQuota: { Max24HourSend: 50000, MaxSendRate: 14, SentLast24Hours: 0 },
         SuppressionAttributes: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
       });
-      emu.region('eu-west-1').setAccount({ enforcementStatus: 'PROBATION', sendingEnabled: false, maxSendRate: 1.5, sentLast24Hours: 12, suppressedReasons: ['BOUNCE'] });
+      emu.region('eu-west-1').setAccount({
+        enforcementStatus: 'PROBATION',
+        sendingEnabled: false,
+        maxSendRate: 1.5,
+        sentLast24Hours: 12,
+        suppressedReasons: ['BOUNCE'],
+      });
       const eu = await client(emu, 'eu-west-1').send(new GetAccountCommand({}));
-      expect(eu).toMatchObject({ EnforcementStatus: 'PROBATION', SendingEnabled: false, SendQuota: { Max24HourSend: 50000, MaxSendRate: 1.5, SentLast24Hours: 12 }, SuppressionAttributes: { SuppressedReasons: ['BOUNCE'] } });
+      expect(eu).toMatchObject({
+        EnforcementStatus: 'PROBATION',
+        SendingEnabled: false,
+        SendQuota: { Max24HourSend: 50000, MaxSendRate: 1.5, SentLast24Hours: 12 },
+        SuppressionAttributes: { SuppressedReasons: ['BOUNCE'] },
+      });
       expect((await client(emu, 'us-west-2').send(new GetAccountCommand({}))).EnforcementStatus).toBe('HEALTHY');
     });
 
@@ -373,7 +440,9 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       expect(inherit.ConfigurationSetName).toBe('inherit');
       expect(inherit.SendingOptions).toEqual({ SendingEnabled: true });
       expect(inherit.SuppressionOptions).toBeUndefined();
-      expect((await c.send(new GetConfigurationSetCommand({ ConfigurationSetName: 'off' }))).SuppressionOptions).toEqual({ SuppressedReasons: [] });
+      expect((await c.send(new GetConfigurationSetCommand({ ConfigurationSetName: 'off' }))).SuppressionOptions).toEqual({
+        SuppressedReasons: [],
+      });
       const bounces = await c.send(new GetConfigurationSetCommand({ ConfigurationSetName: 'bounces' }));
       expect(bounces.SuppressionOptions).toEqual({ SuppressedReasons: ['BOUNCE'] });
       expect(bounces.SendingOptions).toEqual({ SendingEnabled: false });
@@ -406,7 +475,12 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
         if (previous === undefined) delete process.env.AWS_ENDPOINT_URL_SESV2;
         else process.env.AWS_ENDPOINT_URL_SESV2 = previous;
       }
-      expect(emu.region('ap-southeast-2').suppressed().map((e) => e.emailAddress)).toEqual(['env@example.com']);
+      expect(
+        emu
+          .region('ap-southeast-2')
+          .suppressed()
+          .map((e) => e.emailAddress),
+      ).toEqual(['env@example.com']);
     });
   });
 
@@ -416,7 +490,9 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       const c = client(e, 'us-west-2');
       const results = await Promise.allSettled(Array.from({ length: 12 }, () => c.send(new GetAccountCommand({}))));
       const ok = results.filter((r) => r.status === 'fulfilled').length;
-      const throttled = results.filter((r) => r.status === 'rejected' && (r.reason as SESv2ServiceException).name === 'TooManyRequestsException');
+      const throttled = results.filter(
+        (r) => r.status === 'rejected' && (r.reason as SESv2ServiceException).name === 'TooManyRequestsException',
+      );
       expect(ok).toBeGreaterThanOrEqual(2);
       expect(ok).toBeLessThanOrEqual(3);
       expect(throttled.length).toBe(12 - ok);
@@ -434,7 +510,11 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
 
     it('injects throttles and 5xx deterministically for the same seed', async () => {
       const outcomes = async (seedValue: number): Promise<string[]> => {
-        const e = await startExtra({ seed: seedValue, requestsPerSecond: 0, faults: { throttleRate: 0.25, serverErrorRate: { 'us-west-2': 0.25 } } });
+        const e = await startExtra({
+          seed: seedValue,
+          requestsPerSecond: 0,
+          faults: { throttleRate: 0.25, serverErrorRate: { 'us-west-2': 0.25 } },
+        });
         const c = client(e, 'us-west-2');
         const out: string[] = [];
         for (let i = 0; i < 40; i++) {
@@ -484,7 +564,11 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
 
   describe('control API', () => {
     const control = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-      const res = await fetch(`${emu.endpoint}/_emulator${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${emu.endpoint}/_emulator${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       return { status: res.status, json: (await res.json()) as Record<string, unknown> };
     };
 
@@ -499,7 +583,9 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       });
       expect(seeded).toEqual({ status: 200, json: { region: 'us-west-2', added: 2, count: 2 } });
       expect((await control('PUT', '/regions/us-west-2/identities', { name: 'example.com', dkimStatus: 'FAILED' })).status).toBe(200);
-      expect((await control('PATCH', '/regions/us-west-2/account', { enforcementStatus: 'SHUTDOWN' })).json).toMatchObject({ enforcementStatus: 'SHUTDOWN' });
+      expect((await control('PATCH', '/regions/us-west-2/account', { enforcementStatus: 'SHUTDOWN' })).json).toMatchObject({
+        enforcementStatus: 'SHUTDOWN',
+      });
       expect((await control('PUT', '/regions/us-west-2/configuration-sets', { name: 'cs', suppressedReasons: [] })).status).toBe(200);
       expect((await control('POST', '/regions/us-west-2/refuse-delete', { emailAddress: 'one@example.com' })).status).toBe(200);
 
@@ -511,12 +597,20 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       ]);
       expect((await c.send(new GetEmailIdentityCommand({ EmailIdentity: 'example.com' }))).DkimAttributes?.Status).toBe('FAILED');
       expect((await c.send(new GetAccountCommand({}))).EnforcementStatus).toBe('SHUTDOWN');
-      expect((await c.send(new GetConfigurationSetCommand({ ConfigurationSetName: 'cs' }))).SuppressionOptions).toEqual({ SuppressedReasons: [] });
-      expect((await sesError(c.send(new DeleteSuppressedDestinationCommand({ EmailAddress: 'one@example.com' })))).name).toBe('BadRequestException');
+      expect((await c.send(new GetConfigurationSetCommand({ ConfigurationSetName: 'cs' }))).SuppressionOptions).toEqual({
+        SuppressedReasons: [],
+      });
+      expect((await sesError(c.send(new DeleteSuppressedDestinationCommand({ EmailAddress: 'one@example.com' })))).name).toBe(
+        'BadRequestException',
+      );
       await c.send(new DeleteSuppressedDestinationCommand({ EmailAddress: 'two@example.com' }));
 
       const listed = await control('GET', '/regions/us-west-2/suppressed');
-      expect(listed.json).toEqual({ region: 'us-west-2', count: 1, entries: [{ emailAddress: 'one@example.com', reason: 'BOUNCE', lastUpdateTime: '2026-01-01T00:00:00.000Z' }] });
+      expect(listed.json).toEqual({
+        region: 'us-west-2',
+        count: 1,
+        entries: [{ emailAddress: 'one@example.com', reason: 'BOUNCE', lastUpdateTime: '2026-01-01T00:00:00.000Z' }],
+      });
       const stats = await control('GET', '/stats');
       expect(stats.json).toMatchObject({ regions: { 'us-west-2': { DeleteSuppressedDestination: { requests: 2, clientErrors: 1 } } } });
 
@@ -550,13 +644,22 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       stateFile,
       JSON.stringify({
         requestsPerSecond: null,
-        regions: { 'eu-central-1': { suppressed: [{ emailAddress: 'state@example.com', reason: 'COMPLAINT' }], configurationSets: [{ name: 'from-file' }] } },
+        regions: {
+          'eu-central-1': {
+            suppressed: [{ emailAddress: 'state@example.com', reason: 'COMPLAINT' }],
+            configurationSets: [{ name: 'from-file' }],
+          },
+        },
       }),
     );
-    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'local/ses-emulator/main.ts', '--port', '0', '--seed', '3', '--state', stateFile], {
-      cwd: join(__dirname, '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [require.resolve('tsx/cli'), 'local/ses-emulator/main.ts', '--port', '0', '--seed', '3', '--state', stateFile],
+      {
+        cwd: join(__dirname, '..'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const endpoint = await new Promise<string>((resolve, reject) => {

@@ -1,10 +1,10 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildApp, STACK_NAME } from '../lib/app';
 import { CONFIG_CONTEXT_KEY } from '../lib/config';
 import { projectContext } from '../local/synth';
@@ -12,7 +12,10 @@ import { projectContext } from '../local/synth';
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 
 function synthStack(config: Record<string, unknown> = {}) {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'ssg-cdk-')), context: { ...projectContext(), [CONFIG_CONTEXT_KEY]: { regions: REGIONS, ...config } } });
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'ssg-cdk-')),
+    context: { ...projectContext(), [CONFIG_CONTEXT_KEY]: { regions: REGIONS, ...config } },
+  });
   const { stack } = buildApp(app);
   return { app, stack, template: Template.fromStack(stack) };
 }
@@ -92,16 +95,29 @@ describe('Stack: SesSuppressionGuard', () => {
   });
 
   it('grants the sync only what it uses: SES list reads, item-level table access and its dead-letter queue', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => String(JSON.stringify(p)).includes('ses:ListSuppressedDestinations'));
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      String(JSON.stringify(p)).includes('ses:ListSuppressedDestinations'),
+    );
     expect(policies).toHaveLength(1);
     const statements = policies[0]!.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>;
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
     expect(actions).toEqual(
       [
-        'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan',
-        'dynamodb:UpdateItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'ses:ListSuppressedDestinations',
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'ses:ListSuppressedDestinations',
         // The on-failure destination: failed invocations go to the dead-letter queue.
-        'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
       ].sort(),
     );
     expect(actions.some((a) => a.endsWith('*'))).toBe(false);
@@ -128,10 +144,17 @@ describe('Stack: SesSuppressionGuard', () => {
   });
 
   it('follows the configuration: regions, schedules, pacing and alarm thresholds', () => {
-    const custom = synthStack({ regions: ['eu-central-1'], syncSchedule: 'rate(5 minutes)', requestsPerSecond: 2, staleAfterMinutes: 30 }).template;
+    const custom = synthStack({
+      regions: ['eu-central-1'],
+      syncSchedule: 'rate(5 minutes)',
+      requestsPerSecond: 2,
+      staleAfterMinutes: 30,
+    }).template;
     custom.resourceCountIs('AWS::Scheduler::Schedule', 2);
     custom.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(5 minutes)' });
-    custom.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SYNC_REGIONS: 'eu-central-1', SES_REQUESTS_PER_SECOND: '2' }) } });
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SYNC_REGIONS: 'eu-central-1', SES_REQUESTS_PER_SECOND: '2' }) },
+    });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SyncLagSeconds', Threshold: 1800 });
   });
 });

@@ -1,11 +1,11 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { regionAttribute } from '../lambdas/domain/records';
-import { startLambdaApi, LambdaApi } from '../local/lambda-api';
+import { type LambdaApi, startLambdaApi } from '../local/lambda-api';
 import { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
 import { functionBundle } from '../local/template-resources';
-import { createTestTables, TEST_CREDENTIALS, testTemplate, TestTables } from './support/local-aws';
+import { createTestTables, TEST_CREDENTIALS, type TestTables, testTemplate } from './support/local-aws';
 
 describe('Bundle: synthesized sync function', () => {
   let emu: SesEmulator;
@@ -41,7 +41,11 @@ describe('Bundle: synthesized sync function', () => {
     const { template, outdir } = testTemplate();
     const bundle = functionBundle(template, outdir, 'SyncSyncFunction', tables.names);
     expect(bundle.exportName).toBe('handler');
-    expect(bundle.environment).toMatchObject({ SUPPRESSION_TABLE_NAME: tables.suppressionTable, SYNC_STATE_TABLE_NAME: tables.stateTable, SYNC_REGIONS: 'us-east-1,us-west-2,eu-west-1' });
+    expect(bundle.environment).toMatchObject({
+      SUPPRESSION_TABLE_NAME: tables.suppressionTable,
+      SYNC_STATE_TABLE_NAME: tables.stateTable,
+      SYNC_REGIONS: 'us-east-1,us-west-2,eu-west-1',
+    });
     expect(fn.initMs).toBeGreaterThanOrEqual(0);
   });
 
@@ -52,7 +56,9 @@ describe('Bundle: synthesized sync function', () => {
     emu.region('eu-west-1').putSuppressed({ emailAddress: 'eu@example.com', reason: 'BOUNCE' });
 
     // Act
-    const results = await Promise.all(['us-east-1', 'us-west-2', 'eu-west-1'].map((region) => fn.invoke<Record<string, unknown>>({ region })));
+    const results = await Promise.all(
+      ['us-east-1', 'us-west-2', 'eu-west-1'].map((region) => fn.invoke<Record<string, unknown>>({ region })),
+    );
 
     // Assess
     for (const r of results) expect(r.error).toBeUndefined();
@@ -61,7 +67,8 @@ describe('Bundle: synthesized sync function', () => {
       expect.objectContaining({ region: 'us-west-2', complete: true, entriesRead: 1, itemsWritten: 1 }),
       expect.objectContaining({ region: 'eu-west-1', complete: true, entriesRead: 1, itemsWritten: 1 }),
     ]);
-    const item = (await tables.doc.send(new GetCommand({ TableName: tables.suppressionTable, Key: { address: 'mixed.case@example.com' } }))).Item;
+    const item = (await tables.doc.send(new GetCommand({ TableName: tables.suppressionTable, Key: { address: 'mixed.case@example.com' } })))
+      .Item;
     expect(item?.[regionAttribute('us-east-1')]).toMatchObject({ address: 'Mixed.Case@Example.com', status: 'LISTED' });
     expect(item?.[regionAttribute('us-west-2')]).toMatchObject({ reason: 'COMPLAINT', status: 'LISTED' });
     // No plaintext address reaches the logs.
@@ -73,11 +80,18 @@ describe('Bundle: synthesized sync function', () => {
     const lambda = new LambdaClient({ region: 'us-east-1', endpoint: api.endpoint, credentials: TEST_CREDENTIALS });
 
     // Act
-    const out = await lambda.send(new InvokeCommand({ FunctionName: fnName(), Payload: JSON.stringify({ region: 'eu-west-1', mode: 'full' }) }));
+    const out = await lambda.send(
+      new InvokeCommand({ FunctionName: fnName(), Payload: JSON.stringify({ region: 'eu-west-1', mode: 'full' }) }),
+    );
 
     // Assess
     expect(out.FunctionError).toBeUndefined();
-    expect(JSON.parse(Buffer.from(out.Payload!).toString())).toMatchObject({ region: 'eu-west-1', mode: 'full', complete: true, removals: 0 });
+    expect(JSON.parse(Buffer.from(out.Payload!).toString())).toMatchObject({
+      region: 'eu-west-1',
+      mode: 'full',
+      complete: true,
+      removals: 0,
+    });
   });
 
   it.each([

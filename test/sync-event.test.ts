@@ -1,6 +1,6 @@
+import { addressRef, canonicalAddress } from '../lambdas/domain/address';
+import { backoffDelay, isRetryable, isThrottle, Pacer } from '../lambdas/domain/retry';
 import { InvalidEventError, parseSyncEvent } from '../lambdas/sync/event';
-import { Pacer, backoffDelay, isRetryable, isThrottle } from '../lambdas/domain/retry';
-import { canonicalAddress, addressRef } from '../lambdas/domain/address';
 
 describe('Function: parseSyncEvent', () => {
   const regions = ['us-east-1', 'eu-west-1'];
@@ -26,10 +26,14 @@ describe('Class: Pacer', () => {
     // Prepare
     let clock = 0;
     const waits: number[] = [];
-    const pacer = new Pacer(2, () => clock, async (ms) => {
-      waits.push(ms);
-      clock += ms;
-    });
+    const pacer = new Pacer(
+      2,
+      () => clock,
+      async (ms) => {
+        waits.push(ms);
+        clock += ms;
+      },
+    );
 
     // Act
     await pacer.acquire();

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
+import { canonicalAddress } from '../lambdas/domain/address';
+import { listedRegions, type RegionEntry, regionAttribute } from '../lambdas/domain/records';
+import { Pacer } from '../lambdas/domain/retry';
+import type { SyncMode } from '../lambdas/sync/state';
+import { syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
 import { mulberry32 } from '../local/ses-emulator/faults';
-import { canonicalAddress } from '../lambdas/domain/address';
-import { listedRegions, regionAttribute, RegionEntry } from '../lambdas/domain/records';
-import { Pacer } from '../lambdas/domain/retry';
-import { SyncMode } from '../lambdas/sync/state';
-import { syncRegion } from '../lambdas/sync/sync';
 import { createTestTables, scanAll, silentLogger, testSesClient } from './support/local-aws';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -34,14 +34,22 @@ const scenarioArb = fc.record({
 
 function toEntry(e: { user: number; upper: boolean; reason: 'BOUNCE' | 'COMPLAINT'; ageMinutes: number }): Entry {
   const address = `user${e.user}@example.com`;
-  return { emailAddress: e.upper ? address.toUpperCase() : address, reason: e.reason, lastUpdateTime: new Date(NOW - e.ageMinutes * 60_000) };
+  return {
+    emailAddress: e.upper ? address.toUpperCase() : address,
+    reason: e.reason,
+    lastUpdateTime: new Date(NOW - e.ageMinutes * 60_000),
+  };
 }
 
 describe('Property: sync under faults', () => {
-  it('leaves the canonical table equal to the union of the regions\' lists, nothing lost, nothing duplicated', async () => {
+  it("leaves the canonical table equal to the union of the regions' lists, nothing lost, nothing duplicated", async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
-        const emu = await SesEmulator.start({ requestsPerSecond: 0, seed: s.seed, faults: { throttleRate: s.throttleRate, serverErrorRate: s.serverErrorRate } });
+        const emu = await SesEmulator.start({
+          requestsPerSecond: 0,
+          seed: s.seed,
+          faults: { throttleRate: s.throttleRate, serverErrorRate: s.serverErrorRate },
+        });
         const tables = await createTestTables();
         const random = mulberry32(s.seed);
         try {
@@ -114,7 +122,11 @@ describe('Property: sync under faults', () => {
             const item = items.find((i) => i.address === key)!;
             for (const [region, entry] of byRegion) {
               const stored = item[regionAttribute(region)] as RegionEntry;
-              expect(stored).toMatchObject({ address: entry.emailAddress, reason: entry.reason, lastUpdateTime: entry.lastUpdateTime.toISOString() });
+              expect(stored).toMatchObject({
+                address: entry.emailAddress,
+                reason: entry.reason,
+                lastUpdateTime: entry.lastUpdateTime.toISOString(),
+              });
             }
           }
           for (const [key, regions] of listed) {

@@ -1,9 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { SesEmulator } from '../local/ses-emulator';
-import { regionAttribute, regionStateKey, listedRegions } from '../lambdas/domain/records';
+import { listedRegions, regionAttribute, regionStateKey } from '../lambdas/domain/records';
 import { SyncStateStore } from '../lambdas/sync/state';
-import { syncRegion, SyncDeps, SyncOptions } from '../lambdas/sync/sync';
-import { createTestTables, scanAll, testSesClient, testSyncDeps, TestTables } from './support/local-aws';
+import { type SyncDeps, type SyncOptions, syncRegion } from '../lambdas/sync/sync';
+import { SesEmulator } from '../local/ses-emulator';
+import { createTestTables, scanAll, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
 
 const HOUR = 3600_000;
 
@@ -46,17 +46,36 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
       address: 'bounce.me@example.org',
       firstSeen: expect.any(String),
       origin: expect.stringMatching(/^ses:us-(east-1|west-2)$/),
-      [regionAttribute('us-east-1')]: { address: 'Bounce.Me@Example.org', reason: 'BOUNCE', lastUpdateTime: t1.toISOString(), status: 'LISTED' },
-      [regionAttribute('us-west-2')]: { address: 'bounce.me@example.ORG', reason: 'COMPLAINT', lastUpdateTime: t2.toISOString(), status: 'LISTED' },
+      [regionAttribute('us-east-1')]: {
+        address: 'Bounce.Me@Example.org',
+        reason: 'BOUNCE',
+        lastUpdateTime: t1.toISOString(),
+        status: 'LISTED',
+      },
+      [regionAttribute('us-west-2')]: {
+        address: 'bounce.me@example.ORG',
+        reason: 'COMPLAINT',
+        lastUpdateTime: t2.toISOString(),
+        status: 'LISTED',
+      },
     });
     expect(listedRegions(record!)).toEqual(['us-east-1', 'us-west-2']);
-    expect((await scanAll(tables.doc, tables.suppressionTable)).map((i) => i.address).sort()).toEqual(['bounce.me@example.org', 'west.only@example.org']);
+    expect((await scanAll(tables.doc, tables.suppressionTable)).map((i) => i.address).sort()).toEqual([
+      'bounce.me@example.org',
+      'west.only@example.org',
+    ]);
   });
 
   it('writes nothing when an unchanged list is synced again, and only the changed entries after a change', async () => {
     // Prepare
     const region = emu.region('us-east-1');
-    region.putSuppressedMany(Array.from({ length: 250 }, (_, i) => ({ emailAddress: `user${i}@example.com`, reason: 'BOUNCE' as const, lastUpdateTime: new Date(Date.now() - 3 * HOUR) })));
+    region.putSuppressedMany(
+      Array.from({ length: 250 }, (_, i) => ({
+        emailAddress: `user${i}@example.com`,
+        reason: 'BOUNCE' as const,
+        lastUpdateTime: new Date(Date.now() - 3 * HOUR),
+      })),
+    );
     const first = await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
 
     // Act
@@ -76,7 +95,9 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
   it('asks SES only for the window since the watermark less the overlap', async () => {
     // Prepare
-    emu.region('us-east-1').putSuppressed({ emailAddress: 'old@example.com', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 48 * HOUR) });
+    emu
+      .region('us-east-1')
+      .putSuppressed({ emailAddress: 'old@example.com', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 48 * HOUR) });
     await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
 
     // Act
@@ -93,7 +114,13 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
   it('checkpoints before the deadline and continues where it stopped on the next invocation', async () => {
     // Prepare: 1,000 entries, pages of 100, and an invocation that "runs out of time" after 3 pages.
-    emu.region('eu-west-1').putSuppressedMany(Array.from({ length: 1000 }, (_, i) => ({ emailAddress: `p${i}@example.net`, reason: 'BOUNCE' as const, lastUpdateTime: new Date(Date.now() - HOUR) })));
+    emu.region('eu-west-1').putSuppressedMany(
+      Array.from({ length: 1000 }, (_, i) => ({
+        emailAddress: `p${i}@example.net`,
+        reason: 'BOUNCE' as const,
+        lastUpdateTime: new Date(Date.now() - HOUR),
+      })),
+    );
     const pagesPerInvocation = (n: number) => {
       let calls = 0;
       // remainingMs is consulted once before each page; after n pages it reports less than the margin.
@@ -103,7 +130,10 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     // Act
     const summaries = [];
     for (let i = 0; i < 10; i++) {
-      const summary = await syncRegion({ region: 'eu-west-1', mode: 'incremental' }, deps('eu-west-1', { remainingMs: pagesPerInvocation(3) }));
+      const summary = await syncRegion(
+        { region: 'eu-west-1', mode: 'incremental' },
+        deps('eu-west-1', { remainingMs: pagesPerInvocation(3) }),
+      );
       summaries.push(summary);
       if (summary.complete) break;
     }
@@ -153,7 +183,9 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
   it('relists an address that comes back after a removal', async () => {
     // Prepare
-    emu.region('us-east-1').putSuppressed({ emailAddress: 'again@example.com', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 5 * HOUR) });
+    emu
+      .region('us-east-1')
+      .putSuppressed({ emailAddress: 'again@example.com', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 5 * HOUR) });
     await syncRegion({ region: 'us-east-1', mode: 'full' }, deps('us-east-1'));
     emu.region('us-east-1').deleteSuppressed('again@example.com');
     await syncRegion({ region: 'us-east-1', mode: 'full' }, deps('us-east-1'));
@@ -169,7 +201,13 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
   it('restarts from the watermark when SES expires the NextToken, then gives up after the restart limit', async () => {
     // Prepare
-    emu.region('us-east-1').putSuppressedMany(Array.from({ length: 300 }, (_, i) => ({ emailAddress: `t${i}@example.com`, reason: 'BOUNCE' as const, lastUpdateTime: new Date(Date.now() - HOUR) })));
+    emu.region('us-east-1').putSuppressedMany(
+      Array.from({ length: 300 }, (_, i) => ({
+        emailAddress: `t${i}@example.com`,
+        reason: 'BOUNCE' as const,
+        lastUpdateTime: new Date(Date.now() - HOUR),
+      })),
+    );
     let listCalls = 0;
     const ses = testSesClient(emu.endpoint, 'us-east-1');
     ses.middlewareStack.add(
@@ -201,7 +239,13 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
   it('backs off on throttling and 5xx answers and still reads every entry', async () => {
     // Prepare
-    emu.region('us-west-2').putSuppressedMany(Array.from({ length: 500 }, (_, i) => ({ emailAddress: `x${i}@example.com`, reason: 'BOUNCE' as const, lastUpdateTime: new Date(Date.now() - HOUR) })));
+    emu.region('us-west-2').putSuppressedMany(
+      Array.from({ length: 500 }, (_, i) => ({
+        emailAddress: `x${i}@example.com`,
+        reason: 'BOUNCE' as const,
+        lastUpdateTime: new Date(Date.now() - HOUR),
+      })),
+    );
     emu.setFaults({ throttleRate: { 'us-west-2': 0.4 }, serverErrorRate: 0.1 });
 
     // Act
@@ -228,12 +272,16 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     const state = await store.load('us-east-1');
     expect(state.fullRequestedAt).toEqual(expect.any(String));
     expect(state.leaseOwner).toBe('someone-else');
-    expect((await tables.doc.send(new GetCommand({ TableName: tables.stateTable, Key: regionStateKey('us-east-1') }))).Item?.leaseOwner).toBe('someone-else');
+    expect(
+      (await tables.doc.send(new GetCommand({ TableName: tables.stateTable, Key: regionStateKey('us-east-1') }))).Item?.leaseOwner,
+    ).toBe('someone-else');
   });
 
   it('runs a queued full reconciliation during the next incremental run', async () => {
     // Prepare
-    emu.region('us-east-1').putSuppressed({ emailAddress: 'gone@example.com', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 5 * HOUR) });
+    emu
+      .region('us-east-1')
+      .putSuppressed({ emailAddress: 'gone@example.com', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 5 * HOUR) });
     await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
     emu.region('us-east-1').deleteSuppressed('gone@example.com');
     await new SyncStateStore(tables.doc, tables.stateTable).requestFullPass('us-east-1', new Date().toISOString());

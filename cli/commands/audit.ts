@@ -1,16 +1,19 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { checkRegion } from '../context';
 import { createDnsLookups, DNS_SERVER_VARIABLE } from '../dns';
 import { EXIT, UsageError } from '../errors';
-import { auditSender, Finding, parseSender } from '../sender-audit';
 import type { Runner } from '../runner';
+import { auditSender, type Finding, parseSender } from '../sender-audit';
 
 /** `ssg audit`. */
 export function registerAudit(program: Command, runner: Runner): void {
   program
     .command('audit')
     .description('Check a sender in every configured region: SES identity, DKIM, MAIL FROM, and their DNS (SPF, DKIM CNAMEs, MX, DMARC)')
-    .requiredOption('--from <address|domain>', 'the sender address (identities tried as SES does: address, domain, parent domains) or a domain')
+    .requiredOption(
+      '--from <address|domain>',
+      'the sender address (identities tried as SES does: address, domain, parent domains) or a domain',
+    )
     .option('--region <region>', 'check only this region')
     .option('--dns-server <ip[:port]>', `DNS server to ask (default: the system's; also $${DNS_SERVER_VARIABLE})`)
     .addHelpText('after', '\nExit code 1 when any check fails (warnings do not change the exit code).')
@@ -21,7 +24,8 @@ export function registerAudit(program: Command, runner: Runner): void {
         const dns = createDnsLookups(options.dnsServer, env);
         const t = await target();
         const configured = await t.regions();
-        if (only && !configured.includes(only)) throw new UsageError(`--region must be one of the configured regions ${configured.join(', ')}, got ${JSON.stringify(only)}`);
+        if (only && !configured.includes(only))
+          throw new UsageError(`--region must be one of the configured regions ${configured.join(', ')}, got ${JSON.stringify(only)}`);
         const report = await auditSender(sender, only ? [only] : configured, (region) => t.ses(region), dns);
 
         if (out.json) out.printJson(report);

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { parse } from 'csv-parse';
-import { GuardClient, GuardResponse, GuardUnavailableError, MAX_RECIPIENTS } from '../../client';
+import { GuardClient, type GuardResponse, GuardUnavailableError, MAX_RECIPIENTS } from '../../client';
 import { checkRegion } from '../context';
 import { EXIT, UnavailableError, UsageError } from '../errors';
 import { formatTime, table } from '../output';
@@ -14,48 +14,58 @@ export function registerCheck(program: Command, runner: Runner): void {
     .command('check')
     .description('Ask the pre-send guard whether a send may go ahead (sender, account, configuration set, every recipient)')
     .requiredOption('--from <sender>', 'sender address, or "Display Name <address>"')
-    .requiredOption('--recipients <file|->', 'recipients: one address per line, or a CSV whose first column is the address; "-" reads stdin')
-    .option('--region <region>', 'SES region the mail will be sent from (default: the guard function\'s region)')
+    .requiredOption(
+      '--recipients <file|->',
+      'recipients: one address per line, or a CSV whose first column is the address; "-" reads stdin',
+    )
+    .option('--region <region>', "SES region the mail will be sent from (default: the guard function's region)")
     .option('--configuration-set <name>', 'configuration set the send will use')
-    .option('--caller <name>', 'name of the calling sender, for the guard\'s logs')
+    .option('--caller <name>', "name of the calling sender, for the guard's logs")
     .addHelpText('after', '\nExit codes: 0 proceed, 1 blocked, 2 invalid request, 3 the guard could not be reached (never send then).')
     .action(
-      runner.action<{ from: string; recipients: string; region?: string; configurationSet?: string; caller?: string }>(async ({ out, target, stdin }, _operands, options) => {
-        const region = options.region !== undefined ? checkRegion(options.region, '--region') : undefined;
-        if (options.from.trim() === '') throw new UsageError('--from must name the sender, got ""');
-        const recipients = await readRecipients(options.recipients === '-' ? stdin : openFile(options.recipients), options.recipients);
-        if (recipients.length === 0) throw new UsageError(`--recipients ${JSON.stringify(options.recipients)} names no recipients`);
-        if (recipients.length > MAX_RECIPIENTS) {
-          throw new UsageError(`--recipients ${JSON.stringify(options.recipients)} has ${recipients.length} recipients; the guard checks at most ${MAX_RECIPIENTS} per call, split the list`);
-        }
-
-        const t = await target();
-        const client = new GuardClient({ functionName: t.output('GuardFunctionName'), lambda: t.lambda });
-        let verdict: GuardResponse;
-        try {
-          verdict = await client.check({
-            from: options.from,
-            recipients,
-            ...(region ? { region } : {}),
-            ...(options.configurationSet !== undefined ? { configurationSetName: options.configurationSet } : {}),
-            ...(options.caller !== undefined ? { caller: options.caller } : {}),
-          });
-        } catch (error) {
-          if (error instanceof GuardUnavailableError) {
-            throw new UnavailableError(`the guard could not be reached (${error.reason}): ${error.message}. Do not send without a verdict.`, { cause: error });
+      runner.action<{ from: string; recipients: string; region?: string; configurationSet?: string; caller?: string }>(
+        async ({ out, target, stdin }, _operands, options) => {
+          const region = options.region !== undefined ? checkRegion(options.region, '--region') : undefined;
+          if (options.from.trim() === '') throw new UsageError('--from must name the sender, got ""');
+          const recipients = await readRecipients(options.recipients === '-' ? stdin : openFile(options.recipients), options.recipients);
+          if (recipients.length === 0) throw new UsageError(`--recipients ${JSON.stringify(options.recipients)} names no recipients`);
+          if (recipients.length > MAX_RECIPIENTS) {
+            throw new UsageError(
+              `--recipients ${JSON.stringify(options.recipients)} has ${recipients.length} recipients; the guard checks at most ${MAX_RECIPIENTS} per call, split the list`,
+            );
           }
-          throw error;
-        }
 
-        const invalid = verdict.problems.filter((p) => p.code === 'INVALID_REQUEST');
-        if (out.json) out.printJson(verdict);
-        else printVerdict(out.line, verdict);
-        if (invalid.length > 0) {
-          if (!out.json) out.note(`error: the guard rejected the request: ${invalid.map((p) => p.message).join('; ')}`);
-          return EXIT.USAGE;
-        }
-        return verdict.proceed ? EXIT.OK : EXIT.PROBLEMS;
-      }),
+          const t = await target();
+          const client = new GuardClient({ functionName: t.output('GuardFunctionName'), lambda: t.lambda });
+          let verdict: GuardResponse;
+          try {
+            verdict = await client.check({
+              from: options.from,
+              recipients,
+              ...(region ? { region } : {}),
+              ...(options.configurationSet !== undefined ? { configurationSetName: options.configurationSet } : {}),
+              ...(options.caller !== undefined ? { caller: options.caller } : {}),
+            });
+          } catch (error) {
+            if (error instanceof GuardUnavailableError) {
+              throw new UnavailableError(
+                `the guard could not be reached (${error.reason}): ${error.message}. Do not send without a verdict.`,
+                { cause: error },
+              );
+            }
+            throw error;
+          }
+
+          const invalid = verdict.problems.filter((p) => p.code === 'INVALID_REQUEST');
+          if (out.json) out.printJson(verdict);
+          else printVerdict(out.line, verdict);
+          if (invalid.length > 0) {
+            if (!out.json) out.note(`error: the guard rejected the request: ${invalid.map((p) => p.message).join('; ')}`);
+            return EXIT.USAGE;
+          }
+          return verdict.proceed ? EXIT.OK : EXIT.PROBLEMS;
+        },
+      ),
     );
 }
 
@@ -69,7 +79,9 @@ function openFile(path: string): Readable {
  */
 export async function readRecipients(input: Readable, name: string): Promise<string[]> {
   const recipients: string[] = [];
-  const parser = input.pipe(parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, trim: true, comment: '#' }));
+  const parser = input.pipe(
+    parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, trim: true, comment: '#' }),
+  );
   input.on('error', (error) => parser.destroy(error));
   try {
     let first = true;
@@ -84,7 +96,8 @@ export async function readRecipients(input: Readable, name: string): Promise<str
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') throw new UsageError(`--recipients ${JSON.stringify(name)} cannot be read (${code})`);
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+      throw new UsageError(`--recipients ${JSON.stringify(name)} cannot be read (${code})`);
     throw new UsageError(`--recipients ${JSON.stringify(name)} is not a readable list: ${(error as Error).message}`);
   }
   return recipients;
@@ -109,14 +122,21 @@ function printVerdict(line: Line, v: GuardResponse): void {
     );
   }
   const r = v.recipients;
-  line(`Recipients: ${r.total} given, ${r.allowed.length} allowed, ${r.suppressed.length} suppressed, ${r.invalid.length} invalid, ${r.duplicates} duplicates`);
+  line(
+    `Recipients: ${r.total} given, ${r.allowed.length} allowed, ${r.suppressed.length} suppressed, ${r.invalid.length} invalid, ${r.duplicates} duplicates`,
+  );
   if (v.problems.length > 0) {
     line('Problems:');
     for (const p of v.problems) line(`  ${p.severity === 'block' ? 'BLOCK' : 'warn '}  ${p.code}: ${p.message}`);
   }
   if (r.suppressed.length > 0) {
     line('Suppressed recipients:');
-    for (const row of table(['address', 'reason', 'by', 'since'], r.suppressed.map((s) => [s.address, s.reason, s.regions.join(', '), formatTime(s.since)]), '  ')) line(row);
+    for (const row of table(
+      ['address', 'reason', 'by', 'since'],
+      r.suppressed.map((s) => [s.address, s.reason, s.regions.join(', '), formatTime(s.since)]),
+      '  ',
+    ))
+      line(row);
   }
   if (r.invalid.length > 0) {
     line('Invalid recipients:');

@@ -1,9 +1,9 @@
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { Command } from 'commander';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { SUPPRESSION_KEY } from '../../lambdas/domain/records';
 import { suppressionFinding } from '../../lambdas/guard/suppression';
 import { EXIT, UsageError } from '../errors';
@@ -50,7 +50,9 @@ export function registerExport(program: Command, runner: Runner): void {
         let counts: ExportCounts;
         try {
           if (format === 'csv' && options.header) await write(sink, `${CSV_HEADER}\n`);
-          counts = await exportCanonical(t.doc, t.output('SuppressionTableName'), format, sink, (c) => progress.update(`exporting: ${c.exported} suppressed of ${c.scanned} scanned`));
+          counts = await exportCanonical(t.doc, t.output('SuppressionTableName'), format, sink, (c) =>
+            progress.update(`exporting: ${c.exported} suppressed of ${c.scanned} scanned`),
+          );
           if (partial) {
             sink.end();
             await finished(sink);
@@ -67,7 +69,10 @@ export function registerExport(program: Command, runner: Runner): void {
         }
         if (options.output) {
           if (out.json) out.printJson({ file: options.output, format, ...counts });
-          else out.line(`Exported ${counts.exported} suppressed addresses (of ${counts.scanned} in the canonical table) to ${options.output} (${format}).`);
+          else
+            out.line(
+              `Exported ${counts.exported} suppressed addresses (of ${counts.scanned} in the canonical table) to ${options.output} (${format}).`,
+            );
         }
         return EXIT.OK;
       }),
@@ -100,7 +105,10 @@ export async function exportCanonical(
       const finding = suppressionFinding(item, reasons);
       if (!finding) continue;
       const address = String(item[SUPPRESSION_KEY]);
-      chunk += format === 'csv' ? stringify([[address, finding.reason]]) : `${JSON.stringify({ emailAddress: address, reason: finding.reason })}\n`;
+      chunk +=
+        format === 'csv'
+          ? stringify([[address, finding.reason]])
+          : `${JSON.stringify({ emailAddress: address, reason: finding.reason })}\n`;
       exported++;
     }
     if (chunk) await write(sink, chunk);

@@ -2,19 +2,19 @@ import { createReadStream, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { Command } from 'commander';
-import { CsvError, parse } from 'csv-parse';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Command } from 'commander';
+import { type CsvError, parse } from 'csv-parse';
 import { canonicalAddress } from '../../lambdas/domain/address';
 import { auditItem } from '../../lambdas/domain/audit';
 import { batchGetItems, forEachLimit } from '../../lambdas/domain/batch-get';
-import { MANUAL_ATTRIBUTE, ManualEntry, SUPPRESSION_KEY, SuppressionReason } from '../../lambdas/domain/records';
+import { MANUAL_ATTRIBUTE, type ManualEntry, SUPPRESSION_KEY, type SuppressionReason } from '../../lambdas/domain/records';
 import { checkAddress } from '../../lambdas/guard/email';
 import type { Target } from '../context';
 import { EXIT, UsageError } from '../errors';
 import { Progress, table } from '../output';
 import type { Runner } from '../runner';
-import { parseFormat, type ExportFormat } from './export';
+import { type ExportFormat, parseFormat } from './export';
 import { parseReason } from './manual';
 
 /** A row that passed validation. */
@@ -47,29 +47,76 @@ const WRITE_CONCURRENCY = 16;
 const SHOWN_REJECTIONS = 100;
 const SOURCE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-const ADDRESS_HEADERS = new Set(['emailaddress', 'email', 'address', 'mail', 'emailaddr', 'recipient', 'recipientemail', 'useremail', 'contactemail', 'to']);
+const ADDRESS_HEADERS = new Set([
+  'emailaddress',
+  'email',
+  'address',
+  'mail',
+  'emailaddr',
+  'recipient',
+  'recipientemail',
+  'useremail',
+  'contactemail',
+  'to',
+]);
 const REASON_HEADERS = new Set(['reason', 'type', 'suppressiontype', 'bouncetype', 'category', 'suppressionreason', 'event', 'status']);
 
 const REASONS: Record<string, SuppressionReason> = Object.fromEntries([
-  ...['bounce', 'bounced', 'bounces', 'hard bounce', 'hardbounce', 'hard bounced', 'hard', 'permanent', 'permanent bounce', 'permanent failure', 'hard fail'].map((r) => [r, 'BOUNCE' as const]),
-  ...['complaint', 'complaints', 'complained', 'spam', 'spam complaint', 'spam report', 'spamreport', 'spam reports', 'marked as spam', 'abuse', 'abuse report', 'fbl'].map((r) => [r, 'COMPLAINT' as const]),
+  ...[
+    'bounce',
+    'bounced',
+    'bounces',
+    'hard bounce',
+    'hardbounce',
+    'hard bounced',
+    'hard',
+    'permanent',
+    'permanent bounce',
+    'permanent failure',
+    'hard fail',
+  ].map((r) => [r, 'BOUNCE' as const]),
+  ...[
+    'complaint',
+    'complaints',
+    'complained',
+    'spam',
+    'spam complaint',
+    'spam report',
+    'spamreport',
+    'spam reports',
+    'marked as spam',
+    'abuse',
+    'abuse report',
+    'fbl',
+  ].map((r) => [r, 'COMPLAINT' as const]),
 ]);
 
 /** Maps a provider's reason ("hard bounce", "spam", "Complaint", ...) to SES's BOUNCE or COMPLAINT. */
 export function mapReason(raw: string): { ok: true; reason: SuppressionReason } | { ok: false; error: string } {
-  const value = raw.trim().toLowerCase().replace(/[_\-\s]+/g, ' ');
+  const value = raw
+    .trim()
+    .toLowerCase()
+    .replace(/[_\-\s]+/g, ' ');
   const reason = REASONS[value];
   if (reason) return { ok: true, reason };
-  if (/\b(soft|transient|temporary|deferred)\b/.test(value)) return { ok: false, error: `reason ${JSON.stringify(raw)} is a soft (transient) bounce; SES suppresses hard bounces only` };
-  if (/unsub/.test(value)) return { ok: false, error: `reason ${JSON.stringify(raw)} is an unsubscribe; the SES suppression list holds bounces and complaints only` };
-  return { ok: false, error: `reason ${JSON.stringify(raw)} is not a bounce or a complaint (expected e.g. BOUNCE, hard bounce, COMPLAINT, spam)` };
+  if (/\b(soft|transient|temporary|deferred)\b/.test(value))
+    return { ok: false, error: `reason ${JSON.stringify(raw)} is a soft (transient) bounce; SES suppresses hard bounces only` };
+  if (/unsub/.test(value))
+    return {
+      ok: false,
+      error: `reason ${JSON.stringify(raw)} is an unsubscribe; the SES suppression list holds bounces and complaints only`,
+    };
+  return {
+    ok: false,
+    error: `reason ${JSON.stringify(raw)} is not a bounce or a complaint (expected e.g. BOUNCE, hard bounce, COMPLAINT, spam)`,
+  };
 }
 
 /** `ssg import`. */
 export function registerImport(program: Command, runner: Runner): void {
   program
     .command('import')
-    .description('Import suppressions from a CSV or NDJSON file (another provider\'s export, or `ssg export`) as manual suppressions')
+    .description("Import suppressions from a CSV or NDJSON file (another provider's export, or `ssg export`) as manual suppressions")
     .argument('<file>', 'the file; "-" reads stdin')
     .option('--format <csv|ndjson>', 'file format (default: from the extension; .ndjson/.jsonl/.json are NDJSON, anything else CSV)')
     .option('--source <name>', 'where the list comes from, recorded as origin import:<name> (default: the file name)')
@@ -84,16 +131,26 @@ export function registerImport(program: Command, runner: Runner): void {
     )
     .action(
       runner.action<{ format?: string; source?: string; defaultReason?: string }>(async ({ out, target, stdin }, [file = ''], options) => {
-        const format: ExportFormat = options.format !== undefined ? parseFormat(options.format) : /\.(nd)?jsonl?$|\.ndjson$/i.test(file) ? 'ndjson' : 'csv';
+        const format: ExportFormat =
+          options.format !== undefined ? parseFormat(options.format) : /\.(nd)?jsonl?$|\.ndjson$/i.test(file) ? 'ndjson' : 'csv';
         const defaultReason = options.defaultReason !== undefined ? parseReason(options.defaultReason, '--default-reason') : undefined;
-        const source = options.source ?? (file === '-' ? 'stdin' : basename(file, extname(file)).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) || 'file');
-        if (!SOURCE_NAME.test(source)) throw new UsageError(`--source must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(options.source)}`);
+        const source =
+          options.source ??
+          (file === '-'
+            ? 'stdin'
+            : basename(file, extname(file))
+                .replace(/[^A-Za-z0-9._-]/g, '_')
+                .slice(0, 64) || 'file');
+        if (!SOURCE_NAME.test(source))
+          throw new UsageError(`--source must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(options.source)}`);
         if (file !== '-') {
           try {
             if (!statSync(file).isFile()) throw new UsageError(`<file> ${JSON.stringify(file)} is not a file`);
           } catch (error) {
             if (error instanceof UsageError) throw error;
-            throw new UsageError(`<file> ${JSON.stringify(file)} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+            throw new UsageError(
+              `<file> ${JSON.stringify(file)} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+            );
           }
         }
         const t = await target();
@@ -115,7 +172,9 @@ export function registerImport(program: Command, runner: Runner): void {
               await importer.write(batch);
               batch = [];
             }
-            progress.update(`importing: ${rows} rows read, ${importer.imported} imported, ${importer.unchanged} unchanged, ${rejected.length} rejected`);
+            progress.update(
+              `importing: ${rows} rows read, ${importer.imported} imported, ${importer.unchanged} unchanged, ${rejected.length} rejected`,
+            );
           }
           if (batch.length > 0) await importer.write(batch);
         } finally {
@@ -137,9 +196,15 @@ export function registerImport(program: Command, runner: Runner): void {
         if (out.json) out.printJson({ ...summary, rejectedRows: rejected.map(({ line, error }) => ({ line, error })) });
         else {
           out.line(`Imported ${file === '-' ? 'stdin' : file} as origin import:${source} (${format}):`);
-          for (const row of table(['rows', 'imported', 'unchanged', 'rejected'], [[String(summary.rows), String(summary.imported), String(summary.unchanged), String(summary.rejected)]])) out.line(row);
+          for (const row of table(
+            ['rows', 'imported', 'unchanged', 'rejected'],
+            [[String(summary.rows), String(summary.imported), String(summary.unchanged), String(summary.rejected)]],
+          ))
+            out.line(row);
           if (summary.keptUnsuppressed > 0) {
-            out.line(`  ${summary.keptUnsuppressed} of the unchanged were unsuppressed by an operator and left alone (ssg suppress to suppress them again)`);
+            out.line(
+              `  ${summary.keptUnsuppressed} of the unchanged were unsuppressed by an operator and left alone (ssg suppress to suppress them again)`,
+            );
           }
           if (rejected.length > 0) {
             out.line('Rejected rows:');
@@ -153,14 +218,21 @@ export function registerImport(program: Command, runner: Runner): void {
 }
 
 /** Validates one row's address and reason. */
-function validateRow(line: number, rawAddress: string | undefined, rawReason: string | undefined, defaultReason: SuppressionReason | undefined): GoodRow | RejectedRow {
+function validateRow(
+  line: number,
+  rawAddress: string | undefined,
+  rawReason: string | undefined,
+  defaultReason: SuppressionReason | undefined,
+): GoodRow | RejectedRow {
   const address = (rawAddress ?? '').trim();
   if (address === '') return { line, error: 'has no address' };
   const checked = checkAddress(address);
   if (!checked.ok) return { line, error: `${JSON.stringify(address)} is not a valid email address: it ${checked.error}` };
   const reasonText = (rawReason ?? '').trim();
   if (reasonText === '') {
-    return defaultReason ? { line, address: checked.value.address, reason: defaultReason } : { line, error: `${JSON.stringify(address)} has no reason (pass --default-reason BOUNCE|COMPLAINT)` };
+    return defaultReason
+      ? { line, address: checked.value.address, reason: defaultReason }
+      : { line, error: `${JSON.stringify(address)} has no reason (pass --default-reason BOUNCE|COMPLAINT)` };
   }
   const mapped = mapReason(reasonText);
   if (!mapped.ok) return { line, error: `${JSON.stringify(address)}: ${mapped.error}` };
@@ -170,9 +242,23 @@ function validateRow(line: number, rawAddress: string | undefined, rawReason: st
 const normalizeHeader = (cell: string) => cell.toLowerCase().replace(/[^a-z]/g, '');
 
 /** CSV rows, with or without a header; rows the parser cannot read are added to `unreadable`. */
-async function* csvRows(input: Readable, defaultReason: SuppressionReason | undefined, unreadable: RejectedRow[]): AsyncGenerator<GoodRow | RejectedRow> {
-  const parser = parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, skip_records_with_error: true, info: true, comment: '#' });
-  parser.on('skip', (error: CsvError & { lines?: number }) => unreadable.push({ line: error.lines ?? -1, error: `cannot be read as CSV: ${error.message}` }));
+async function* csvRows(
+  input: Readable,
+  defaultReason: SuppressionReason | undefined,
+  unreadable: RejectedRow[],
+): AsyncGenerator<GoodRow | RejectedRow> {
+  const parser = parse({
+    bom: true,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    info: true,
+    comment: '#',
+  });
+  parser.on('skip', (error: CsvError & { lines?: number }) =>
+    unreadable.push({ line: error.lines ?? -1, error: `cannot be read as CSV: ${error.message}` }),
+  );
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
   let addressColumn = 0;
@@ -184,7 +270,10 @@ async function* csvRows(input: Readable, defaultReason: SuppressionReason | unde
       const names = record.map(normalizeHeader);
       if (!record.some((cell) => cell.includes('@')) && names.some((n) => ADDRESS_HEADERS.has(n) || REASON_HEADERS.has(n))) {
         const a = names.findIndex((n) => ADDRESS_HEADERS.has(n));
-        if (a < 0) throw new UsageError(`the header ${JSON.stringify(record.join(','))} names no address column (expected email, address or emailAddress)`);
+        if (a < 0)
+          throw new UsageError(
+            `the header ${JSON.stringify(record.join(','))} names no address column (expected email, address or emailAddress)`,
+          );
         addressColumn = a;
         const r = names.findIndex((n) => REASON_HEADERS.has(n));
         reasonColumn = r < 0 ? undefined : r;
@@ -282,17 +371,30 @@ class Importer {
               Update: {
                 TableName: this.table,
                 Key: { [SUPPRESSION_KEY]: key },
-                UpdateExpression: 'SET #m = :m, lastUpdated = :at, firstSeen = if_not_exists(firstSeen, :at), origin = if_not_exists(origin, :origin)',
+                UpdateExpression:
+                  'SET #m = :m, lastUpdated = :at, firstSeen = if_not_exists(firstSeen, :at), origin = if_not_exists(origin, :origin)',
                 // Only over the state we compared with, so a concurrent change (or a second import) is never overwritten.
                 ConditionExpression: before ? '#m.#at = :beforeAt' : 'attribute_not_exists(#m)',
                 ExpressionAttributeNames: { '#m': MANUAL_ATTRIBUTE, ...(before ? { '#at': 'at' } : {}) },
-                ExpressionAttributeValues: { ':m': manual, ':at': at, ':origin': this.origin, ...(before ? { ':beforeAt': before.at } : {}) },
+                ExpressionAttributeValues: {
+                  ':m': manual,
+                  ':at': at,
+                  ':origin': this.origin,
+                  ...(before ? { ':beforeAt': before.at } : {}),
+                },
               },
             },
             {
               Put: {
                 TableName: this.stateTable,
-                Item: auditItem({ address: key, action: 'import', at, by: this.by, reason: row.reason, details: { source: this.origin, line: row.line, before: before ?? null } }),
+                Item: auditItem({
+                  address: key,
+                  action: 'import',
+                  at,
+                  by: this.by,
+                  reason: row.reason,
+                  details: { source: this.origin, line: row.line, before: before ?? null },
+                }),
               },
             },
           ],

@@ -1,9 +1,9 @@
-import { Command } from 'commander';
-import { GetSuppressedDestinationCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetSuppressedDestinationCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Command } from 'commander';
 import { canonicalAddress } from '../../lambdas/domain/address';
-import { AuditEntry, readAuditTrail } from '../../lambdas/domain/audit';
-import { MANUAL_ATTRIBUTE, ManualEntry, RegionEntry, regionEntries, SUPPRESSION_KEY } from '../../lambdas/domain/records';
+import { type AuditEntry, readAuditTrail } from '../../lambdas/domain/audit';
+import { MANUAL_ATTRIBUTE, type ManualEntry, type RegionEntry, regionEntries, SUPPRESSION_KEY } from '../../lambdas/domain/records';
 import { suppressionFinding } from '../../lambdas/guard/suppression';
 import { caseCandidates, requireAddress } from '../address';
 import { EXIT } from '../errors';
@@ -38,7 +38,9 @@ export function registerLookup(program: Command, runner: Runner): void {
         const key = canonicalAddress(given);
         const t = await target();
         const [got, trail] = await Promise.all([
-          t.doc.send(new GetCommand({ TableName: t.output('SuppressionTableName'), Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true })),
+          t.doc.send(
+            new GetCommand({ TableName: t.output('SuppressionTableName'), Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true }),
+          ),
           readAuditTrail(t.doc, t.output('SyncStateTableName'), key),
         ]);
         const item = got.Item;
@@ -50,7 +52,9 @@ export function registerLookup(program: Command, runner: Runner): void {
         let disagreements: string[] = [];
         if (options.live) {
           const regions = await t.regions();
-          live = await Promise.all(regions.map((region) => liveEntry(t.ses(region), region, caseCandidates(entries.get(region)?.address, given))));
+          live = await Promise.all(
+            regions.map((region) => liveEntry(t.ses(region), region, caseCandidates(entries.get(region)?.address, given))),
+          );
           disagreements = compare(entries, live);
         }
 
@@ -81,7 +85,14 @@ async function liveEntry(ses: SESv2Client, region: string, candidates: string[])
     try {
       const out = await ses.send(new GetSuppressedDestinationCommand({ EmailAddress: candidate }));
       const d = out.SuppressedDestination;
-      return { region, listed: true, address: d?.EmailAddress ?? candidate, reason: d?.Reason, lastUpdateTime: d?.LastUpdateTime?.toISOString(), tried };
+      return {
+        region,
+        listed: true,
+        address: d?.EmailAddress ?? candidate,
+        reason: d?.Reason,
+        lastUpdateTime: d?.LastUpdateTime?.toISOString(),
+        tried,
+      };
     } catch (error) {
       if ((error as Error).name === 'NotFoundException') continue;
       return { region, listed: false, error: `${(error as Error).name}: ${(error as Error).message}`, tried };
@@ -98,9 +109,13 @@ function compare(entries: Map<string, RegionEntry>, live: readonly LiveEntry[]):
     const entry = entries.get(l.region);
     const canonicalListed = entry?.status === 'LISTED';
     if (canonicalListed && !l.listed) {
-      found.push(`${l.region}: the canonical record lists it (${entry.reason}, as ${entry.address}) but SES does not hold it now (removed since the last sync?)`);
+      found.push(
+        `${l.region}: the canonical record lists it (${entry.reason}, as ${entry.address}) but SES does not hold it now (removed since the last sync?)`,
+      );
     } else if (!canonicalListed && l.listed) {
-      found.push(`${l.region}: SES lists it now (${l.reason}, as ${l.address}) but the canonical record ${entry ? 'marks it REMOVED' : 'has no entry'} (not synced yet?)`);
+      found.push(
+        `${l.region}: SES lists it now (${l.reason}, as ${l.address}) but the canonical record ${entry ? 'marks it REMOVED' : 'has no entry'} (not synced yet?)`,
+      );
     } else if (canonicalListed && l.listed && entry) {
       if (entry.reason !== l.reason) found.push(`${l.region}: reason differs: canonical ${entry.reason}, SES ${l.reason}`);
       if (entry.address !== l.address) found.push(`${l.region}: SES holds it as ${l.address}, the canonical record has ${entry.address}`);
@@ -123,22 +138,41 @@ function printLookup(
   if (!item) {
     line(`${key}: not suppressed (no canonical record)`);
   } else {
-    line(finding ? `${key}: SUPPRESSED (${finding.reason}) by ${finding.regions.join(', ')} since ${finding.since}` : `${key}: not suppressed (no region lists it and no manual suppression is in force)`);
-    line(`  origin ${String(item.origin ?? '-')}, first seen ${String(item.firstSeen ?? '-')}, last updated ${String(item.lastUpdated ?? '-')}`);
+    line(
+      finding
+        ? `${key}: SUPPRESSED (${finding.reason}) by ${finding.regions.join(', ')} since ${finding.since}`
+        : `${key}: not suppressed (no region lists it and no manual suppression is in force)`,
+    );
+    line(
+      `  origin ${String(item.origin ?? '-')}, first seen ${String(item.firstSeen ?? '-')}, last updated ${String(item.lastUpdated ?? '-')}`,
+    );
     if (entries.size > 0) {
       const rows = [...entries]
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([region, e]) => [region, e.status, e.reason, formatTime(e.lastUpdateTime), e.address, e.status === 'REMOVED' ? `removed ${e.removedAt ?? '?'}` : `synced ${e.syncedAt}`]);
+        .map(([region, e]) => [
+          region,
+          e.status,
+          e.reason,
+          formatTime(e.lastUpdateTime),
+          e.address,
+          e.status === 'REMOVED' ? `removed ${e.removedAt ?? '?'}` : `synced ${e.syncedAt}`,
+        ]);
       for (const row of table(['region', 'status', 'reason', 'since', 'SES address', 'sync'], rows)) line(row);
     } else {
       line('  no region has listed it');
     }
-    line(manual ? `  manual: ${manual.status} ${manual.reason} at ${manual.at} by ${manual.by}${manual.note ? ` (note: ${manual.note})` : ''}` : '  manual: none');
+    line(
+      manual
+        ? `  manual: ${manual.status} ${manual.reason} at ${manual.at} by ${manual.by}${manual.note ? ` (note: ${manual.note})` : ''}`
+        : '  manual: none',
+    );
   }
   if (trail.length > 0) {
     line('Audit trail:');
     for (const entry of trail) {
-      line(`  ${entry.at}  ${entry.action.padEnd(10)} by ${entry.by}  why: ${entry.reason}${entry.note ? `  note: ${entry.note}` : ''}${summarizeDetails(entry)}`);
+      line(
+        `  ${entry.at}  ${entry.action.padEnd(10)} by ${entry.by}  why: ${entry.reason}${entry.note ? `  note: ${entry.note}` : ''}${summarizeDetails(entry)}`,
+      );
     }
   } else {
     line('Audit trail: no manual changes');
@@ -149,7 +183,8 @@ function summarizeDetails(entry: AuditEntry): string {
   const d = entry.details ?? {};
   const parts: string[] = [];
   if (Array.isArray(d.removedFrom) && d.removedFrom.length) parts.push(`removed from ${d.removedFrom.join(', ')}`);
-  if (Array.isArray(d.failed) && d.failed.length) parts.push(`SES refused in ${(d.failed as Array<{ region: string }>).map((f) => f.region).join(', ')}`);
+  if (Array.isArray(d.failed) && d.failed.length)
+    parts.push(`SES refused in ${(d.failed as Array<{ region: string }>).map((f) => f.region).join(', ')}`);
   if (typeof d.source === 'string') parts.push(`source ${d.source}`);
   return parts.length ? `  (${parts.join('; ')})` : '';
 }
@@ -159,7 +194,7 @@ function printLive(line: Line, live: readonly LiveEntry[], disagreements: readon
   const rows = live.map((l) => [
     l.region,
     l.error ? 'ERROR' : l.listed ? 'LISTED' : 'not listed',
-    l.listed ? `${l.reason} since ${l.lastUpdateTime ?? '?'} as ${l.address}` : l.error ?? `tried ${l.tried.join(', ')}`,
+    l.listed ? `${l.reason} since ${l.lastUpdateTime ?? '?'} as ${l.address}` : (l.error ?? `tried ${l.tried.join(', ')}`),
   ]);
   for (const row of table(['region', 'SES now', 'detail'], rows)) line(row);
   if (disagreements.length === 0) line('Live SES agrees with the canonical record.');

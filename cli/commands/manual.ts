@@ -1,9 +1,17 @@
-import { Command } from 'commander';
-import { DeleteSuppressedDestinationCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { DeleteSuppressedDestinationCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Command } from 'commander';
 import { canonicalAddress } from '../../lambdas/domain/address';
-import { AuditEntry, auditItem } from '../../lambdas/domain/audit';
-import { MANUAL_ATTRIBUTE, ManualEntry, RegionEntry, regionAttribute, regionEntries, SUPPRESSION_KEY, SuppressionReason } from '../../lambdas/domain/records';
+import { type AuditEntry, auditItem } from '../../lambdas/domain/audit';
+import {
+  MANUAL_ATTRIBUTE,
+  type ManualEntry,
+  type RegionEntry,
+  regionAttribute,
+  regionEntries,
+  SUPPRESSION_KEY,
+  type SuppressionReason,
+} from '../../lambdas/domain/records';
 import { caseCandidates, requireAddress } from '../address';
 import type { Target } from '../context';
 import { EXIT, UnavailableError, UsageError } from '../errors';
@@ -25,7 +33,8 @@ function freeText(raw: string | undefined, option: string, required: boolean): s
     if (required) throw new UsageError(`${option} must say why, got ${JSON.stringify(raw ?? '')}`);
     return undefined;
   }
-  if (value.length > MAX_TEXT || /[\x00-\x1f\x7f]/.test(value)) throw new UsageError(`${option} must be at most ${MAX_TEXT} printable characters, got ${JSON.stringify(value.slice(0, 60))}`);
+  if (value.length > MAX_TEXT || /[\x00-\x1f\x7f]/.test(value))
+    throw new UsageError(`${option} must be at most ${MAX_TEXT} printable characters, got ${JSON.stringify(value.slice(0, 60))}`);
   return value;
 }
 
@@ -45,7 +54,8 @@ export function registerManual(program: Command, runner: Runner): void {
         const t = await target();
         const key = canonicalAddress(address);
         const tableName = t.output('SuppressionTableName');
-        const existing = (await t.doc.send(new GetCommand({ TableName: tableName, Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true }))).Item;
+        const existing = (await t.doc.send(new GetCommand({ TableName: tableName, Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true })))
+          .Item;
         const before = existing?.[MANUAL_ATTRIBUTE] as ManualEntry | undefined;
         if (before?.status === 'LISTED' && before.reason === reason && before.note === note) {
           if (out.json) out.printJson({ address: key, changed: false, manual: before });
@@ -55,7 +65,15 @@ export function registerManual(program: Command, runner: Runner): void {
         const by = await t.callerIdentity();
         const at = new Date().toISOString();
         const manual: ManualEntry = { reason, status: 'LISTED', at, by, ...(note ? { note } : {}) };
-        const audit: AuditEntry = { address: key, action: 'suppress', at, by, reason, ...(note ? { note } : {}), details: { before: before ?? null, after: manual } };
+        const audit: AuditEntry = {
+          address: key,
+          action: 'suppress',
+          at,
+          by,
+          reason,
+          ...(note ? { note } : {}),
+          details: { before: before ?? null, after: manual },
+        };
         await transact(t, key, before, {
           set: { [MANUAL_ATTRIBUTE]: manual },
           setIfAbsent: { firstSeen: at, origin: 'manual' },
@@ -76,7 +94,10 @@ export function registerManual(program: Command, runner: Runner): void {
     .description("Lift a suppression: remove the address from every region's SES list and end any manual suppression")
     .argument('<address>', 'the address to unsuppress (any case; the exact case SES holds is tried first)')
     .requiredOption('--reason <why>', 'why it may be mailed again (kept in the audit trail)')
-    .addHelpText('after', '\nExit code 1 when SES refused the removal in some region (the other regions are done; see the printed instructions).')
+    .addHelpText(
+      'after',
+      '\nExit code 1 when SES refused the removal in some region (the other regions are done; see the printed instructions).',
+    )
     .action(
       runner.action<{ reason: string }>(async ({ out, target }, [raw = ''], options) => {
         const given = requireAddress(raw, '<address>', false);
@@ -85,11 +106,17 @@ export function registerManual(program: Command, runner: Runner): void {
         const key = canonicalAddress(given);
         const regions = await t.regions();
         const by = await t.callerIdentity();
-        const existing = (await t.doc.send(new GetCommand({ TableName: t.output('SuppressionTableName'), Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true }))).Item;
+        const existing = (
+          await t.doc.send(
+            new GetCommand({ TableName: t.output('SuppressionTableName'), Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true }),
+          )
+        ).Item;
         const entries = existing ? regionEntries(existing) : new Map<string, RegionEntry>();
         const manualBefore = existing?.[MANUAL_ATTRIBUTE] as ManualEntry | undefined;
 
-        const results = await Promise.all(regions.map((region) => removeFromRegion(t.ses(region), region, caseCandidates(entries.get(region)?.address, given))));
+        const results = await Promise.all(
+          regions.map((region) => removeFromRegion(t.ses(region), region, caseCandidates(entries.get(region)?.address, given))),
+        );
         const at = new Date().toISOString();
         // A region's canonical entry becomes REMOVED when SES no longer holds the address there; where SES refused,
         // it stays LISTED because SES still suppresses it.
@@ -107,7 +134,13 @@ export function registerManual(program: Command, runner: Runner): void {
             at,
             by,
             reason: why,
-            details: { removedFrom, removedAddresses: results.flatMap((r) => r.removed.map((a) => `${r.region}:${a}`)), failed, markedRemoved: markRemoved, manualBefore: manualBefore ?? null },
+            details: {
+              removedFrom,
+              removedAddresses: results.flatMap((r) => r.removed.map((a) => `${r.region}:${a}`)),
+              failed,
+              markedRemoved: markRemoved,
+              manualBefore: manualBefore ?? null,
+            },
           };
           const set: Record<string, unknown> = {};
           for (const region of markRemoved) set[`${regionAttribute(region)}.status`] = 'REMOVED';
@@ -117,7 +150,15 @@ export function registerManual(program: Command, runner: Runner): void {
         }
 
         if (out.json) {
-          out.printJson({ address: key, changed, regions: results, markedRemoved: markRemoved, manualEnded: endManual, failed, audit: audit ?? null });
+          out.printJson({
+            address: key,
+            changed,
+            regions: results,
+            markedRemoved: markRemoved,
+            manualEnded: endManual,
+            failed,
+            audit: audit ?? null,
+          });
         } else {
           printUnsuppress(out.line, key, why, results, markRemoved, endManual, changed, entries);
           if (failed.length > 0) printRefusals(out.line, failed);
@@ -218,7 +259,9 @@ async function transact(t: Target, key: string, manualBefore: ManualEntry | unde
     await t.doc.send(new TransactWriteCommand({ TransactItems: items }));
   } catch (error) {
     if ((error as Error).name === 'TransactionCanceledException' && /ConditionalCheckFailed/.test((error as Error).message)) {
-      throw new UnavailableError(`the manual entry of ${key} changed while this command ran (another operator?); nothing was written, run it again`);
+      throw new UnavailableError(
+        `the manual entry of ${key} changed while this command ran (another operator?); nothing was written, run it again`,
+      );
     }
     throw error;
   }
@@ -226,7 +269,16 @@ async function transact(t: Target, key: string, manualBefore: ManualEntry | unde
 
 type Line = (text?: string) => void;
 
-function printUnsuppress(line: Line, key: string, why: string, results: RegionRemoval[], markRemoved: string[], endManual: boolean, changed: boolean, entries: Map<string, RegionEntry>): void {
+function printUnsuppress(
+  line: Line,
+  key: string,
+  why: string,
+  results: RegionRemoval[],
+  markRemoved: string[],
+  endManual: boolean,
+  changed: boolean,
+  entries: Map<string, RegionEntry>,
+): void {
   if (!changed && results.every((r) => r.failed.length === 0)) {
     line(`${key} is not suppressed in any configured region and has no manual suppression; nothing changed`);
     return;
@@ -234,8 +286,18 @@ function printUnsuppress(line: Line, key: string, why: string, results: RegionRe
   line(`Unsuppressing ${key} (why: ${why})`);
   const rows = results.map((r) => [
     r.region,
-    r.failed.length > 0 ? `REFUSED (${r.failed.map((f) => f.address).join(', ')})` : r.removed.length > 0 ? `removed ${r.removed.join(', ')}` : 'not listed',
-    markRemoved.includes(r.region) ? 'marked REMOVED' : entries.get(r.region)?.status === 'LISTED' ? 'still LISTED' : entries.has(r.region) ? 'REMOVED' : '-',
+    r.failed.length > 0
+      ? `REFUSED (${r.failed.map((f) => f.address).join(', ')})`
+      : r.removed.length > 0
+        ? `removed ${r.removed.join(', ')}`
+        : 'not listed',
+    markRemoved.includes(r.region)
+      ? 'marked REMOVED'
+      : entries.get(r.region)?.status === 'LISTED'
+        ? 'still LISTED'
+        : entries.has(r.region)
+          ? 'REMOVED'
+          : '-',
   ]);
   for (const row of table(['region', 'SES list', 'canonical entry'], rows)) line(row);
   line(endManual ? '  manual suppression: ended (REMOVED)' : '  manual suppression: none in force');
@@ -251,5 +313,6 @@ function printRefusals(line: Line, failed: Array<{ region: string; address: stri
     line(`    aws sesv2 delete-suppressed-destination --email-address '${f.address.replace(/'/g, `'\\''`)}' --region ${f.region}`);
   }
   line('  If SES keeps refusing, open a case with AWS Support (SES > suppression list removal) naming the address and region.');
-  for (const region of new Set(failed.map((f) => f.region))) line(`  Once removed, reconcile the canonical record: ssg sync --full --region ${region}`);
+  for (const region of new Set(failed.map((f) => f.region)))
+    line(`  Once removed, reconcile the canonical record: ssg sync --full --region ${region}`);
 }

@@ -1,7 +1,7 @@
-import { Command } from 'commander';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { listedRegions, MANUAL_ATTRIBUTE, ManualEntry } from '../../lambdas/domain/records';
-import { RegionSyncState, SyncStateStore } from '../../lambdas/sync/state';
+import type { Command } from 'commander';
+import { listedRegions, MANUAL_ATTRIBUTE, type ManualEntry } from '../../lambdas/domain/records';
+import { type RegionSyncState, SyncStateStore } from '../../lambdas/sync/state';
 import { EXIT, UsageError } from '../errors';
 import { formatDuration, formatTime, Progress, table } from '../output';
 import type { Runner } from '../runner';
@@ -59,7 +59,13 @@ export function registerStatus(program: Command, runner: Runner): void {
         const unhealthy = reports.filter((r) => r.health !== 'ok');
 
         if (out.json) {
-          out.printJson({ target: t.description, staleAfterMinutes, regions: reports, totals, unhealthyRegions: unhealthy.map((r) => r.region) });
+          out.printJson({
+            target: t.description,
+            staleAfterMinutes,
+            regions: reports,
+            totals,
+            unhealthyRegions: unhealthy.map((r) => r.region),
+          });
         } else {
           out.line(`Target: ${t.description}`);
           out.line(`Regions (stale after ${formatDuration(staleAfterMinutes * 60_000)} without a sync):`);
@@ -72,13 +78,18 @@ export function registerStatus(program: Command, runner: Runner): void {
             describeRun(r),
             r.lastError ? `${r.lastError.at}: ${r.lastError.name}: ${r.lastError.message}` : '-',
           ]);
-          for (const row of table(['region', 'health', 'last success', 'lag', 'SES entries', 'last run', 'last error'], rows)) out.line(row);
+          for (const row of table(['region', 'health', 'last success', 'lag', 'SES entries', 'last run', 'last error'], rows))
+            out.line(row);
           if (totals) {
             out.line(
               `Canonical table: ${totals.addresses} addresses, ${totals.suppressed} suppressed, ${totals.multiRegion} in more than one region, ${totals.manual} suppressed manually`,
             );
           }
-          out.line(unhealthy.length === 0 ? 'All regions are in sync.' : `Needs attention: ${unhealthy.map((r) => `${r.region} (${r.health})`).join(', ')}`);
+          out.line(
+            unhealthy.length === 0
+              ? 'All regions are in sync.'
+              : `Needs attention: ${unhealthy.map((r) => `${r.region} (${r.health})`).join(', ')}`,
+          );
         }
         return unhealthy.length === 0 ? EXIT.OK : EXIT.PROBLEMS;
       }),
@@ -107,12 +118,18 @@ function regionReport(state: RegionSyncState, now: number, staleAfterMs: number)
 function describeRun(r: RegionStatusReport): string {
   const s = r.lastSummary;
   if (!s) return r.lastRunAt ? `at ${r.lastRunAt}` : 'never';
-  const what = s.skipped ? `skipped (${s.skipped})` : `${s.complete ? 'complete' : 'checkpointed'}, read ${s.entriesRead}, wrote ${s.itemsWritten}, removed ${s.removals}`;
+  const what = s.skipped
+    ? `skipped (${s.skipped})`
+    : `${s.complete ? 'complete' : 'checkpointed'}, read ${s.entriesRead}, wrote ${s.itemsWritten}, removed ${s.removals}`;
   return `${s.mode} ${what}${r.fullPassPending ? ', full pass pending' : ''}`;
 }
 
 /** Counts the canonical table page by page. */
-export async function canonicalTotals(doc: import('@aws-sdk/lib-dynamodb').DynamoDBDocumentClient, tableName: string, progress: Progress): Promise<CanonicalTotals> {
+export async function canonicalTotals(
+  doc: import('@aws-sdk/lib-dynamodb').DynamoDBDocumentClient,
+  tableName: string,
+  progress: Progress,
+): Promise<CanonicalTotals> {
   let addresses = 0;
   let suppressed = 0;
   let multiRegion = 0;

@@ -1,5 +1,5 @@
-import { Command } from 'commander';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
+import type { Command } from 'commander';
 import type { SyncSummary } from '../../lambdas/sync/state';
 import { checkRegion } from '../context';
 import { asCliError, EXIT, UsageError } from '../errors';
@@ -20,7 +20,7 @@ export function registerSync(program: Command, runner: Runner): void {
     .description('Run the sync function now for one region or every configured region, and show what it did')
     .option('--region <region>', 'sync only this region (default: every configured region, in parallel)')
     .option('--full', 'a full reconciliation (also finds removals) instead of an incremental pass')
-    .addHelpText('after', '\nExit code 1 when a region\'s sync failed or stopped at a checkpoint (it continues on its next run).')
+    .addHelpText('after', "\nExit code 1 when a region's sync failed or stopped at a checkpoint (it continues on its next run).")
     .action(
       runner.action<{ region?: string; full?: boolean }>(async ({ out, target }, _operands, options) => {
         const only = options.region !== undefined ? checkRegion(options.region, '--region') : undefined;
@@ -35,13 +35,22 @@ export function registerSync(program: Command, runner: Runner): void {
         const progress = new Progress(out.stderr);
         const started = Date.now();
         const pending = new Set(regions);
-        const timer = setInterval(() => progress.update(`${mode} sync running in ${[...pending].join(', ')} (${formatDuration(Date.now() - started)})`, true), 1000);
+        const timer = setInterval(
+          () => progress.update(`${mode} sync running in ${[...pending].join(', ')} (${formatDuration(Date.now() - started)})`, true),
+          1000,
+        );
         let results: RegionSyncResult[];
         try {
           results = await Promise.all(
             regions.map(async (region): Promise<RegionSyncResult> => {
               try {
-                const res = await t.lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: new TextEncoder().encode(JSON.stringify({ region, mode })) }));
+                const res = await t.lambda.send(
+                  new InvokeCommand({
+                    FunctionName: functionName,
+                    InvocationType: 'RequestResponse',
+                    Payload: new TextEncoder().encode(JSON.stringify({ region, mode })),
+                  }),
+                );
                 const text = res.Payload ? new TextDecoder().decode(res.Payload) : '';
                 if (res.FunctionError) {
                   let detail = text;
@@ -85,7 +94,8 @@ export function registerSync(program: Command, runner: Runner): void {
               s.skipped ?? (s.syncedThrough ? `synced through ${s.syncedThrough}${s.fullPassPending ? '; full pass pending' : ''}` : ''),
             ];
           });
-          for (const row of table(['region', 'result', 'pages', 'read', 'written', 'removed', 'throttled', 'took', 'note'], rows)) out.line(row);
+          for (const row of table(['region', 'result', 'pages', 'read', 'written', 'removed', 'throttled', 'took', 'note'], rows))
+            out.line(row);
         }
         return problems.length > 0 ? EXIT.PROBLEMS : EXIT.OK;
       }),

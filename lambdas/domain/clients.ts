@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESv2Client, SESv2ClientConfig } from '@aws-sdk/client-sesv2';
+import { SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** A document client that drops undefined attributes and keeps numbers as numbers. */

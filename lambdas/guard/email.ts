@@ -19,7 +19,8 @@ export function checkAddress(raw: string): { ok: true; value: ParsedAddress } | 
   const address = raw.trim();
   const fail = (why: string) => ({ ok: false as const, error: why });
   if (address === '') return fail('is empty');
-  if (address.includes('<') || address.includes('>')) return fail('must be a bare address like user@example.com, without a display name or angle brackets');
+  if (address.includes('<') || address.includes('>'))
+    return fail('must be a bare address like user@example.com, without a display name or angle brackets');
   if (/\s/.test(address)) return fail('contains whitespace');
   if (/[^\x21-\x7e]/.test(address)) return fail('contains non-ASCII characters (use the Punycode form of the domain, xn--...)');
   const at = address.lastIndexOf('@');
@@ -33,7 +34,7 @@ export function checkAddress(raw: string): { ok: true; value: ParsedAddress } | 
   if (localPart.length > 64) return fail(`has a local part of ${localPart.length} characters; the limit is 64`);
   if (localPart.startsWith('"')) return fail('has a quoted local part, which this guard does not accept');
   if (localPart.split('.').some((atom) => !ATEXT.test(atom))) {
-    return fail('has an invalid local part (dots must separate non-empty runs of letters, digits and !#$%&\'*+/=?^_`{|}~-)');
+    return fail("has an invalid local part (dots must separate non-empty runs of letters, digits and !#$%&'*+/=?^_`{|}~-)");
   }
   if (domain.startsWith('[')) return fail('has an IP-address literal as its domain, which SES does not send to');
   const labels = domain.split('.');

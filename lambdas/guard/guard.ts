@@ -13,12 +13,12 @@ import type {
 } from '../../client/contract';
 import { addressRef, canonicalAddress } from '../domain/address';
 import type { SuppressionReason } from '../domain/records';
-import { LookupCache } from './cache';
+import type { LookupCache } from './cache';
 import { DependencyError, redactAddresses } from './dependency';
-import { checkAddress, identityCandidates, ParsedAddress } from './email';
-import { parseRequest, RequestIssue, ValidRequest } from './request';
-import { AccountDetails, ConfigurationSetDetails, IdentityDetails, IdentitySummary, SesLookups } from './ses-lookups';
-import { readFreshness, readSuppressionItems, RegionFreshness, staleRegions, suppressionFinding } from './suppression';
+import { checkAddress, identityCandidates, type ParsedAddress } from './email';
+import { parseRequest, type RequestIssue, type ValidRequest } from './request';
+import { type AccountDetails, type ConfigurationSetDetails, type IdentityDetails, type IdentitySummary, SesLookups } from './ses-lookups';
+import { type RegionFreshness, readFreshness, readSuppressionItems, staleRegions, suppressionFinding } from './suppression';
 
 /** What a check needs; the handler builds these once per container, tests build their own. */
 export interface GuardDeps {
@@ -49,7 +49,9 @@ export interface GuardDeps {
 export async function evaluate(event: unknown, deps: GuardDeps): Promise<GuardResponse> {
   const parsed = parseRequest(event, deps);
   if (!parsed.ok) {
-    deps.logger.warn('invalid request', { issues: parsed.issues.map((i) => ({ field: redactAddresses(i.field), message: redactAddresses(i.message) })) });
+    deps.logger.warn('invalid request', {
+      issues: parsed.issues.map((i) => ({ field: redactAddresses(i.field), message: redactAddresses(i.message) })),
+    });
     return invalidRequestResponse(parsed.issues, event);
   }
   return checkSend(parsed.request, deps);
@@ -90,7 +92,10 @@ interface Candidate {
   readonly key: string;
 }
 
-type Verdict = { kind: 'allowed'; address: string } | { kind: 'suppressed'; value: SuppressedRecipient } | { kind: 'invalid'; value: InvalidRecipient };
+type Verdict =
+  | { kind: 'allowed'; address: string }
+  | { kind: 'suppressed'; value: SuppressedRecipient }
+  | { kind: 'invalid'; value: InvalidRecipient };
 
 /**
  * Checks one valid request: the sender's identity, the account and the configuration set in the sending region,
@@ -120,7 +125,10 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
     seen.add(key);
     const checked = checkAddress(raw);
     if (!checked.ok) {
-      verdicts[index] = { kind: 'invalid', value: { address: raw, error: `recipients[${index}] ${JSON.stringify(raw)} is not a valid address: it ${checked.error}` } };
+      verdicts[index] = {
+        kind: 'invalid',
+        value: { address: raw, error: `recipients[${index}] ${JSON.stringify(raw)} is not a valid address: it ${checked.error}` },
+      };
       return;
     }
     candidates.push({ index, parsed: checked.value, key });
@@ -133,7 +141,14 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
     settle(lookups.account(region)),
     request.configurationSetName !== undefined ? settle(lookups.configurationSet(region, request.configurationSetName)) : undefined,
     settle(readFreshness(deps.doc, deps.stateTable, deps.regions)),
-    settle(readSuppressionItems(deps.doc, deps.suppressionTable, candidates.map((c) => c.key), deps.batchConcurrency)),
+    settle(
+      readSuppressionItems(
+        deps.doc,
+        deps.suppressionTable,
+        candidates.map((c) => c.key),
+        deps.batchConcurrency,
+      ),
+    ),
   ]);
 
   const failures: DependencyError[] = [];
@@ -168,7 +183,11 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
       sendingEnabled: a.sendingEnabled,
       enforcementStatus: a.enforcementStatus,
       productionAccess: a.productionAccess,
-      quota: { max24HourSend: a.max24HourSend, sentLast24Hours: a.sentLast24Hours, remaining: a.max24HourSend < 0 ? null : Math.max(0, a.max24HourSend - a.sentLast24Hours) },
+      quota: {
+        max24HourSend: a.max24HourSend,
+        sentLast24Hours: a.sentLast24Hours,
+        remaining: a.max24HourSend < 0 ? null : Math.max(0, a.max24HourSend - a.sentLast24Hours),
+      },
     };
     accountProblems(add, region, a);
   }
@@ -182,8 +201,17 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
         ? account.value.suppressedReasons
         : ['BOUNCE', 'COMPLAINT'],
   );
-  if (account.ok && account.value.suppressedReasons.length === 0 && !(configurationSet?.ok && configurationSet.value?.suppressedReasons !== undefined)) {
-    add('SUPPRESSION_DISABLED_FOR_ACCOUNT', 'warn', `The account's suppression list is off in ${region} (no suppressed reasons); only manual suppressions are applied to this send.`, { region, suppressedReasons: [] });
+  if (
+    account.ok &&
+    account.value.suppressedReasons.length === 0 &&
+    !(configurationSet?.ok && configurationSet.value?.suppressedReasons !== undefined)
+  ) {
+    add(
+      'SUPPRESSION_DISABLED_FOR_ACCOUNT',
+      'warn',
+      `The account's suppression list is off in ${region} (no suppressed reasons); only manual suppressions are applied to this send.`,
+      { region, suppressedReasons: [] },
+    );
   }
 
   // Sync freshness of every configured region.
@@ -208,11 +236,18 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
       const finding = suppressionFinding(suppression.value.items.get(candidate.key), reasons);
       if (finding) {
         verdicts[candidate.index] = { kind: 'suppressed', value: { address: candidate.parsed.address, ...finding } };
-      } else if (sandbox && identities.ok && coveringIdentity(identities.value, identityCandidates(candidate.parsed), false) === undefined) {
+      } else if (
+        sandbox &&
+        identities.ok &&
+        coveringIdentity(identities.value, identityCandidates(candidate.parsed), false) === undefined
+      ) {
         unverified++;
         verdicts[candidate.index] = {
           kind: 'invalid',
-          value: { address: candidate.parsed.address, error: `recipients[${candidate.index}] is not a verified identity in ${region}, and the account is in the SES sandbox there` },
+          value: {
+            address: candidate.parsed.address,
+            error: `recipients[${candidate.index}] is not a verified identity in ${region}, and the account is in the SES sandbox there`,
+          },
         };
       } else {
         verdicts[candidate.index] = { kind: 'allowed', address: candidate.parsed.address };
@@ -229,21 +264,31 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
   }
 
   if (sandbox) {
-    add('SANDBOX', 'warn', `The account is in the SES sandbox in ${region}: it can only send to verified identities, so ${unverified} recipient(s) were dropped.`, {
-      region,
-      unverifiedRecipients: unverified,
-    });
+    add(
+      'SANDBOX',
+      'warn',
+      `The account is in the SES sandbox in ${region}: it can only send to verified identities, so ${unverified} recipient(s) were dropped.`,
+      {
+        region,
+        unverifiedRecipients: unverified,
+      },
+    );
   }
   if (account.ok && account.value.max24HourSend >= 0 && suppression.ok) {
     const remaining = Math.max(0, account.value.max24HourSend - account.value.sentLast24Hours);
     if (allowed.length > remaining) {
-      add('QUOTA_EXCEEDED', 'block', `Sending to ${allowed.length} recipient(s) would exceed the 24-hour quota in ${region}: ${remaining} of ${account.value.max24HourSend} remain.`, {
-        region,
-        allowed: allowed.length,
-        remaining,
-        max24HourSend: account.value.max24HourSend,
-        sentLast24Hours: account.value.sentLast24Hours,
-      });
+      add(
+        'QUOTA_EXCEEDED',
+        'block',
+        `Sending to ${allowed.length} recipient(s) would exceed the 24-hour quota in ${region}: ${remaining} of ${account.value.max24HourSend} remain.`,
+        {
+          region,
+          allowed: allowed.length,
+          remaining,
+          max24HourSend: account.value.max24HourSend,
+          sentLast24Hours: account.value.sentLast24Hours,
+        },
+      );
     }
   }
   if (suppressed.length > 0) {
@@ -267,13 +312,23 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
       dependency: failure.dependency,
       operation: failure.operation,
       target: failure.target,
-      error: { name: failure.errorName, httpStatus: failure.httpStatus, message: redactAddresses(String((failure.cause as Error)?.message ?? '')) },
+      error: {
+        name: failure.errorName,
+        httpStatus: failure.httpStatus,
+        message: redactAddresses(String((failure.cause as Error)?.message ?? '')),
+      },
     });
     add(
       'GUARD_DEPENDENCY_UNAVAILABLE',
       'block',
       `The guard could not reach ${failure.dependency === 'ses' ? `SES in ${failure.target}` : `DynamoDB table ${failure.target}`} (${failure.operation}: ${failure.errorName}); refusing to answer without it.`,
-      { dependency: failure.dependency, operation: failure.operation, target: failure.target, error: failure.errorName, httpStatus: failure.httpStatus ?? null },
+      {
+        dependency: failure.dependency,
+        operation: failure.operation,
+        target: failure.target,
+        error: failure.errorName,
+        httpStatus: failure.httpStatus ?? null,
+      },
     );
   }
 
@@ -317,7 +372,12 @@ interface ResolvedSender {
  * its domain and its parent domains (a verified parent domain covers every subdomain and address under it), or,
  * when none is verified, the most specific one that exists, so its PENDING or FAILED state can be reported.
  */
-async function resolveSender(lookups: SesLookups, region: string, from: ParsedAddress, identities: readonly IdentitySummary[]): Promise<ResolvedSender> {
+async function resolveSender(
+  lookups: SesLookups,
+  region: string,
+  from: ParsedAddress,
+  identities: readonly IdentitySummary[],
+): Promise<ResolvedSender> {
   const checked = identityCandidates(from);
   const summary = coveringIdentity(identities, checked, true) ?? coveringIdentity(identities, checked, false, true);
   if (!summary) return { checked, details: null, usable: false };
@@ -327,7 +387,12 @@ async function resolveSender(lookups: SesLookups, region: string, from: ParsedAd
 }
 
 /** The most specific identity in `identities` named by `candidates`: verified ones only, or any when `anyState`. */
-function coveringIdentity(identities: readonly IdentitySummary[], candidates: readonly string[], forSending: boolean, anyState = false): IdentitySummary | undefined {
+function coveringIdentity(
+  identities: readonly IdentitySummary[],
+  candidates: readonly string[],
+  forSending: boolean,
+  anyState = false,
+): IdentitySummary | undefined {
   const byName = new Map(identities.map((identity) => [identity.name.toLowerCase(), identity]));
   for (const name of candidates) {
     const identity = byName.get(name);
@@ -353,27 +418,45 @@ function senderVerdictOf(details: IdentityDetails | null, verifiedInRegions: str
 type AddProblem = (code: ProblemCode, severity: Severity, message: string, details?: Record<string, unknown>) => void;
 
 function identityProblems(add: AddProblem, region: string, from: string, sender: ResolvedSender, verifiedInRegions: string[]): void {
-  const elsewhere = verifiedInRegions.length > 0 ? ` It is verified in ${verifiedInRegions.join(', ')}: send from there, or verify it in ${region}.` : ` It is not verified in any configured region.`;
+  const elsewhere =
+    verifiedInRegions.length > 0
+      ? ` It is verified in ${verifiedInRegions.join(', ')}: send from there, or verify it in ${region}.`
+      : ` It is not verified in any configured region.`;
   const { details, summary } = sender;
   if (!details) {
-    add('IDENTITY_NOT_VERIFIED_IN_REGION', 'block', `No SES identity in ${region} covers ${from} (checked ${sender.checked.join(', ')}).${elsewhere}`, {
-      region,
-      identity: null,
-      checked: sender.checked,
-      verifiedInRegions,
-    });
+    add(
+      'IDENTITY_NOT_VERIFIED_IN_REGION',
+      'block',
+      `No SES identity in ${region} covers ${from} (checked ${sender.checked.join(', ')}).${elsewhere}`,
+      {
+        region,
+        identity: null,
+        checked: sender.checked,
+        verifiedInRegions,
+      },
+    );
     return;
   }
   const base = { region, identity: details.name };
   if (!details.verifiedForSending) {
     if (details.verificationStatus === 'PENDING') {
-      add('IDENTITY_VERIFICATION_PENDING', 'block', `The identity ${details.name} is still pending verification in ${region}.${elsewhere}`, { ...base, status: 'PENDING', verifiedInRegions });
+      add(
+        'IDENTITY_VERIFICATION_PENDING',
+        'block',
+        `The identity ${details.name} is still pending verification in ${region}.${elsewhere}`,
+        { ...base, status: 'PENDING', verifiedInRegions },
+      );
     } else {
-      add('IDENTITY_NOT_VERIFIED_IN_REGION', 'block', `The identity ${details.name} is not verified in ${region} (status ${details.verificationStatus}).${elsewhere}`, {
-        ...base,
-        status: details.verificationStatus,
-        verifiedInRegions,
-      });
+      add(
+        'IDENTITY_NOT_VERIFIED_IN_REGION',
+        'block',
+        `The identity ${details.name} is not verified in ${region} (status ${details.verificationStatus}).${elsewhere}`,
+        {
+          ...base,
+          status: details.verificationStatus,
+          verifiedInRegions,
+        },
+      );
     }
     return;
   }
@@ -382,20 +465,40 @@ function identityProblems(add: AddProblem, region: string, from: string, sender:
     return;
   }
   if (!details.dkimSigningEnabled || details.dkimStatus === 'NOT_STARTED') {
-    add('DKIM_NOT_SIGNING', 'warn', `Mail from ${details.name} in ${region} is not DKIM-signed with your domain (DKIM ${details.dkimSigningEnabled ? details.dkimStatus : 'signing disabled'}); receivers that require DKIM alignment may reject it.`, {
-      ...base,
-      status: details.dkimStatus,
-      signingEnabled: details.dkimSigningEnabled,
-    });
+    add(
+      'DKIM_NOT_SIGNING',
+      'warn',
+      `Mail from ${details.name} in ${region} is not DKIM-signed with your domain (DKIM ${details.dkimSigningEnabled ? details.dkimStatus : 'signing disabled'}); receivers that require DKIM alignment may reject it.`,
+      {
+        ...base,
+        status: details.dkimStatus,
+        signingEnabled: details.dkimSigningEnabled,
+      },
+    );
   } else if (details.dkimStatus === 'PENDING') {
-    add('DKIM_PENDING', 'warn', `DKIM for ${details.name} is still pending in ${region}; mail is not signed with your domain until SES finds the DKIM records.`, { ...base, status: 'PENDING' });
+    add(
+      'DKIM_PENDING',
+      'warn',
+      `DKIM for ${details.name} is still pending in ${region}; mail is not signed with your domain until SES finds the DKIM records.`,
+      { ...base, status: 'PENDING' },
+    );
   } else if (details.dkimStatus === 'FAILED') {
-    add('DKIM_FAILED', 'block', `DKIM for ${details.name} failed in ${region}: SES cannot find the DKIM records, so mail would go out without your domain's signature and fail DMARC.`, {
-      ...base,
-      status: 'FAILED',
-    });
+    add(
+      'DKIM_FAILED',
+      'block',
+      `DKIM for ${details.name} failed in ${region}: SES cannot find the DKIM records, so mail would go out without your domain's signature and fail DMARC.`,
+      {
+        ...base,
+        status: 'FAILED',
+      },
+    );
   } else if (details.dkimStatus === 'TEMPORARY_FAILURE') {
-    add('DKIM_TEMPORARY_FAILURE', 'warn', `SES could not check the DKIM records of ${details.name} in ${region} recently (temporary failure).`, { ...base, status: 'TEMPORARY_FAILURE' });
+    add(
+      'DKIM_TEMPORARY_FAILURE',
+      'warn',
+      `SES could not check the DKIM records of ${details.name} in ${region} recently (temporary failure).`,
+      { ...base, status: 'TEMPORARY_FAILURE' },
+    );
   }
   if (details.mailFromDomain && details.mailFromStatus !== 'SUCCESS') {
     const rejects = details.behaviorOnMxFailure === 'REJECT_MESSAGE';
@@ -403,12 +506,17 @@ function identityProblems(add: AddProblem, region: string, from: string, sender:
     const consequence = rejects
       ? 'SES rejects the send because BehaviorOnMxFailure is REJECT_MESSAGE'
       : 'SES falls back to its default MAIL FROM domain (amazonses.com), so SPF will not align with your domain';
-    add(status === 'PENDING' ? 'MAIL_FROM_PENDING' : 'MAIL_FROM_FAILED', rejects ? 'block' : 'warn', `The custom MAIL FROM domain ${details.mailFromDomain} of ${details.name} is ${status} in ${region}: ${consequence}.`, {
-      ...base,
-      mailFromDomain: details.mailFromDomain,
-      status,
-      behaviorOnMxFailure: details.behaviorOnMxFailure,
-    });
+    add(
+      status === 'PENDING' ? 'MAIL_FROM_PENDING' : 'MAIL_FROM_FAILED',
+      rejects ? 'block' : 'warn',
+      `The custom MAIL FROM domain ${details.mailFromDomain} of ${details.name} is ${status} in ${region}: ${consequence}.`,
+      {
+        ...base,
+        mailFromDomain: details.mailFromDomain,
+        status,
+        behaviorOnMxFailure: details.behaviorOnMxFailure,
+      },
+    );
   }
 }
 
@@ -417,19 +525,31 @@ function accountProblems(add: AddProblem, region: string, account: AccountDetail
     add('SENDING_DISABLED', 'block', `Email sending is disabled for the account in ${region}.`, { region });
   }
   if (account.enforcementStatus === 'SHUTDOWN') {
-    add('ACCOUNT_SHUTDOWN', 'block', `The SES account is shut down in ${region} (enforcement status SHUTDOWN).`, { region, enforcementStatus: 'SHUTDOWN' });
+    add('ACCOUNT_SHUTDOWN', 'block', `The SES account is shut down in ${region} (enforcement status SHUTDOWN).`, {
+      region,
+      enforcementStatus: 'SHUTDOWN',
+    });
   } else if (account.enforcementStatus === 'PROBATION') {
-    add('ACCOUNT_PROBATION', 'warn', `The SES account is on probation in ${region}: more bounces or complaints can get it shut down.`, { region, enforcementStatus: 'PROBATION' });
+    add('ACCOUNT_PROBATION', 'warn', `The SES account is on probation in ${region}: more bounces or complaints can get it shut down.`, {
+      region,
+      enforcementStatus: 'PROBATION',
+    });
   }
 }
 
 function configurationSetProblems(add: AddProblem, region: string, name: string, set: ConfigurationSetDetails | null): void {
   if (!set) {
-    add('CONFIGURATION_SET_NOT_FOUND', 'block', `The configuration set ${name} does not exist in ${region}; SES would reject the send.`, { region, configurationSetName: name });
+    add('CONFIGURATION_SET_NOT_FOUND', 'block', `The configuration set ${name} does not exist in ${region}; SES would reject the send.`, {
+      region,
+      configurationSetName: name,
+    });
     return;
   }
   if (!set.sendingEnabled) {
-    add('CONFIGURATION_SET_SENDING_DISABLED', 'block', `Sending is disabled for the configuration set ${name} in ${region}.`, { region, configurationSetName: name });
+    add('CONFIGURATION_SET_SENDING_DISABLED', 'block', `Sending is disabled for the configuration set ${name} in ${region}.`, {
+      region,
+      configurationSetName: name,
+    });
   }
   if (set.suppressedReasons !== undefined && set.suppressedReasons.length === 0) {
     add(

@@ -6,14 +6,15 @@ import { numberFromEnv, regionsFromEnv, requireEnv } from '../domain/env';
 import { Pacer } from '../domain/retry';
 import { LookupCache } from './cache';
 import { GUARD_SDK_SETTINGS, guardDynamoClient } from './clients';
-import { evaluate, GuardDeps, invalidRequestResponse } from './guard';
+import { evaluate, type GuardDeps, invalidRequestResponse } from './guard';
 
 const logger = new Logger({ serviceName: 'ses-suppression-guard' });
 
 /** Reads GUARD_STALE_MODE: `block` (default) or `warn`. */
 function staleModeFromEnv(name: string): Severity {
   const value = (process.env[name] ?? '').trim() || 'block';
-  if (value !== 'block' && value !== 'warn') throw new Error(`${name} environment variable must be "block" or "warn", got ${JSON.stringify(process.env[name])}`);
+  if (value !== 'block' && value !== 'warn')
+    throw new Error(`${name} environment variable must be "block" or "warn", got ${JSON.stringify(process.env[name])}`);
   return value;
 }
 
@@ -80,7 +81,13 @@ export const handler = async (event: unknown, context?: Context): Promise<GuardR
 
   let response: GuardResponse;
   if (event.requestContext.http.method !== 'POST') {
-    response = invalidRequestResponse([{ field: '(request)', value: event.requestContext.http.method, message: `the guard answers POST requests only, got ${event.requestContext.http.method}` }]);
+    response = invalidRequestResponse([
+      {
+        field: '(request)',
+        value: event.requestContext.http.method,
+        message: `the guard answers POST requests only, got ${event.requestContext.http.method}`,
+      },
+    ]);
     return urlResult(405, response);
   }
   let body: unknown;

@@ -1,5 +1,5 @@
 import { MAX_RECIPIENTS } from '../../client/contract';
-import { parseFrom, ParsedFrom } from './email';
+import { type ParsedFrom, parseFrom } from './email';
 
 /** A request that passed validation, with defaults applied. */
 export interface ValidRequest {
@@ -35,19 +35,30 @@ const MAX_ISSUES = 20;
  * Validates a guard request by hand (a schema library would dominate the bundle). Every issue names the field and
  * the value; unknown fields are issues too, so a typo such as `recipient` cannot silently skip the check.
  */
-export function parseRequest(event: unknown, context: RequestContext): { ok: true; request: ValidRequest } | { ok: false; issues: RequestIssue[] } {
+export function parseRequest(
+  event: unknown,
+  context: RequestContext,
+): { ok: true; request: ValidRequest } | { ok: false; issues: RequestIssue[] } {
   if (event === null || typeof event !== 'object' || Array.isArray(event)) {
     return {
       ok: false,
-      issues: [{ field: '(request)', value: summarize(event), message: `the request must be a JSON object like {"from": "...", "recipients": ["..."]}, got ${describe(event)}` }],
+      issues: [
+        {
+          field: '(request)',
+          value: summarize(event),
+          message: `the request must be a JSON object like {"from": "...", "recipients": ["..."]}, got ${describe(event)}`,
+        },
+      ],
     };
   }
   const input = event as Record<string, unknown>;
   const issues: RequestIssue[] = [];
-  const issue = (field: string, value: unknown, message: string) => issues.push({ field, value: summarize(value), message: `${field} ${message}` });
+  const issue = (field: string, value: unknown, message: string) =>
+    issues.push({ field, value: summarize(value), message: `${field} ${message}` });
 
   for (const key of Object.keys(input)) {
-    if (!(FIELDS as readonly string[]).includes(key)) issue(key, input[key], `is not a known field (expected ${FIELDS.join(', ')}), got ${describe(input[key])}`);
+    if (!(FIELDS as readonly string[]).includes(key))
+      issue(key, input[key], `is not a known field (expected ${FIELDS.join(', ')}), got ${describe(input[key])}`);
   }
 
   let from: ParsedFrom | undefined;
@@ -65,7 +76,8 @@ export function parseRequest(event: unknown, context: RequestContext): { ok: tru
     else region = input.region;
   }
   if (typeof region === 'string' && !context.regions.includes(region)) {
-    const given = input.region === undefined ? `defaults to the guard's region ${JSON.stringify(region)}, which` : `${JSON.stringify(region)}`;
+    const given =
+      input.region === undefined ? `defaults to the guard's region ${JSON.stringify(region)}, which` : `${JSON.stringify(region)}`;
     issue('region', region, `must be one of the configured regions ${context.regions.join(', ')}; ${given} is not one`);
   }
 
@@ -73,7 +85,8 @@ export function parseRequest(event: unknown, context: RequestContext): { ok: tru
   if (recipients === undefined) issue('recipients', undefined, 'is required');
   else if (!Array.isArray(recipients)) issue('recipients', recipients, `must be an array of addresses, got ${describe(recipients)}`);
   else if (recipients.length === 0) issue('recipients', recipients, 'must name at least one recipient, got an empty list');
-  else if (recipients.length > MAX_RECIPIENTS) issue('recipients', recipients, `must have at most ${MAX_RECIPIENTS} recipients per check, got ${recipients.length}; split the list`);
+  else if (recipients.length > MAX_RECIPIENTS)
+    issue('recipients', recipients, `must have at most ${MAX_RECIPIENTS} recipients per check, got ${recipients.length}; split the list`);
   else {
     recipients.forEach((recipient: unknown, index) => {
       if (typeof recipient !== 'string') issue(`recipients[${index}]`, recipient, `must be a string, got ${describe(recipient)}`);
@@ -82,9 +95,14 @@ export function parseRequest(event: unknown, context: RequestContext): { ok: tru
 
   const configurationSetName = input.configurationSetName;
   if (configurationSetName !== undefined) {
-    if (typeof configurationSetName !== 'string') issue('configurationSetName', configurationSetName, `must be a string, got ${describe(configurationSetName)}`);
+    if (typeof configurationSetName !== 'string')
+      issue('configurationSetName', configurationSetName, `must be a string, got ${describe(configurationSetName)}`);
     else if (!CONFIGURATION_SET_NAME.test(configurationSetName)) {
-      issue('configurationSetName', configurationSetName, `must be 1-64 letters, digits, "_" or "-" (an SES configuration set name), got ${JSON.stringify(configurationSetName)}`);
+      issue(
+        'configurationSetName',
+        configurationSetName,
+        `must be 1-64 letters, digits, "_" or "-" (an SES configuration set name), got ${JSON.stringify(configurationSetName)}`,
+      );
     }
   }
 
@@ -92,7 +110,11 @@ export function parseRequest(event: unknown, context: RequestContext): { ok: tru
   if (caller !== undefined) {
     if (typeof caller !== 'string') issue('caller', caller, `must be a string, got ${describe(caller)}`);
     else if (caller.length > MAX_CALLER_LENGTH || /[\x00-\x1f\x7f]/.test(caller)) {
-      issue('caller', caller, `must be at most ${MAX_CALLER_LENGTH} printable characters, got ${JSON.stringify(caller.slice(0, 40))}${caller.length > 40 ? '...' : ''}`);
+      issue(
+        'caller',
+        caller,
+        `must be at most ${MAX_CALLER_LENGTH} printable characters, got ${JSON.stringify(caller.slice(0, 40))}${caller.length > 40 ? '...' : ''}`,
+      );
     }
   }
 

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sesv2';
 import type { VerificationState } from '../../client/contract';
 import type { SuppressionReason } from '../domain/records';
-import { LookupCache } from './cache';
+import type { LookupCache } from './cache';
 import { callDependency } from './dependency';
 
 /** An identity as ListEmailIdentities reports it. */
@@ -79,7 +79,9 @@ export class SesLookups {
         const identities: IdentitySummary[] = [];
         let nextToken: string | undefined;
         for (let page = 0; page < MAX_IDENTITY_PAGES; page++) {
-          const out = await this.send(region, 'ListEmailIdentities', (c) => c.send(new ListEmailIdentitiesCommand({ PageSize: 1000, NextToken: nextToken })));
+          const out = await this.send(region, 'ListEmailIdentities', (c) =>
+            c.send(new ListEmailIdentitiesCommand({ PageSize: 1000, NextToken: nextToken })),
+          );
           for (const identity of out.EmailIdentities ?? []) {
             if (!identity.IdentityName) continue;
             identities.push({
@@ -101,7 +103,9 @@ export class SesLookups {
   identity(region: string, name: string): Promise<IdentityDetails | null> {
     return this.cache.get(`${region}|identity|${name.toLowerCase()}`, () =>
       callDependency('ses', 'GetEmailIdentity', region, async () => {
-        const out = await notFoundAsNull(() => this.send(region, 'GetEmailIdentity', (c) => c.send(new GetEmailIdentityCommand({ EmailIdentity: name }))));
+        const out = await notFoundAsNull(() =>
+          this.send(region, 'GetEmailIdentity', (c) => c.send(new GetEmailIdentityCommand({ EmailIdentity: name }))),
+        );
         if (!out) return null;
         const mailFrom = out.MailFromAttributes;
         return {
@@ -112,7 +116,10 @@ export class SesLookups {
           dkimStatus: (out.DkimAttributes?.Status ?? 'NOT_STARTED') as VerificationState,
           dkimSigningEnabled: out.DkimAttributes?.SigningEnabled ?? false,
           ...(mailFrom?.MailFromDomain
-            ? { mailFromDomain: mailFrom.MailFromDomain, mailFromStatus: (mailFrom.MailFromDomainStatus ?? 'PENDING') as IdentityDetails['mailFromStatus'] }
+            ? {
+                mailFromDomain: mailFrom.MailFromDomain,
+                mailFromStatus: (mailFrom.MailFromDomainStatus ?? 'PENDING') as IdentityDetails['mailFromStatus'],
+              }
             : {}),
           behaviorOnMxFailure: mailFrom?.BehaviorOnMxFailure === 'REJECT_MESSAGE' ? 'REJECT_MESSAGE' : 'USE_DEFAULT_VALUE',
         };
@@ -141,7 +148,9 @@ export class SesLookups {
   configurationSet(region: string, name: string): Promise<ConfigurationSetDetails | null> {
     return this.cache.get(`${region}|configuration-set|${name}`, () =>
       callDependency('ses', 'GetConfigurationSet', region, async () => {
-        const out = await notFoundAsNull(() => this.send(region, 'GetConfigurationSet', (c) => c.send(new GetConfigurationSetCommand({ ConfigurationSetName: name }))));
+        const out = await notFoundAsNull(() =>
+          this.send(region, 'GetConfigurationSet', (c) => c.send(new GetConfigurationSetCommand({ ConfigurationSetName: name }))),
+        );
         if (!out) return null;
         const suppressedReasons = reasons(out.SuppressionOptions?.SuppressedReasons);
         return {

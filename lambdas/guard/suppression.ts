@@ -1,6 +1,15 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetItems } from '../domain/batch-get';
-import { MANUAL_ATTRIBUTE, ManualEntry, regionEntries, regionStateKey, STATE_PK, STATE_SK, SUPPRESSION_KEY, SuppressionReason } from '../domain/records';
+import {
+  MANUAL_ATTRIBUTE,
+  type ManualEntry,
+  regionEntries,
+  regionStateKey,
+  STATE_PK,
+  STATE_SK,
+  SUPPRESSION_KEY,
+  type SuppressionReason,
+} from '../domain/records';
 import { backoffDelay, sleep } from '../domain/retry';
 import { callDependency } from './dependency';
 
@@ -20,7 +29,9 @@ export async function readSuppressionItems(
   concurrency = 16,
 ): Promise<{ items: Map<string, Record<string, unknown>>; requests: number }> {
   if (keys.length === 0) return { items: new Map(), requests: 0 };
-  return callDependency('dynamodb', 'BatchGetItem', tableName, () => batchGetItems(doc, tableName, SUPPRESSION_KEY, keys, { concurrency, maxRounds: 5 }));
+  return callDependency('dynamodb', 'BatchGetItem', tableName, () =>
+    batchGetItems(doc, tableName, SUPPRESSION_KEY, keys, { concurrency, maxRounds: 5 }),
+  );
 }
 
 /**
@@ -29,7 +40,10 @@ export async function readSuppressionItems(
  * in every region and whatever the reasons, because it is a deliberate decision rather than SES's automatic list.
  * The reported reason is COMPLAINT when any counted listing is a complaint; `since` is the earliest listing time.
  */
-export function suppressionFinding(item: Record<string, unknown> | undefined, reasons: ReadonlySet<SuppressionReason>): SuppressionFinding | undefined {
+export function suppressionFinding(
+  item: Record<string, unknown> | undefined,
+  reasons: ReadonlySet<SuppressionReason>,
+): SuppressionFinding | undefined {
   if (!item) return undefined;
   const regions: string[] = [];
   let complaint = false;
@@ -60,7 +74,11 @@ export interface RegionFreshness {
 }
 
 /** Reads the sync state items of `regions` in one BatchGetItem, retrying unprocessed keys. */
-export async function readFreshness(doc: DynamoDBDocumentClient, tableName: string, regions: readonly string[]): Promise<RegionFreshness[]> {
+export async function readFreshness(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  regions: readonly string[],
+): Promise<RegionFreshness[]> {
   return callDependency('dynamodb', 'BatchGetItem', tableName, async () => {
     const found = new Map<string, Record<string, unknown>>();
     let pending: Array<Record<string, unknown>> = regions.map((region) => regionStateKey(region));

@@ -16,8 +16,12 @@ export class InvalidEventError extends Error {
 export function parseSyncEvent(event: unknown, configuredRegions: readonly string[]): SyncRequest {
   const schema = z
     .object({
-      region: z.string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be a string, got ${JSON.stringify(issue.input)}`) }),
-      mode: z.enum(['incremental', 'full'], { error: (issue) => `must be "incremental" or "full", got ${JSON.stringify(issue.input)}` }).default('incremental'),
+      region: z.string({
+        error: (issue) => (issue.input === undefined ? 'is required' : `must be a string, got ${JSON.stringify(issue.input)}`),
+      }),
+      mode: z
+        .enum(['incremental', 'full'], { error: (issue) => `must be "incremental" or "full", got ${JSON.stringify(issue.input)}` })
+        .default('incremental'),
     })
     .strict();
   const result = schema.safeParse(event);
@@ -29,7 +33,9 @@ export function parseSyncEvent(event: unknown, configuredRegions: readonly strin
   }
   const { region, mode } = result.data;
   if (!configuredRegions.includes(region)) {
-    throw new InvalidEventError(`invalid sync event: region must be one of the configured regions ${configuredRegions.join(', ')}, got ${JSON.stringify(region)}`);
+    throw new InvalidEventError(
+      `invalid sync event: region must be one of the configured regions ${configuredRegions.join(', ')}, got ${JSON.stringify(region)}`,
+    );
   }
   return { region, mode };
 }
@@ -38,7 +44,8 @@ export function parseSyncEvent(event: unknown, configuredRegions: readonly strin
 export function formatIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
-      if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+      if (issue.code === 'unrecognized_keys')
+        return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
       const path = issue.path.map(String).join('.');
       return path ? `${path} ${issue.message}` : issue.message;
     })

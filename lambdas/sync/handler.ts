@@ -51,7 +51,11 @@ export const handler = async (event: unknown, context: Context): Promise<SyncSum
     metrics.addMetric('ItemsWritten', MetricUnit.Count, summary.itemsWritten);
     metrics.addMetric('Throttled', MetricUnit.Count, summary.throttled);
     if (summary.syncedThrough) {
-      metrics.addMetric('SyncLagSeconds', MetricUnit.Seconds, Math.max(0, Math.round((Date.now() - Date.parse(summary.syncedThrough)) / 1000)));
+      metrics.addMetric(
+        'SyncLagSeconds',
+        MetricUnit.Seconds,
+        Math.max(0, Math.round((Date.now() - Date.parse(summary.syncedThrough)) / 1000)),
+      );
     }
     logger.info('sync finished', { summary });
     return summary;

@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { regionStateKey } from '../domain/records';
 
 /** Which pass a sync invocation works on. */
@@ -150,7 +150,9 @@ export class SyncStateStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: regionStateKey(region),
-        UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].join(' ').trim(),
+        UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+          .join(' ')
+          .trim(),
         ConditionExpression: 'leaseOwner = :owner',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,

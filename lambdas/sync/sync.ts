@@ -1,12 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { ListSuppressedDestinationsCommand, type ListSuppressedDestinationsCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { ListSuppressedDestinationsCommand, type ListSuppressedDestinationsCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { canonicalAddress } from '../domain/address';
 import { batchGetItems, forEachLimit } from '../domain/batch-get';
-import { RegionEntry, SUPPRESSION_KEY, SuppressionReason, regionAttribute, regionStateKey } from '../domain/records';
-import { Pacer, backoffDelay, isRetryable, isThrottle, sleep } from '../domain/retry';
-import { PassCheckpoint, RegionSyncState, SyncMode, SyncStateStore, SyncSummary } from './state';
+import { type RegionEntry, regionAttribute, regionStateKey, SUPPRESSION_KEY, type SuppressionReason } from '../domain/records';
+import { backoffDelay, isRetryable, isThrottle, type Pacer, sleep } from '../domain/retry';
+import { type PassCheckpoint, type RegionSyncState, type SyncMode, SyncStateStore, type SyncSummary } from './state';
 
 /** Tunables of a sync run; every one has a production default. */
 export interface SyncOptions {
@@ -138,7 +145,9 @@ class SyncRun {
         .catch((saveError: unknown) => this.deps.logger.error('could not record the sync error', { error: saveError as Error }));
       throw error;
     } finally {
-      await this.state.releaseLease(region, this.owner).catch((error: unknown) => this.deps.logger.warn('could not release the lease', { error: error as Error }));
+      await this.state
+        .releaseLease(region, this.owner)
+        .catch((error: unknown) => this.deps.logger.warn('could not release the lease', { error: error as Error }));
     }
   }
 
@@ -279,13 +288,20 @@ class SyncRun {
   }
 
   private async writeEntry(entry: SesEntry, attr: string, syncedAt: string): Promise<boolean> {
-    const value: RegionEntry = { address: entry.address, reason: entry.reason, lastUpdateTime: entry.lastUpdateTime, status: 'LISTED', syncedAt };
+    const value: RegionEntry = {
+      address: entry.address,
+      reason: entry.reason,
+      lastUpdateTime: entry.lastUpdateTime,
+      status: 'LISTED',
+      syncedAt,
+    };
     try {
       await this.deps.doc.send(
         new UpdateCommand({
           TableName: this.deps.suppressionTable,
           Key: { [SUPPRESSION_KEY]: entry.key },
-          UpdateExpression: 'SET #r = :entry, lastUpdated = :now, firstSeen = if_not_exists(firstSeen, :lut), origin = if_not_exists(origin, :origin)',
+          UpdateExpression:
+            'SET #r = :entry, lastUpdated = :now, firstSeen = if_not_exists(firstSeen, :lut), origin = if_not_exists(origin, :origin)',
           // The same ordering as needsWrite, so whatever order pages arrive in, the newest entry wins.
           ConditionExpression:
             'attribute_not_exists(#r) OR #r.#st <> :listed OR #r.#lut < :lut OR (#r.#lut = :lut AND #r.#a < :addr) OR (#r.#lut = :lut AND #r.#a = :addr AND #r.#reason < :reason)',
@@ -343,7 +359,8 @@ class SyncRun {
       );
       for (const item of out.Items ?? []) {
         const hashes = Buffer.from(item.hashes as Uint8Array);
-        for (let i = 0; i + SEEN_HASH_BYTES <= hashes.length; i += SEEN_HASH_BYTES) seen.add(hashes.subarray(i, i + SEEN_HASH_BYTES).toString('hex'));
+        for (let i = 0; i + SEEN_HASH_BYTES <= hashes.length; i += SEEN_HASH_BYTES)
+          seen.add(hashes.subarray(i, i + SEEN_HASH_BYTES).toString('hex'));
       }
       startKey = out.LastEvaluatedKey;
     } while (startKey);
@@ -383,7 +400,12 @@ class SyncRun {
 
     const doneAt = iso(this.now());
     const watermark = maxIso(st.watermark, pass.windowEnd);
-    await this.state.save(region, this.owner, { watermark, lastSuccessAt: doneAt, lastFullSuccessAt: doneAt, listedAtLastFull: seen.size }, ['full', 'fullRequestedAt']);
+    await this.state.save(
+      region,
+      this.owner,
+      { watermark, lastSuccessAt: doneAt, lastFullSuccessAt: doneAt, listedAtLastFull: seen.size },
+      ['full', 'fullRequestedAt'],
+    );
     st.watermark = watermark;
     delete st.full;
     delete st.fullRequestedAt;
@@ -403,7 +425,13 @@ class SyncRun {
           // Entries (re)listed after the pass began may be missing from its listing; they are not removals.
           ConditionExpression: '#r.#st = :listed AND #r.#lut < :passStart AND #r.#a = :addr',
           ExpressionAttributeNames: { '#r': attr, '#st': 'status', '#lut': 'lastUpdateTime', '#a': 'address' },
-          ExpressionAttributeValues: { ':removed': 'REMOVED', ':listed': 'LISTED', ':now': now, ':passStart': pass.startedAt, ':addr': entry.address },
+          ExpressionAttributeValues: {
+            ':removed': 'REMOVED',
+            ':listed': 'LISTED',
+            ':now': now,
+            ':passStart': pass.startedAt,
+            ':addr': entry.address,
+          },
         }),
       );
       return true;
@@ -456,7 +484,10 @@ class SyncRun {
 }
 
 /** Orders two SES entries for the same canonical address: newer LastUpdateTime wins, ties broken deterministically. */
-function compareEntries(a: Pick<RegionEntry, 'lastUpdateTime' | 'address' | 'reason'>, b: Pick<RegionEntry, 'lastUpdateTime' | 'address' | 'reason'>): number {
+function compareEntries(
+  a: Pick<RegionEntry, 'lastUpdateTime' | 'address' | 'reason'>,
+  b: Pick<RegionEntry, 'lastUpdateTime' | 'address' | 'reason'>,
+): number {
   return cmp(a.lastUpdateTime, b.lastUpdateTime) || cmp(a.address, b.address) || cmp(a.reason, b.reason);
 }
 

@@ -1,13 +1,13 @@
 import type { SesEmulator } from './emulator';
 import { validateFaultConfig } from './faults';
 import {
-  AccountSettings,
-  ConfigurationSetInput,
-  EmulatedRegion,
-  IdentityInput,
-  SuppressedEntry,
-  SuppressedEntryInput,
+  type AccountSettings,
+  type ConfigurationSetInput,
+  type EmulatedRegion,
+  type IdentityInput,
   SUPPRESSION_REASONS,
+  type SuppressedEntry,
+  type SuppressedEntryInput,
 } from './state';
 
 /** Path prefix of the control API; SES v2 paths all start with `/v2/`, so this cannot collide. */
@@ -153,10 +153,12 @@ export function applyStateFile(emu: SesEmulator, doc: unknown): void {
   for (const [name, r] of Object.entries(asObject(state.regions ?? {}, 'regions'))) {
     const spec = asObject(r, `regions.${name}`) as NonNullable<EmulatorStateFile['regions']>[string];
     const region = emu.region(checkRegionName(name));
-    if (spec.suppressed) region.putSuppressedMany(arrayOf(spec.suppressed, `regions.${name}.suppressed`).map((e, i) => entryFromJson(e, i)));
+    if (spec.suppressed)
+      region.putSuppressedMany(arrayOf(spec.suppressed, `regions.${name}.suppressed`).map((e, i) => entryFromJson(e, i)));
     for (const id of arrayOf(spec.identities ?? [], `regions.${name}.identities`)) region.putIdentity(identityFromJson(id));
     if (spec.account) region.setAccount(accountFromJson(spec.account));
-    for (const cs of arrayOf(spec.configurationSets ?? [], `regions.${name}.configurationSets`)) region.putConfigurationSet(configurationSetFromJson(cs));
+    for (const cs of arrayOf(spec.configurationSets ?? [], `regions.${name}.configurationSets`))
+      region.putConfigurationSet(configurationSetFromJson(cs));
     for (const refusal of arrayOf(spec.refuseDelete ?? [], `regions.${name}.refuseDelete`)) {
       if (typeof refusal === 'string') region.refuseDelete(refusal);
       else {
@@ -170,7 +172,12 @@ export function applyStateFile(emu: SesEmulator, doc: unknown): void {
 
 /** JSON form of a suppressed entry (ISO timestamps). */
 export function entryToJson(e: SuppressedEntry): SuppressedEntryJson {
-  return { emailAddress: e.emailAddress, reason: e.reason, lastUpdateTime: e.lastUpdateTime.toISOString(), ...(e.attributes ? { attributes: e.attributes } : {}) };
+  return {
+    emailAddress: e.emailAddress,
+    reason: e.reason,
+    lastUpdateTime: e.lastUpdateTime.toISOString(),
+    ...(e.attributes ? { attributes: e.attributes } : {}),
+  };
 }
 
 function entryFromJson(value: unknown, index: number): SuppressedEntryInput {
@@ -179,10 +186,12 @@ function entryFromJson(value: unknown, index: number): SuppressedEntryInput {
   if (e.lastUpdateTime !== undefined) {
     const t = e.lastUpdateTime;
     const date = typeof t === 'number' ? new Date(t) : typeof t === 'string' ? new Date(t) : new Date(NaN);
-    if (Number.isNaN(date.getTime())) throw new ControlError(400, `entries[${index}].lastUpdateTime must be an ISO string or epoch milliseconds`);
+    if (Number.isNaN(date.getTime()))
+      throw new ControlError(400, `entries[${index}].lastUpdateTime must be an ISO string or epoch milliseconds`);
     out.lastUpdateTime = date;
   }
-  if (e.attributes !== undefined) out.attributes = asObject(e.attributes, `entries[${index}].attributes`) as SuppressedEntryInput['attributes'];
+  if (e.attributes !== undefined)
+    out.attributes = asObject(e.attributes, `entries[${index}].attributes`) as SuppressedEntryInput['attributes'];
   return out;
 }
 
@@ -225,23 +234,28 @@ function accountFromJson(value: unknown): Partial<AccountSettings> {
 }
 
 function configurationSetFromJson(value: unknown): ConfigurationSetInput {
-  return checkFields(asObject(value, 'configuration set'), { name: 'string', suppressedReasons: 'reasons', sendingEnabled: 'boolean' }, 'configuration set') as unknown as ConfigurationSetInput;
+  return checkFields(
+    asObject(value, 'configuration set'),
+    { name: 'string', suppressedReasons: 'reasons', sendingEnabled: 'boolean' },
+    'configuration set',
+  ) as unknown as ConfigurationSetInput;
 }
 
 function checkFields(obj: Record<string, unknown>, fields: Record<string, string>, what: string): Record<string, unknown> {
   for (const [key, v] of Object.entries(obj)) {
     const kind = fields[key];
-    if (kind === undefined) throw new ControlError(400, `unknown ${what} field "${key}" (expected one of ${Object.keys(fields).join(', ')})`);
+    if (kind === undefined)
+      throw new ControlError(400, `unknown ${what} field "${key}" (expected one of ${Object.keys(fields).join(', ')})`);
     if (v === undefined) continue;
-    const okType =
-      kind === 'reasons' ? Array.isArray(v) && v.every((r) => SUPPRESSION_REASONS.includes(r as never)) : typeof v === kind;
+    const okType = kind === 'reasons' ? Array.isArray(v) && v.every((r) => SUPPRESSION_REASONS.includes(r as never)) : typeof v === kind;
     if (!okType) throw new ControlError(400, `${what}.${key} must be ${kind === 'reasons' ? 'an array of BOUNCE/COMPLAINT' : `a ${kind}`}`);
   }
   return obj;
 }
 
 function checkRegionName(name: string | undefined): string {
-  if (name === undefined || !/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(name)) throw new ControlError(400, `invalid region name ${JSON.stringify(name)}`);
+  if (name === undefined || !/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(name))
+    throw new ControlError(400, `invalid region name ${JSON.stringify(name)}`);
   return name;
 }
 

@@ -1,10 +1,10 @@
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { applyStateFile } from './control';
-import { deriveRandom, FaultConfig, ForcedFailureKind } from './faults';
+import { deriveRandom, type FaultConfig, type ForcedFailureKind } from './faults';
 import { createRequestListener } from './server';
-import { DateFilterBounds, EmulatedRegion, RegionContext } from './state';
-import { EmulatorStats, TrafficController } from './traffic';
+import { type DateFilterBounds, EmulatedRegion, type RegionContext } from './state';
+import { type EmulatorStats, TrafficController } from './traffic';
 
 /** Options for {@link SesEmulator.start}. */
 export interface SesEmulatorOptions {

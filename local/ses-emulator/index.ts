@@ -2,9 +2,14 @@
  * Amazon SES v2 emulator speaking the real rest-json wire protocol, for local runs, tests and benchmarks.
  * Point `@aws-sdk/client-sesv2` at {@link SesEmulator.endpoint} (or set `AWS_ENDPOINT_URL_SESV2`).
  */
-export { SesEmulator } from './emulator';
+
+export type { EmulatorStateFile, SuppressedEntryJson } from './control';
+export { CONTROL_PREFIX } from './control';
 export type { SesEmulatorOptions } from './emulator';
-export { EmulatedRegion, SUPPRESSION_REASONS, defaultAccount } from './state';
+export { SesEmulator } from './emulator';
+export type { SesErrorCode } from './errors';
+export { SesError } from './errors';
+export type { FaultConfig, ForcedFailureKind } from './faults';
 export type {
   AccountSettings,
   ConfigurationSetInput,
@@ -18,9 +23,5 @@ export type {
   SuppressionReason,
   VerificationStatus,
 } from './state';
-export type { FaultConfig, ForcedFailureKind } from './faults';
+export { defaultAccount, EmulatedRegion, SUPPRESSION_REASONS } from './state';
 export type { EmulatorStats, OperationStats } from './traffic';
-export { CONTROL_PREFIX } from './control';
-export type { EmulatorStateFile, SuppressedEntryJson } from './control';
-export { SesError } from './errors';
-export type { SesErrorCode } from './errors';

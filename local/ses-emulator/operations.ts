@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { badRequest, SesError } from './errors';
-import { checkEmailAddress, checkReason, EmulatedRegion, ResolvedIdentity, StoredSuppression } from './state';
+import { checkEmailAddress, checkReason, type EmulatedRegion, type ResolvedIdentity, type StoredSuppression } from './state';
 
 /** A parsed SES request, as handed to an operation handler. */
 export interface SesRequest {
@@ -26,10 +26,30 @@ const IDENTITY_DEFAULT_PAGE = 100;
 
 /** Every SES v2 operation the emulator implements (paths from `@aws-sdk/client-sesv2` dist-cjs schemas). */
 export const SES_ROUTES: readonly SesRoute[] = [
-  { operation: 'ListSuppressedDestinations', method: 'GET', pattern: /^\/v2\/email\/suppression\/addresses\/?$/, handle: listSuppressedDestinations },
-  { operation: 'PutSuppressedDestination', method: 'PUT', pattern: /^\/v2\/email\/suppression\/addresses\/?$/, handle: putSuppressedDestination },
-  { operation: 'GetSuppressedDestination', method: 'GET', pattern: /^\/v2\/email\/suppression\/addresses\/([^/]+)$/, handle: getSuppressedDestination },
-  { operation: 'DeleteSuppressedDestination', method: 'DELETE', pattern: /^\/v2\/email\/suppression\/addresses\/([^/]+)$/, handle: deleteSuppressedDestination },
+  {
+    operation: 'ListSuppressedDestinations',
+    method: 'GET',
+    pattern: /^\/v2\/email\/suppression\/addresses\/?$/,
+    handle: listSuppressedDestinations,
+  },
+  {
+    operation: 'PutSuppressedDestination',
+    method: 'PUT',
+    pattern: /^\/v2\/email\/suppression\/addresses\/?$/,
+    handle: putSuppressedDestination,
+  },
+  {
+    operation: 'GetSuppressedDestination',
+    method: 'GET',
+    pattern: /^\/v2\/email\/suppression\/addresses\/([^/]+)$/,
+    handle: getSuppressedDestination,
+  },
+  {
+    operation: 'DeleteSuppressedDestination',
+    method: 'DELETE',
+    pattern: /^\/v2\/email\/suppression\/addresses\/([^/]+)$/,
+    handle: deleteSuppressedDestination,
+  },
   { operation: 'GetEmailIdentity', method: 'GET', pattern: /^\/v2\/email\/identities\/([^/]+)$/, handle: getEmailIdentity },
   // Older SDKs list identities with GET + query; current ones POST to list-identities with a JSON body.
   { operation: 'ListEmailIdentities', method: 'GET', pattern: /^\/v2\/email\/identities\/?$/, handle: listEmailIdentitiesGet },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTROL_PREFIX, handleControl } from './control';
 import type { SesEmulator } from './emulator';
@@ -35,7 +35,13 @@ async function serveSes(emu: SesEmulator, req: IncomingMessage, res: ServerRespo
   const region = regionFromAuthorization(req.headers.authorization);
   if (!region) {
     // Real AWS answers unsigned requests with 403 before routing; we check only the scope, not the signature.
-    sendError(res, new SesError('MissingAuthenticationTokenException', 'Missing Authentication Token: the Authorization header must carry a SigV4 credential scope (Credential=AKID/yyyymmdd/region/ses/aws4_request).'));
+    sendError(
+      res,
+      new SesError(
+        'MissingAuthenticationTokenException',
+        'Missing Authentication Token: the Authorization header must carry a SigV4 credential scope (Credential=AKID/yyyymmdd/region/ses/aws4_request).',
+      ),
+    );
     return;
   }
   let match: ReturnType<typeof matchRoute>;

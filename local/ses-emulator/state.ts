@@ -1,5 +1,5 @@
 import { badRequest, SesError } from './errors';
-import { Random, shuffleInPlace } from './faults';
+import { type Random, shuffleInPlace } from './faults';
 import { SnapshotPager } from './pagination';
 
 /** Why an address is on the suppression list. */

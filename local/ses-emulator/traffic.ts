@@ -1,5 +1,5 @@
 import { SesError } from './errors';
-import { deriveRandom, FaultConfig, ForcedFailureKind, Random, rateFor, TokenBucket, validateFaultConfig } from './faults';
+import { deriveRandom, type FaultConfig, type ForcedFailureKind, type Random, rateFor, TokenBucket, validateFaultConfig } from './faults';
 
 /** Counters for one operation in one region. */
 export interface OperationStats {
@@ -58,7 +58,8 @@ export class TrafficController {
 
   /** Changes the per-region request rate; buckets restart full. */
   setRequestsPerSecond(rps: number): void {
-    if (typeof rps !== 'number' || Number.isNaN(rps) || rps < 0) throw new Error('requestsPerSecond must be a number >= 0 (0 or Infinity = unlimited)');
+    if (typeof rps !== 'number' || Number.isNaN(rps) || rps < 0)
+      throw new Error('requestsPerSecond must be a number >= 0 (0 or Infinity = unlimited)');
     this.rps = rps;
     for (const t of this.perRegion.values()) t.buckets.clear();
   }
@@ -91,7 +92,11 @@ export class TrafficController {
     const throttleDraw = t.random();
     const serverErrorDraw = t.random();
     const delayMs =
-      latency === undefined ? 0 : typeof latency === 'number' ? latency : Math.round(latency.min + latencyDraw * (latency.max - latency.min));
+      latency === undefined
+        ? 0
+        : typeof latency === 'number'
+          ? latency
+          : Math.round(latency.min + latencyDraw * (latency.max - latency.min));
 
     const forced = t.forced.shift();
     if (forced === 'throttle') return { delayMs, failure: throttled() };
@@ -159,5 +164,8 @@ function throttled(): SesError {
 }
 
 function serverError(): SesError {
-  return new SesError('InternalServiceErrorException', 'The request couldn’t be processed because an error occurred with the Amazon SES API v2.');
+  return new SesError(
+    'InternalServiceErrorException',
+    'The request couldn’t be processed because an error occurred with the Amazon SES API v2.',
+  );
 }

@@ -1,13 +1,13 @@
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { regionStateKey } from '../../lambdas/domain/records';
 import { LookupCache } from '../../lambdas/guard/cache';
 import type { GuardDeps } from '../../lambdas/guard/guard';
-import { regionStateKey } from '../../lambdas/domain/records';
 import { syncRegion } from '../../lambdas/sync/sync';
 import { LocalLambda } from '../../local/lambda-runtime';
 import type { SesEmulator } from '../../local/ses-emulator';
 import { functionBundle } from '../../local/template-resources';
-import { silentLogger, TEST_CREDENTIALS, testSesClient, testSyncDeps, testTemplate, TestTables } from './local-aws';
+import { silentLogger, TEST_CREDENTIALS, type TestTables, testSesClient, testSyncDeps, testTemplate } from './local-aws';
 
 /** The regions the synthesized stack is configured with (cdk.json). */
 export const GUARD_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -47,7 +47,11 @@ export async function setWatermark(tables: TestTables, region: string, watermark
   await tables.doc.send(
     new PutCommand({
       TableName: tables.stateTable,
-      Item: { ...regionStateKey(region), region, ...(watermark ? { watermark: watermark.toISOString(), lastSuccessAt: watermark.toISOString() } : {}) },
+      Item: {
+        ...regionStateKey(region),
+        region,
+        ...(watermark ? { watermark: watermark.toISOString(), lastSuccessAt: watermark.toISOString() } : {}),
+      },
     }),
   );
 }

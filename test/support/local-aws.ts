@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../lambdas/domain/clients';
 import { Pacer } from '../../lambdas/domain/retry';
 import type { SyncDeps } from '../../lambdas/sync/sync';
-import { documentClient } from '../../lambdas/domain/clients';
-import { createTablesFromTemplate, findResource, TableNames } from '../../local/template-resources';
-import { readTemplate, Template } from '../../local/synth';
+import { readTemplate, type Template } from '../../local/synth';
+import { createTablesFromTemplate, findResource, type TableNames } from '../../local/template-resources';
 
 /** Test credentials; DynamoDB Local runs with -sharedDb, so any key sees the same tables. */
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret' };
