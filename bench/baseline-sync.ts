@@ -1,4 +1,4 @@
-import { ListSuppressedDestinationsCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { ListSuppressedDestinationsCommand, type ListSuppressedDestinationsCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { sleep } from '../lambdas/domain/retry';
 
@@ -30,7 +30,7 @@ export async function baselineSync(
   let entriesRead = 0;
   let writes = 0;
   do {
-    let page;
+    let page: ListSuppressedDestinationsCommandOutput;
     for (;;) {
       sesRequests++;
       try {

@@ -41,7 +41,7 @@ export function createDnsLookups(server: string | undefined, env: NodeJS.Process
     server !== undefined
       ? parseDnsServer(server, '--dns-server')
       : env[DNS_SERVER_VARIABLE]
-        ? parseDnsServer(env[DNS_SERVER_VARIABLE]!, DNS_SERVER_VARIABLE)
+        ? parseDnsServer(env[DNS_SERVER_VARIABLE], DNS_SERVER_VARIABLE)
         : undefined;
   if (chosen) resolver.setServers([chosen]);
   const cache = new Map<string, Promise<unknown>>();

@@ -248,7 +248,7 @@ async function spfRecord(domain: string, dns: DnsLookups): Promise<{ record?: st
   if (records.length === 0) return { error: `${domain} has no SPF record` };
   if (records.length > 1)
     return { error: `${domain} has ${records.length} SPF records, which is a permanent error (RFC 7208 §4.5); merge them into one` };
-  return { record: records[0]!.trim() };
+  return { record: (records[0] ?? '').trim() };
 }
 
 /**
@@ -267,7 +267,7 @@ async function spfFinding(domain: string, dns: DnsLookups): Promise<Finding> {
     }
     const next = terms
       .map((term) => /^[+?~-]?include:(.+)$/i.exec(term)?.[1] ?? /^redirect=(.+)$/i.exec(term)?.[1])
-      .filter((name): name is string => Boolean(name) && !name!.includes('%'));
+      .filter((name): name is string => name !== undefined && name !== '' && !name.includes('%'));
     for (const name of next) {
       if (++lookups > 10) return { found: false, via };
       const nested = await spfRecord(trimDot(name), dns);
@@ -359,9 +359,8 @@ async function dmarcFindings(domain: string, dns: DnsLookups): Promise<Finding[]
     });
   }
   if (
-    record.fo !== undefined &&
     record.fo
-      .split(':')
+      ?.split(':')
       .map((o) => o.trim())
       .includes('1')
   ) {

@@ -1,4 +1,4 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import type { GuardRequest, GuardResponse } from './contract';
 
 export * from './contract';
@@ -48,7 +48,7 @@ export class GuardClient {
    * invalid requests; rejects with {@link GuardUnavailableError} only when there is no verdict.
    */
   async check(request: GuardRequest): Promise<GuardResponse> {
-    let out;
+    let out: InvokeCommandOutput;
     try {
       out = await this.lambda.send(
         new InvokeCommand({

@@ -67,7 +67,7 @@ export class PreSendGuard extends Construct {
         POWERTOOLS_SERVICE_NAME: GUARD_SERVICE_NAME,
       },
     });
-    const role = this.function.role!;
+    const role = this.function.executionRole;
 
     this.function.addEnvironment('SUPPRESSION_TABLE_NAME', props.table.tableName);
     props.table.grant(this.function, 'dynamodb:BatchGetItem');

@@ -17,6 +17,8 @@ export interface ServiceFunctionProps extends Omit<NodejsFunctionProps, 'runtime
  */
 export class ServiceFunction extends NodejsFunction {
   public readonly logGroupResource: logs.LogGroup;
+  /** The execution role, which holds only what grants add. */
+  public readonly executionRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
@@ -52,5 +54,6 @@ export class ServiceFunction extends NodejsFunction {
         'Node.js 22 is the runtime this service is built, bundled and tested for (esbuild target node22); moving to a newer runtime is a deliberate, tested change.',
     });
     this.logGroupResource = logGroup;
+    this.executionRole = role;
   }
 }

@@ -120,12 +120,12 @@ export class SuppressionSync extends Construct {
         resources: ['*'],
       }),
     );
-    Validations.of(this.syncFunction.role!).acknowledge({
+    Validations.of(this.syncFunction.executionRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'ses:ListSuppressedDestinations has no resource types in the Service Authorization Reference; "*" is the only valid resource and the action is read-only.',
     });
-    Validations.of(this.syncFunction.role!).acknowledge({
+    Validations.of(this.syncFunction.executionRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${logicalId(this.syncFunction.logGroupResource.node.defaultChild as CfnElement)}.Arn>:*]`,
       reason: "Writing log events needs the log streams of the function's own log group, which are only addressable with a wildcard.",
     });

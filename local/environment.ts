@@ -72,9 +72,12 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     for (const fn of stops.reverse()) await fn().catch(() => undefined);
   };
   try {
-    let ddb: DynamoDbLocal | undefined;
-    const dynamodbEndpoint = options.dynamodbEndpoint ?? (ddb = await startDynamoDbLocal()).endpoint;
-    if (ddb) stops.push(() => ddb!.stop());
+    let dynamodbEndpoint = options.dynamodbEndpoint;
+    if (dynamodbEndpoint === undefined) {
+      const ddb: DynamoDbLocal = await startDynamoDbLocal();
+      stops.push(() => ddb.stop());
+      dynamodbEndpoint = ddb.endpoint;
+    }
     const ses = await SesEmulator.start({ requestsPerSecond: options.sesRequestsPerSecond ?? 1, seed: options.seed ?? 7 });
     stops.push(() => ses.stop());
 

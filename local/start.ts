@@ -44,7 +44,7 @@ async function main(): Promise<void> {
 
   console.log(`Syncing ${env.regions.join(', ')} at the SES rate of 1 request/second per region...`);
   const summaries = await Promise.all(
-    env.regions.map((region) => invoke<SyncSummary>(env.outputs.SyncFunctionName!, { region, mode: 'full' })),
+    env.regions.map((region) => invoke<SyncSummary>(requireOutput(env, 'SyncFunctionName'), { region, mode: 'full' })),
   );
   await printSummary(env, summaries);
   await demoGuard(env, lambda);
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
 }
 
 async function demoGuard(env: LocalEnvironment, lambda: LambdaClient): Promise<void> {
-  const guard = new GuardClient({ functionName: env.outputs.GuardFunctionName!, lambda });
+  const guard = new GuardClient({ functionName: requireOutput(env, 'GuardFunctionName'), lambda });
   const show = (title: string, request: GuardRequest, verdict: GuardResponse) => {
     console.log(`\n${title}`);
     console.log(`  request:  from ${request.from} in ${request.region}, ${request.recipients.length} recipients`);
@@ -88,7 +88,7 @@ async function demoGuard(env: LocalEnvironment, lambda: LambdaClient): Promise<v
 async function printSummary(env: LocalEnvironment, summaries: SyncSummary[]): Promise<void> {
   const ddb = new DynamoDBClient({ region: env.region, endpoint: env.endpoints.dynamodb, credentials: LOCAL_CREDENTIALS });
   const doc = documentClient(ddb);
-  const store = new SyncStateStore(doc, env.outputs.SyncStateTableName!);
+  const store = new SyncStateStore(doc, requireOutput(env, 'SyncStateTableName'));
   console.log('\nPer region:');
   console.log(
     `  ${'region'.padEnd(11)} ${'SES entries'.padStart(11)} ${'pages'.padStart(5)} ${'written'.padStart(7)} ${'removed'.padStart(7)}  ${'complete'.padEnd(8)}  synced through`,
@@ -99,7 +99,7 @@ async function printSummary(env: LocalEnvironment, summaries: SyncSummary[]): Pr
       `  ${summary.region.padEnd(11)} ${String(env.ses.region(summary.region).suppressedCount).padStart(11)} ${String(summary.pages).padStart(5)} ${String(summary.itemsWritten).padStart(7)} ${String(summary.removals).padStart(7)}  ${String(summary.complete).padEnd(8)}  ${state.watermark ?? '-'}${state.lastError ? `  last error: ${state.lastError.message}` : ''}`,
     );
   }
-  const items = (await doc.send(new ScanCommand({ TableName: env.outputs.SuppressionTableName! }))).Items ?? [];
+  const items = (await doc.send(new ScanCommand({ TableName: requireOutput(env, 'SuppressionTableName') }))).Items ?? [];
   const multi = items.filter((item) => listedRegions(item).length > 1);
   console.log(`\nCanonical table: ${items.length} addresses, ${multi.length} suppressed in more than one region`);
   for (const item of multi) console.log(`  ${item.address}  (${listedRegions(item).join(', ')})`);
@@ -110,3 +110,10 @@ main().catch((error: Error) => {
   console.error(`npm start failed: ${error.message}`);
   process.exit(1);
 });
+
+/** A stack output of the local environment; the template always defines the ones the demo uses. */
+function requireOutput(env: LocalEnvironment, name: string): string {
+  const value = env.outputs[name];
+  if (value === undefined) throw new Error(`the local environment has no stack output ${name}`);
+  return value;
+}

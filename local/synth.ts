@@ -6,6 +6,7 @@ import { CONFIG_CONTEXT_KEY } from '../lib/config';
 
 /** A synthesized CloudFormation template (the parts the local tools read). */
 export interface Template {
+  // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON that the local tools read by path.
   readonly Resources: Record<string, { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, any> }>;
   readonly Outputs?: Record<string, { Value: unknown }>;
 }

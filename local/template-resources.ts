@@ -60,7 +60,8 @@ export interface FunctionBundle {
 /** Reads a function's bundle location, handler and environment from the template and the cloud assembly. */
 export function functionBundle(template: Template, outdir: string, logicalIdPrefix: string, tables: TableNames): FunctionBundle {
   const logicalId = findResource(template, 'AWS::Lambda::Function', logicalIdPrefix);
-  const resource = template.Resources[logicalId]!;
+  const resource = template.Resources[logicalId];
+  if (!resource) throw new Error(`the template has no resource ${logicalId}`);
   const assetPath = assetDirectory(outdir, resource.Properties?.Code?.S3Key, logicalId);
   const handler = String(resource.Properties?.Handler ?? '');
   const dot = handler.lastIndexOf('.');

@@ -516,7 +516,7 @@ describe('CLI: ssg against the local environment', () => {
         const identity = await ses.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
         for (const token of identity.DkimAttributes?.Tokens ?? []) cname[`${token}._domainkey.${domain}`] = `${token}.dkim.amazonses.com`;
         txt[`bounce.${domain}`] = ['v=spf1 include:amazonses.com ~all'];
-        txt[`_dmarc.${domain}`] = ['v=DMARC1; p=reject; rua=mailto:dmarc@' + domain];
+        txt[`_dmarc.${domain}`] = [`v=DMARC1; p=reject; rua=mailto:dmarc@${domain}`];
         mx[`bounce.${domain}`] = ['feedback-smtp.us-east-1.amazonses.com'];
       }
       ses.destroy();
@@ -636,7 +636,9 @@ describe('CLI: ssg against the local environment', () => {
       // Assess
       expect(runs.map((r) => r.code)).toEqual(runs.map(() => 0));
       expect(runs[0]?.stdout).toContain('Exit codes: 0 done');
-      commands.forEach((c, i) => expect(runs[i + 1]?.stdout).toContain(`Usage: ssg ${c} [options]`));
+      commands.forEach((c, i) => {
+        expect(runs[i + 1]?.stdout).toContain(`Usage: ssg ${c} [options]`);
+      });
     });
   });
 });

@@ -85,7 +85,7 @@ describe('Construct: PreSendGuard', () => {
       const [statement] = byAction(action);
       const arns = JSON.stringify(statement?.Resource);
       for (const region of REGIONS) expect(arns).toContain(`:ses:${region}:`);
-      expect((statement?.Resource as unknown[]).length).toBe(REGIONS.length);
+      expect(statement?.Resource as unknown[]).toHaveLength(REGIONS.length);
       expect(arns).toContain(`:${resource}/*`);
     }
     expect(byAction('ses:GetAccount')[0]?.Resource).toBe('*');

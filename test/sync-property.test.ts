@@ -89,7 +89,9 @@ describe('Property: sync under faults', () => {
           };
 
           // Act: initial lists, a sync, changes (additions, updates, deletions), then incremental and full passes.
-          REGIONS.forEach((region, i) => emu.region(region).putSuppressedMany(s.lists[i]!.map(toEntry)));
+          REGIONS.forEach((region, i) => {
+            emu.region(region).putSuppressedMany(s.lists[i]!.map(toEntry));
+          });
           await Promise.all(REGIONS.map((region) => run(region, 'incremental')));
           REGIONS.forEach((region, i) => {
             for (const e of s.later[i]!) emu.region(region).putSuppressed({ ...toEntry(e), lastUpdateTime: new Date() });

@@ -256,7 +256,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     expect(summary.throttled).toBeGreaterThan(0);
     expect(summary.entriesRead).toBe(500);
     expect(await scanAll(tables.doc, tables.suppressionTable)).toHaveLength(500);
-    expect(emu.stats().regions['us-west-2']?.['ListSuppressedDestinations']?.throttled).toBeGreaterThan(0);
+    expect(emu.stats().regions['us-west-2']?.ListSuppressedDestinations?.throttled).toBeGreaterThan(0);
   });
 
   it('skips a run while another invocation holds the region, queueing a full reconciliation', async () => {

@@ -45,7 +45,8 @@ export function registerExport(program: Command, runner: Runner): void {
         if (options.header && format !== 'csv') throw new UsageError(`--header applies to --format csv only, got --format ${format}`);
         const t = await target();
         const progress = new Progress(out.stderr);
-        const partial = options.output ? `${options.output}.partial` : undefined;
+        const output = options.output;
+        const partial = output ? `${output}.partial` : undefined;
         const sink: Writable = partial ? createWriteStream(partial) : out.stdout;
         let counts: ExportCounts;
         try {
@@ -53,10 +54,10 @@ export function registerExport(program: Command, runner: Runner): void {
           counts = await exportCanonical(t.doc, t.output('SuppressionTableName'), format, sink, (c) =>
             progress.update(`exporting: ${c.exported} suppressed of ${c.scanned} scanned`),
           );
-          if (partial) {
+          if (partial && output) {
             sink.end();
             await finished(sink);
-            renameSync(partial, options.output!);
+            renameSync(partial, output);
           }
         } catch (error) {
           if (partial) {

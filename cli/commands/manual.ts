@@ -12,6 +12,7 @@ import {
   SUPPRESSION_KEY,
   type SuppressionReason,
 } from '../../lambdas/domain/records';
+import { hasControlCharacter } from '../../lambdas/domain/text';
 import { caseCandidates, requireAddress } from '../address';
 import type { Target } from '../context';
 import { EXIT, UnavailableError, UsageError } from '../errors';
@@ -27,13 +28,15 @@ export function parseReason(raw: string, option = '--reason'): SuppressionReason
   throw new UsageError(`${option} must be BOUNCE or COMPLAINT, got ${JSON.stringify(raw)}`);
 }
 
+function freeText(raw: string | undefined, option: string, required: true): string;
+function freeText(raw: string | undefined, option: string, required: false): string | undefined;
 function freeText(raw: string | undefined, option: string, required: boolean): string | undefined {
   const value = raw?.trim();
   if (!value) {
     if (required) throw new UsageError(`${option} must say why, got ${JSON.stringify(raw ?? '')}`);
     return undefined;
   }
-  if (value.length > MAX_TEXT || /[\x00-\x1f\x7f]/.test(value))
+  if (value.length > MAX_TEXT || hasControlCharacter(value))
     throw new UsageError(`${option} must be at most ${MAX_TEXT} printable characters, got ${JSON.stringify(value.slice(0, 60))}`);
   return value;
 }
@@ -101,7 +104,7 @@ export function registerManual(program: Command, runner: Runner): void {
     .action(
       runner.action<{ reason: string }>(async ({ out, target }, [raw = ''], options) => {
         const given = requireAddress(raw, '<address>', false);
-        const why = freeText(options.reason, '--reason', true)!;
+        const why = freeText(options.reason, '--reason', true);
         const t = await target();
         const key = canonicalAddress(given);
         const regions = await t.regions();

@@ -382,7 +382,7 @@ async function resolveSender(
   const summary = coveringIdentity(identities, checked, true) ?? coveringIdentity(identities, checked, false, true);
   if (!summary) return { checked, details: null, usable: false };
   const details = await lookups.identity(region, summary.name);
-  const usable = details !== null && details.verifiedForSending && summary.sendingEnabled;
+  const usable = details?.verifiedForSending === true && summary.sendingEnabled;
   return { checked, details, summary, usable };
 }
 

@@ -1,4 +1,5 @@
 import { MAX_RECIPIENTS } from '../../client/contract';
+import { hasControlCharacter } from '../domain/text';
 import { type ParsedFrom, parseFrom } from './email';
 
 /** A request that passed validation, with defaults applied. */
@@ -109,7 +110,7 @@ export function parseRequest(
   const caller = input.caller;
   if (caller !== undefined) {
     if (typeof caller !== 'string') issue('caller', caller, `must be a string, got ${describe(caller)}`);
-    else if (caller.length > MAX_CALLER_LENGTH || /[\x00-\x1f\x7f]/.test(caller)) {
+    else if (caller.length > MAX_CALLER_LENGTH || hasControlCharacter(caller)) {
       issue(
         'caller',
         caller,

@@ -328,7 +328,9 @@ class SyncRun {
   private async recordSeen(pass: PassCheckpoint, entries: readonly SesEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const hashes = Buffer.alloc(entries.length * SEEN_HASH_BYTES);
-    entries.forEach((entry, i) => seenHash(entry.key).copy(hashes, i * SEEN_HASH_BYTES));
+    entries.forEach((entry, i) => {
+      seenHash(entry.key).copy(hashes, i * SEEN_HASH_BYTES);
+    });
     pass.seenChunks++;
     await this.deps.doc.send(
       new PutCommand({
@@ -492,7 +494,7 @@ function compareEntries(
 }
 
 function needsWrite(existing: RegionEntry | undefined, entry: SesEntry): boolean {
-  return !existing || existing.status !== 'LISTED' || compareEntries(entry, existing) > 0;
+  return existing?.status !== 'LISTED' || compareEntries(entry, existing) > 0;
 }
 
 function parseEntries(page: ListSuppressedDestinationsCommandOutput): SesEntry[] {

@@ -255,7 +255,7 @@ export class EmulatedRegion {
 
   /** Patches account settings. */
   setAccount(patch: Partial<AccountSettings>): void {
-    if (patch.suppressedReasons) patch.suppressedReasons.forEach((r) => checkReason(r, 'suppressedReasons'));
+    for (const r of patch.suppressedReasons ?? []) checkReason(r, 'suppressedReasons');
     this.account = { ...this.account, ...definedOnly(patch) };
   }
 
@@ -267,7 +267,7 @@ export class EmulatedRegion {
   /** Adds or replaces a configuration set (exact-case name). */
   putConfigurationSet(cs: ConfigurationSetInput): void {
     if (typeof cs.name !== 'string' || cs.name.length === 0) throw badRequest('configuration set name is required.');
-    cs.suppressedReasons?.forEach((r) => checkReason(r, 'suppressedReasons'));
+    for (const r of cs.suppressedReasons ?? []) checkReason(r, 'suppressedReasons');
     this.configurationSets.set(cs.name, {
       name: cs.name,
       sendingEnabled: cs.sendingEnabled ?? true,

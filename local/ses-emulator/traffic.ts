@@ -110,9 +110,15 @@ export class TrafficController {
   /** Records the outcome of one request. */
   record(region: string, operation: string, status: number): void {
     let byOp = this.counters.get(region);
-    if (!byOp) this.counters.set(region, (byOp = new Map()));
+    if (!byOp) {
+      byOp = new Map();
+      this.counters.set(region, byOp);
+    }
     let s = byOp.get(operation);
-    if (!s) byOp.set(operation, (s = { requests: 0, throttled: 0, serverErrors: 0, clientErrors: 0 }));
+    if (!s) {
+      s = { requests: 0, throttled: 0, serverErrors: 0, clientErrors: 0 };
+      byOp.set(operation, s);
+    }
     s.requests++;
     if (status === 429) s.throttled++;
     else if (status >= 500) s.serverErrors++;

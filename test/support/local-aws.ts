@@ -55,7 +55,9 @@ export function testSesClient(endpoint: string, region: string, maxAttempts = 1)
 }
 
 /** Every item of a table. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary attributes of the scanned items.
 export async function scanAll(doc: DynamoDBDocumentClient, tableName: string): Promise<Array<Record<string, any>>> {
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
   const items: Array<Record<string, any>> = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
