@@ -7,7 +7,7 @@ import { documentClient } from '../lambdas/domain/clients';
 import { listedRegions } from '../lambdas/domain/records';
 import type { SyncSummary } from '../lambdas/sync/state';
 import { SyncStateStore } from '../lambdas/sync/state';
-import { LOCAL_CREDENTIALS, type LocalEnvironment, startLocalEnvironment } from './environment';
+import { type LocalEnvironment, localCredentials, startLocalEnvironment } from './environment';
 import { seedDemo } from './seed';
 
 /** `npm start`: the service on emulated AWS, with demo data, synced and summarized. */
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
 
   seedDemo(env.ses);
-  const lambda = new LambdaClient({ region: env.region, endpoint: env.endpoints.lambda, credentials: LOCAL_CREDENTIALS });
+  const lambda = new LambdaClient({ region: env.region, endpoint: env.endpoints.lambda, credentials: localCredentials() });
   const invoke = async <T>(functionName: string, payload: unknown): Promise<T> => {
     const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: JSON.stringify(payload) }));
     const body = JSON.parse(Buffer.from(out.Payload ?? []).toString('utf8') || 'null');
@@ -86,7 +86,7 @@ async function demoGuard(env: LocalEnvironment, lambda: LambdaClient): Promise<v
 }
 
 async function printSummary(env: LocalEnvironment, summaries: SyncSummary[]): Promise<void> {
-  const ddb = new DynamoDBClient({ region: env.region, endpoint: env.endpoints.dynamodb, credentials: LOCAL_CREDENTIALS });
+  const ddb = new DynamoDBClient({ region: env.region, endpoint: env.endpoints.dynamodb, credentials: localCredentials() });
   const doc = documentClient(ddb);
   const store = new SyncStateStore(doc, requireOutput(env, 'SyncStateTableName'));
   console.log('\nPer region:');
