@@ -13,6 +13,8 @@ import {
   releaseEnvironmentFile,
   writeEnvironmentFile,
 } from '../local/environment-file';
+import { seedDemo } from '../local/seed';
+import { SesEmulator } from '../local/ses-emulator';
 
 /** The process ID of a process that has exited. */
 async function exitedPid(): Promise<number> {
@@ -174,4 +176,38 @@ describe('Function: startLocalEnvironment', () => {
     expect(second).toBeInstanceOf(EnvironmentRunningError);
     expect(existsSync(envFile)).toBe(false);
   });
+});
+
+describe('Function: seedDemo', () => {
+  let emu: SesEmulator;
+  beforeAll(async () => {
+    emu = await SesEmulator.start({ requestsPerSecond: 0 });
+  });
+  afterAll(async () => {
+    await emu?.stop();
+  });
+  beforeEach(() => emu.reset());
+
+  it.each([[['eu-central-1']], [['ap-south-1', 'sa-east-1']], [['us-east-1', 'us-west-2', 'eu-west-1', 'ap-northeast-1', 'ca-central-1']]])(
+    'seeds the demo into the configured regions %j only, with every demo address somewhere',
+    (regions) => {
+      // Act
+      seedDemo(emu, regions);
+
+      // Assess
+      expect(emu.regions()).toEqual([...regions].sort());
+      const addresses = new Set(
+        regions.flatMap((r) =>
+          emu
+            .region(r)
+            .suppressed()
+            .map((e) => e.emailAddress.toLowerCase()),
+        ),
+      );
+      for (const address of ['jane.doe@example.org', 'bounced.once@example.net', 'angry.reader@example.org', 'west.coast@example.com']) {
+        expect(addresses).toContain(address);
+      }
+      for (const region of regions) expect(emu.region(region).suppressedCount).toBeGreaterThan(0);
+    },
+  );
 });
