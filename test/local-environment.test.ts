@@ -211,3 +211,50 @@ describe('Function: seedDemo', () => {
     },
   );
 });
+
+describe('Module: child-processes', () => {
+  it('stops DynamoDB Local and every function environment when the process that started them dies of an error', async () => {
+    // Prepare
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'local', 'start-and-crash.ts')], {
+      cwd: join(__dirname, '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+
+    // Act
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const started = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { worker: number; dynamodbPort: number; children: number[] };
+    // An exit hook kills synchronously; give the kernel a moment to reap.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const dynamoDbAnswers = await fetch(`http://127.0.0.1:${started.dynamodbPort}`, { signal: AbortSignal.timeout(2000) }).then(
+      () => true,
+      () => false,
+    );
+
+    const survivors = started.children.filter(isRunning);
+    for (const pid of survivors) process.kill(pid, 'SIGKILL');
+
+    // Assess
+    expect(code).toBe(1);
+    expect(started.children).toHaveLength(2);
+    expect(started.children).toContain(started.worker);
+    expect(survivors).toEqual([]);
+    expect(dynamoDbAnswers).toBe(false);
+  }, 60_000);
+});
+
+/** Whether the process exists and has not exited (a killed process its new parent has not reaped yet is a zombie). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // Linux: the state follows the parenthesized command name in /proc/<pid>/stat.
+    return !/\)\s+Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
