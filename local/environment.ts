@@ -67,8 +67,6 @@ export interface LocalEnvironment extends LocalEnvironmentDescription {
   readonly template: Template;
   /** Environment variables that point an AWS SDK process at this environment. */
   readonly awsEnv: Record<string, string>;
-  /** The functions by logical ID. */
-  readonly functions: Record<string, LocalLambda>;
   /** Where the environment is described, if anywhere. */
   readonly envFile: string | undefined;
   stop(): Promise<void>;
@@ -145,7 +143,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       pid: process.pid,
     };
     if (envFile !== undefined) writeEnvironmentFile(envFile, description);
-    return { ...description, credentials: localCredentials(), ses, tables, template, awsEnv, functions, envFile, stop };
+    return { ...description, credentials: localCredentials(), ses, tables, template, awsEnv, envFile, stop };
   } catch (error) {
     await stop();
     throw error;
