@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -9,6 +8,12 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
 import { REGION_PATTERN } from '../lambdas/domain/env';
+import {
+  ENVIRONMENT_FILE,
+  LOCAL_ENV_FILE_VARIABLE,
+  type LocalEnvironmentDescription,
+  readEnvironmentFile,
+} from '../local/environment-file';
 import { asCliError, UnavailableError, UsageError } from './errors';
 
 // SES allows about one call per second per operation; an operator's back-to-back lookups (address, then domain)
@@ -18,8 +23,7 @@ const SES_RETRY = { maxAttempts: 6, retryMode: 'adaptive' } as const;
 /** Stack name the CDK app deploys (`lib/app.ts` STACK_NAME). */
 export const DEFAULT_STACK_NAME = 'SesSuppressionGuard';
 
-/** Environment variable that overrides where `--local` finds the local environment's description. */
-export const LOCAL_ENV_FILE_VARIABLE = 'SSG_LOCAL_ENV_FILE';
+export { LOCAL_ENV_FILE_VARIABLE };
 
 /** The options every command accepts to choose what it talks to. */
 export interface TargetOptions {
@@ -54,15 +58,6 @@ export interface Target {
   destroy(): void;
 }
 
-/** What `.local/environment.json` holds (see `local/environment.ts`). */
-interface LocalDescription {
-  readonly region: string;
-  readonly credentials: { accessKeyId: string; secretAccessKey: string };
-  readonly endpoints: { dynamodb: string; sesv2: string; lambda: string };
-  readonly outputs: Record<string, string>;
-  readonly regions: string[];
-}
-
 /** Parses `--regions`: a comma-separated list of region names. */
 export function parseRegionList(raw: string, option = '--regions'): string[] {
   const regions = raw
@@ -95,64 +90,108 @@ export async function resolveTarget(options: TargetOptions, env: NodeJS.ProcessE
     if (options.profile !== undefined || options.stack !== undefined || options.stackRegion !== undefined) {
       throw new UsageError('--local cannot be combined with --profile, --stack or --stack-region (the local environment has one stack)');
     }
-    return localTarget(env[LOCAL_ENV_FILE_VARIABLE] || join(process.cwd(), '.local', 'environment.json'), regionsOverride);
+    return connect(localTarget(env[LOCAL_ENV_FILE_VARIABLE] || join(process.cwd(), ENVIRONMENT_FILE)), regionsOverride);
   }
   const stackRegion = options.stackRegion !== undefined ? checkRegion(options.stackRegion, '--stack-region') : undefined;
-  return deployedTarget(options.stack ?? DEFAULT_STACK_NAME, stackRegion, options.profile, regionsOverride);
+  return connect(await deployedTarget(options.stack ?? DEFAULT_STACK_NAME, stackRegion, options.profile), regionsOverride);
 }
 
-function readLocalDescription(file: string): LocalDescription {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UnavailableError(
-      `the local environment is not described at ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); start it with \`npm start\`, or set ${LOCAL_ENV_FILE_VARIABLE}`,
-    );
-  }
-  let parsed: Partial<LocalDescription>;
-  try {
-    parsed = JSON.parse(text) as Partial<LocalDescription>;
-  } catch {
-    throw new UnavailableError(`${file} is not valid JSON; restart the local environment with \`npm start\``);
-  }
-  const missing = ['region', 'credentials', 'endpoints', 'outputs', 'regions'].filter(
-    (key) => parsed[key as keyof LocalDescription] === undefined,
-  );
-  if (missing.length > 0)
-    throw new UnavailableError(`${file} lacks ${missing.join(', ')}; restart the local environment with \`npm start\``);
-  return parsed as LocalDescription;
+/**
+ * What distinguishes one target from another: where it is, its outputs, how its clients are made, and how it
+ * answers the two questions that need the target itself. {@link connect} turns it into a {@link Target}.
+ */
+interface TargetSpec {
+  readonly description: string;
+  readonly local: boolean;
+  readonly homeRegion: string;
+  readonly outputs: Record<string, string>;
+  /** How messages about a missing output name the target. */
+  readonly where: string;
+  dynamoDb(): DynamoDBClient;
+  lambda(): LambdaClient;
+  ses(region: string): SESv2Client;
+  /** The SES regions the service syncs, when `--regions` does not say. */
+  syncRegions(lambda: LambdaClient, output: (name: OutputName) => string): Promise<string[]>;
+  callerIdentity(): Promise<string>;
 }
 
-function localTarget(file: string, regionsOverride: string[] | undefined): Target {
-  const description = readLocalDescription(file);
-  const base = { region: description.region, credentials: description.credentials, maxAttempts: 2 };
-  const ddb = new DynamoDBClient({ ...base, endpoint: description.endpoints.dynamodb });
-  const lambda = new LambdaClient({ ...base, endpoint: description.endpoints.lambda });
+/** One target from its spec: clients made once (SES per region), outputs checked by name, everything destroyed together. */
+function connect(spec: TargetSpec, regionsOverride: string[] | undefined): Target {
+  const ddb = spec.dynamoDb();
+  const lambda = spec.lambda();
   const sesClients = new Map<string, SESv2Client>();
+  const output = (name: OutputName) => requireOutput(spec.outputs, name, spec.where);
+  let regions: Promise<string[]> | undefined;
   return {
-    description: `local environment (${file})`,
-    local: true,
-    homeRegion: description.region,
+    description: spec.description,
+    local: spec.local,
+    homeRegion: spec.homeRegion,
     doc: documentClient(ddb),
     lambda,
     ses(region) {
       let client = sesClients.get(region);
       if (!client) {
-        // One emulator serves every region; it tells them apart by the region in the request signature.
-        client = new SESv2Client({ ...base, ...SES_RETRY, region, endpoint: description.endpoints.sesv2 });
+        client = spec.ses(region);
         sesClients.set(region, client);
       }
       return client;
     },
-    output: (name) => requireOutput(description.outputs, name, `the local environment (${file})`),
-    regions: async () => regionsOverride ?? description.regions,
-    callerIdentity: async () => `local:${localUser()}`,
+    output,
+    regions() {
+      regions ??= regionsOverride ? Promise.resolve(regionsOverride) : spec.syncRegions(lambda, output);
+      return regions;
+    },
+    callerIdentity: () => spec.callerIdentity(),
     destroy() {
       ddb.destroy();
       lambda.destroy();
       for (const client of sesClients.values()) client.destroy();
     },
+  };
+}
+
+function readLocalDescription(file: string): LocalEnvironmentDescription {
+  const found = readEnvironmentFile(file);
+  switch (found.state) {
+    case 'running':
+      return found.description;
+    case 'missing':
+      throw new UnavailableError(
+        `the local environment is not described at ${file} (${found.reason}); start it with \`npm start\`, or set ${LOCAL_ENV_FILE_VARIABLE}`,
+      );
+    case 'stale':
+      throw new UnavailableError(
+        `the local environment described at ${file} is not running (its process ${found.pid} has exited); start it again with \`npm start\``,
+      );
+    case 'starting':
+      throw new UnavailableError(
+        `the local environment is still starting (process ${found.pid}); wait until \`npm start\` prints its endpoints, then try again`,
+      );
+    case 'invalid':
+      throw new UnavailableError(
+        found.reason === 'not valid JSON'
+          ? `${file} is not valid JSON; restart the local environment with \`npm start\``
+          : `${file} ${found.reason}; restart the local environment with \`npm start\``,
+      );
+  }
+}
+
+function localTarget(file: string): TargetSpec {
+  const description = readLocalDescription(file);
+  // A fresh credentials object per client: the SDK writes its bookkeeping into the object it is given.
+  const base = () => ({ region: description.region, credentials: { ...description.credentials }, maxAttempts: 2 });
+  return {
+    description: `local environment (${file})`,
+    local: true,
+    homeRegion: description.region,
+    outputs: description.outputs,
+    where: `the local environment (${file})`,
+    dynamoDb: () => new DynamoDBClient({ ...base(), endpoint: description.endpoints.dynamodb }),
+    lambda: () => new LambdaClient({ ...base(), endpoint: description.endpoints.lambda }),
+    // One emulator serves every region; it tells them apart by the region in the request signature.
+    ses: (region) => new SESv2Client({ ...base(), ...SES_RETRY, region, endpoint: description.endpoints.sesv2 }),
+    syncRegions: async () => [...description.regions],
+    callerIdentity: async () => `local:${localUser()}`,
   };
 }
 
@@ -164,12 +203,7 @@ function localUser(): string {
   }
 }
 
-async function deployedTarget(
-  stackName: string,
-  stackRegion: string | undefined,
-  profile: string | undefined,
-  regionsOverride: string[] | undefined,
-): Promise<Target> {
+async function deployedTarget(stackName: string, stackRegion: string | undefined, profile: string | undefined): Promise<TargetSpec> {
   const base = { region: stackRegion, profile };
   const cfn = new CloudFormationClient(base);
   let homeRegion: string;
@@ -193,41 +227,27 @@ async function deployedTarget(
   }
   const where = `stack ${stackName} (${homeRegion})`;
   const clientConfig = { region: homeRegion, profile };
-  const ddb = new DynamoDBClient({ ...clientConfig, maxAttempts: 5 });
-  const lambda = new LambdaClient(clientConfig);
-  const sesClients = new Map<string, SESv2Client>();
-  let regions: Promise<string[]> | undefined;
   return {
     description: where,
     local: false,
     homeRegion,
-    doc: documentClient(ddb),
-    lambda,
-    ses(region) {
-      let client = sesClients.get(region);
-      if (!client) {
-        client = new SESv2Client({ ...SES_RETRY, region, profile });
-        sesClients.set(region, client);
-      }
-      return client;
-    },
-    output: (name) => requireOutput(outputs, name, where),
-    regions() {
+    outputs,
+    where,
+    dynamoDb: () => new DynamoDBClient({ ...clientConfig, maxAttempts: 5 }),
+    lambda: () => new LambdaClient(clientConfig),
+    ses: (region) => new SESv2Client({ ...SES_RETRY, region, profile }),
+    syncRegions: (lambda, output) =>
       // The sync function's SYNC_REGIONS is the one list every schedule and the guard agree on.
-      regions ??= regionsOverride
-        ? Promise.resolve(regionsOverride)
-        : lambda
-            .send(new GetFunctionConfigurationCommand({ FunctionName: requireOutput(outputs, 'SyncFunctionName', where) }))
-            .then((config) => {
-              const raw = config.Environment?.Variables?.SYNC_REGIONS;
-              if (!raw) throw new UnavailableError(`the sync function of ${where} has no SYNC_REGIONS variable; pass --regions`);
-              return parseRegionList(raw, 'SYNC_REGIONS');
-            })
-            .catch((error: unknown) => {
-              throw asCliError(error, `reading SYNC_REGIONS from the sync function (or pass --regions)`);
-            });
-      return regions;
-    },
+      lambda
+        .send(new GetFunctionConfigurationCommand({ FunctionName: output('SyncFunctionName') }))
+        .then((config) => {
+          const raw = config.Environment?.Variables?.SYNC_REGIONS;
+          if (!raw) throw new UnavailableError(`the sync function of ${where} has no SYNC_REGIONS variable; pass --regions`);
+          return parseRegionList(raw, 'SYNC_REGIONS');
+        })
+        .catch((error: unknown) => {
+          throw asCliError(error, `reading SYNC_REGIONS from the sync function (or pass --regions)`);
+        }),
     async callerIdentity() {
       const sts = new STSClient(clientConfig);
       try {
@@ -239,11 +259,6 @@ async function deployedTarget(
       } finally {
         sts.destroy();
       }
-    },
-    destroy() {
-      ddb.destroy();
-      lambda.destroy();
-      for (const client of sesClients.values()) client.destroy();
     },
   };
 }

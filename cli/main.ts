@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { quietSdkNodeVersionWarning } from '../local/sdk-warnings';
 import { registerAudit } from './commands/audit';
 import { registerCheck } from './commands/check';
 import { registerExport } from './commands/export';
@@ -50,7 +51,7 @@ export function buildProgram(runner: Runner): Command {
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   // The SDK warns on every run under Node.js 20 about its releases after January 2027; an operator mid-incident
   // cannot act on that, and it buries the command's own messages. Setting the variable yourself wins.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  quietSdkNodeVersionWarning();
   const runner = new Runner();
   const program = buildProgram(runner);
   try {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { trackChildProcess } from './child-processes';
 
 /** A running DynamoDB Local process (the official jar shipped in `amplify-dynamodb-simulator`). */
 export interface DynamoDbLocal {
@@ -55,6 +56,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     [`-Djava.library.path=${join(dirname(jar), 'DynamoDBLocal_lib')}`, '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)],
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: dirname(jar) },
   );
+  trackChildProcess(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

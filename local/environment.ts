@@ -1,32 +1,40 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import {
+  claimEnvironmentFile,
+  ENVIRONMENT_FILE,
+  LOCAL_ENV_FILE_VARIABLE,
+  type LocalEnvironmentDescription,
+  releaseEnvironmentFile,
+  writeEnvironmentFile,
+} from './environment-file';
 import { type LambdaApi, startLambdaApi } from './lambda-api';
 import { LocalLambda } from './lambda-runtime';
 import { SesEmulator } from './ses-emulator';
 import { readTemplate, synthesize, type Template } from './synth';
 import { createTablesFromTemplate, functionBundle, type TableNames } from './template-resources';
 
-/** Credentials every local component accepts; nothing here reaches AWS. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' } as const;
+/**
+ * Credentials every local component accepts; nothing here reaches AWS. A new object on every call: the SDK writes
+ * its own bookkeeping (`$source`) into the credentials object a client is given, so a shared one would carry it into
+ * everything it is copied to (it once reached `.local/environment.json`).
+ */
+export function localCredentials(): { accessKeyId: string; secretAccessKey: string } {
+  return { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' };
+}
 
 /** The home region the local stack pretends to be deployed in. */
 export const LOCAL_HOME_REGION = 'us-east-1';
 
-/** Default location of the file that tells other processes (the CLI's `--local`) how to reach the environment. */
-export const DEFAULT_ENV_FILE = join(__dirname, '..', '.local', 'environment.json');
+/**
+ * Default location of the file that tells other processes (the CLI's `--local`) how to reach the environment:
+ * `$SSG_LOCAL_ENV_FILE` (the variable the CLI reads too), else `.local/environment.json` in the project.
+ */
+export const DEFAULT_ENV_FILE = process.env[LOCAL_ENV_FILE_VARIABLE] || join(__dirname, '..', ENVIRONMENT_FILE);
 
-/** What `.local/environment.json` holds. */
-export interface LocalEnvironmentDescription {
-  readonly region: string;
-  readonly credentials: { accessKeyId: string; secretAccessKey: string };
-  readonly endpoints: { dynamodb: string; sesv2: string; lambda: string };
-  /** The stack outputs, resolved to local names (same keys as the deployed stack's outputs). */
-  readonly outputs: Record<string, string>;
-  readonly regions: string[];
-  readonly pid: number;
-}
+export type { LocalEnvironmentDescription } from './environment-file';
 
 /** Options for {@link startLocalEnvironment}. */
 export interface LocalEnvironmentOptions {
@@ -37,7 +45,10 @@ export interface LocalEnvironmentOptions {
   readonly seed?: number;
   /** Port of the local Lambda API (the guard endpoint). @default a free port */
   readonly lambdaPort?: number;
-  /** Where to write the description; false writes nothing. @default .local/environment.json */
+  /**
+   * Where to describe the environment; false writes nothing. The file is claimed before anything starts (refused
+   * while another live process holds it) and removed by `stop()`. @default .local/environment.json
+   */
   readonly envFile?: string | false;
   /** Reuse a running DynamoDB Local instead of starting one. */
   readonly dynamodbEndpoint?: string;
@@ -56,6 +67,8 @@ export interface LocalEnvironment extends LocalEnvironmentDescription {
   readonly template: Template;
   /** Environment variables that point an AWS SDK process at this environment. */
   readonly awsEnv: Record<string, string>;
+  /** Where the environment is described, if anywhere. */
+  readonly envFile: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -64,14 +77,20 @@ export interface LocalEnvironment extends LocalEnvironmentDescription {
  * the Lambda runtime would, reachable through the Lambda Invoke API, the SES v2 emulator for every region.
  */
 export async function startLocalEnvironment(options: LocalEnvironmentOptions = {}): Promise<LocalEnvironment> {
-  const outdir = options.outdir ?? join(__dirname, '..', '.local', 'cdk.out');
-  mkdirSync(outdir, { recursive: true });
-  const template = options.reuseAssembly ? readTemplate(outdir) : synthesize(outdir).template;
+  const envFile = options.envFile === false ? undefined : (options.envFile ?? DEFAULT_ENV_FILE);
+  if (envFile !== undefined) {
+    mkdirSync(dirname(envFile), { recursive: true });
+    claimEnvironmentFile(envFile);
+  }
   const stops: Array<() => Promise<void>> = [];
+  if (envFile !== undefined) stops.push(async () => releaseEnvironmentFile(envFile));
   const stop = async () => {
-    for (const fn of stops.reverse()) await fn().catch(() => undefined);
+    for (const fn of stops.splice(0).reverse()) await fn().catch(() => undefined);
   };
   try {
+    const outdir = options.outdir ?? join(__dirname, '..', '.local', 'cdk.out');
+    mkdirSync(outdir, { recursive: true });
+    const template = options.reuseAssembly ? readTemplate(outdir) : synthesize(outdir).template;
     let dynamodbEndpoint = options.dynamodbEndpoint;
     if (dynamodbEndpoint === undefined) {
       const ddb: DynamoDbLocal = await startDynamoDbLocal();
@@ -81,14 +100,15 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     const ses = await SesEmulator.start({ requestsPerSecond: options.sesRequestsPerSecond ?? 1, seed: options.seed ?? 7 });
     stops.push(() => ses.stop());
 
-    const ddbClient = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_HOME_REGION, credentials: LOCAL_CREDENTIALS });
+    const ddbClient = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_HOME_REGION, credentials: localCredentials() });
     const tables = await createTablesFromTemplate(ddbClient, template, options.tableSuffix);
     ddbClient.destroy();
 
+    const credentials = localCredentials();
     const awsEnv: Record<string, string> = {
       AWS_REGION: LOCAL_HOME_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
     };
@@ -116,18 +136,14 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     ).split(',');
     const description: LocalEnvironmentDescription = {
       region: LOCAL_HOME_REGION,
-      credentials: { ...LOCAL_CREDENTIALS },
+      credentials,
       endpoints: { dynamodb: dynamodbEndpoint, sesv2: ses.endpoint, lambda: lambdaApi.endpoint },
       outputs,
       regions,
       pid: process.pid,
     };
-    if (options.envFile !== false) {
-      const file = options.envFile ?? DEFAULT_ENV_FILE;
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, `${JSON.stringify(description, null, 2)}\n`);
-    }
-    return { ...description, ses, tables, template, awsEnv, stop };
+    if (envFile !== undefined) writeEnvironmentFile(envFile, description);
+    return { ...description, credentials: localCredentials(), ses, tables, template, awsEnv, envFile, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LocalLambda } from './lambda-runtime';
+import { type LocalLambda, MAX_REQUEST_PAYLOAD_BYTES, RequestTooLargeError } from './lambda-runtime';
 
 /** A local server speaking the Lambda Invoke REST API, so `@aws-sdk/client-lambda` works unchanged. */
 export interface LambdaApi {
@@ -23,7 +23,9 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
 /**
  * Serves `POST /2015-03-31/functions/{FunctionName}/invocations` (RequestResponse) for local bundles. A handler
- * error answers 200 with `X-Amz-Function-Error: Unhandled` and `{errorType, errorMessage}`, as Lambda does.
+ * error answers 200 with `X-Amz-Function-Error: Unhandled` and `{errorType, errorMessage}`, as Lambda does; so do a
+ * timeout (`Sandbox.Timedout`) and a response over 6 MB (`Function.ResponseSizeTooLarge`). A request body over
+ * 6 MB is refused with 413 `RequestEntityTooLargeException` before the function runs.
  */
 export async function startLambdaApi(options: LambdaApiOptions): Promise<LambdaApi> {
   const server: Server = createServer((req, res) => {
@@ -70,32 +72,41 @@ async function handle(req: IncomingMessage, res: ServerResponse, functions: Reco
       `only RequestResponse invocations are served locally, got ${invocationType}`,
     );
   }
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_REQUEST_PAYLOAD_BYTES);
+  if (body === undefined) return sendError(res, 413, 'RequestEntityTooLargeException', new RequestTooLargeError(0).message);
   let event: unknown;
   try {
     event = body.length ? JSON.parse(body) : {};
   } catch {
     return sendError(res, 400, 'InvalidRequestContentException', 'Could not parse request body into json');
   }
-  const outcome = await fn.invoke(event);
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' };
-  if (outcome.error) {
-    headers['x-amz-function-error'] = 'Unhandled';
-    res.writeHead(200, headers).end(JSON.stringify({ errorType: outcome.error.name, errorMessage: outcome.error.message }));
-    return;
+  let outcome: Awaited<ReturnType<LocalLambda['invoke']>>;
+  try {
+    outcome = await fn.invoke(event);
+  } catch (error) {
+    if (error instanceof RequestTooLargeError) return sendError(res, 413, error.name, error.message);
+    throw error;
   }
-  res.writeHead(200, headers).end(JSON.stringify(outcome.result ?? null));
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' };
+  if (outcome.error) headers['x-amz-function-error'] = 'Unhandled';
+  res.writeHead(200, headers).end(outcome.payload);
 }
 
 function sendError(res: ServerResponse, status: number, type: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type }).end(JSON.stringify({ Type: 'User', message }));
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** The body as text, or undefined when it is longer than `limit` bytes (read to the end, not kept). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      // Keep draining instead of destroying the socket, so the client still receives the 413.
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }

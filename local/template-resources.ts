@@ -55,6 +55,8 @@ export interface FunctionBundle {
   readonly exportName: string;
   readonly environment: Record<string, string>;
   readonly timeoutSeconds: number;
+  /** The template's `MemorySize` (MB). @default 128, Lambda's default */
+  readonly memorySize?: number;
 }
 
 /** Reads a function's bundle location, handler and environment from the template and the cloud assembly. */
@@ -76,6 +78,7 @@ export function functionBundle(template: Template, outdir: string, logicalIdPref
     exportName: handler.slice(dot + 1),
     environment,
     timeoutSeconds: Number(resource.Properties?.Timeout ?? 3),
+    memorySize: Number(resource.Properties?.MemorySize ?? 128),
   };
 }
 

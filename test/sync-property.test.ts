@@ -5,7 +5,7 @@ import { Pacer } from '../lambdas/domain/retry';
 import type { SyncMode } from '../lambdas/sync/state';
 import { syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
-import { mulberry32 } from '../local/ses-emulator/faults';
+import { mulberry32 } from '../local/ses-emulator/random';
 import { createTestTables, scanAll, silentLogger, testSesClient } from './support/local-aws';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];

@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { applyStateFile } from './control';
-import { deriveRandom, type FaultConfig, type ForcedFailureKind } from './faults';
+import type { FaultConfig, ForcedFailureKind } from './faults';
+import { deriveRandom } from './random';
 import { createRequestListener } from './server';
 import { type DateFilterBounds, EmulatedRegion, type RegionContext } from './state';
+import { applyStateFile } from './state-document';
 import { type EmulatorStats, TrafficController } from './traffic';
 
 /** Options for {@link SesEmulator.start}. */

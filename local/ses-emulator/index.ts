@@ -3,8 +3,7 @@
  * Point `@aws-sdk/client-sesv2` at {@link SesEmulator.endpoint} (or set `AWS_ENDPOINT_URL_SESV2`).
  */
 
-export type { EmulatorStateFile, SuppressedEntryJson } from './control';
-export { CONTROL_PREFIX } from './control';
+export { CONTROL_PREFIX } from './control-api';
 export type { SesEmulatorOptions } from './emulator';
 export { SesEmulator } from './emulator';
 export type { SesErrorCode } from './errors';
@@ -24,4 +23,5 @@ export type {
   VerificationStatus,
 } from './state';
 export { defaultAccount, EmulatedRegion, SUPPRESSION_REASONS } from './state';
+export type { EmulatorStateFile, SuppressedEntryJson } from './state-document';
 export type { EmulatorStats, OperationStats } from './traffic';

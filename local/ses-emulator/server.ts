@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CONTROL_PREFIX, handleControl } from './control';
-import type { SesEmulator } from './emulator';
+import { CONTROL_PREFIX, type ControlledEmulator, handleControl } from './control-api';
 import { badRequest, SesError } from './errors';
 import { matchRoute } from './operations';
+import type { TrafficController } from './traffic';
 
 const SES_BODY_LIMIT = 1024 * 1024;
 const CONTROL_BODY_LIMIT = 256 * 1024 * 1024;
+
+/** What the HTTP layer needs of the emulator: its regions and traffic control, and the control API's view. */
+export interface ServedEmulator extends ControlledEmulator {
+  readonly traffic: TrafficController;
+}
 
 /** Region from a SigV4 `Authorization` header's credential scope (`Credential=AKID/date/region/service/aws4_request`). */
 export function regionFromAuthorization(header: string | undefined): string | undefined {
@@ -16,7 +21,7 @@ export function regionFromAuthorization(header: string | undefined): string | un
 }
 
 /** The node:http listener: `/_emulator/...` goes to the control API, everything else is SES v2 rest-json. */
-export function createRequestListener(emu: SesEmulator): RequestListener {
+export function createRequestListener(emu: ServedEmulator): RequestListener {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     const handler = url.pathname === CONTROL_PREFIX || url.pathname.startsWith(`${CONTROL_PREFIX}/`) ? serveControl : serveSes;
@@ -29,7 +34,7 @@ export function createRequestListener(emu: SesEmulator): RequestListener {
   };
 }
 
-async function serveSes(emu: SesEmulator, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+async function serveSes(emu: ServedEmulator, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const method = req.method ?? 'GET';
   const rawBody = await readBody(req, SES_BODY_LIMIT).catch((err: unknown) => err as Error);
   const region = regionFromAuthorization(req.headers.authorization);
@@ -73,7 +78,7 @@ async function serveSes(emu: SesEmulator, req: IncomingMessage, res: ServerRespo
   }
 }
 
-async function serveControl(emu: SesEmulator, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+async function serveControl(emu: ServedEmulator, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   let status: number;
   let body: unknown;
   try {
@@ -87,7 +92,7 @@ async function serveControl(emu: SesEmulator, req: IncomingMessage, res: ServerR
   sendJson(res, status, body);
 }
 
-function finish(emu: SesEmulator, region: string, operation: string, res: ServerResponse, err: unknown, result?: unknown): void {
+function finish(emu: ServedEmulator, region: string, operation: string, res: ServerResponse, err: unknown, result?: unknown): void {
   if (err === undefined) {
     emu.traffic.record(region, operation, 200);
     sendJson(res, 200, result ?? {});

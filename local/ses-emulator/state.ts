@@ -1,6 +1,6 @@
 import { badRequest, SesError } from './errors';
-import { type Random, shuffleInPlace } from './faults';
 import { SnapshotPager } from './pagination';
+import { type Random, shuffleInPlace } from './random';
 
 /** Why an address is on the suppression list. */
 export type SuppressionReason = 'BOUNCE' | 'COMPLAINT';

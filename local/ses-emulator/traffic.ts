@@ -1,5 +1,7 @@
 import { SesError } from './errors';
-import { deriveRandom, type FaultConfig, type ForcedFailureKind, type Random, rateFor, TokenBucket, validateFaultConfig } from './faults';
+import { type FaultConfig, type ForcedFailureKind, rateFor, validateFaultConfig } from './faults';
+import { deriveRandom, type Random } from './random';
+import { TokenBucket } from './token-bucket';
 
 /** Counters for one operation in one region. */
 export interface OperationStats {

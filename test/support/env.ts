@@ -1,4 +1,8 @@
-// Tests never reach AWS: fixed fake credentials, a home region, and quiet Powertools output.
+import { quietSdkNodeVersionWarning } from '../../local/sdk-warnings';
+
+// Tests never reach AWS: fixed fake credentials, a home region, and quiet Powertools output (and no SDK notice
+// about Node.js versions, in the test processes and every process they start).
+quietSdkNodeVersionWarning();
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIDLOCALTEST';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'local-test-secret';
 process.env.AWS_REGION ??= 'us-east-1';

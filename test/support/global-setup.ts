@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { quietSdkNodeVersionWarning } from '../../local/sdk-warnings';
 import { synthesize } from '../../local/synth';
 
 /**
@@ -8,6 +9,7 @@ import { synthesize } from '../../local/synth';
  * create their own uniquely named tables from that template.
  */
 export default async function globalSetup(): Promise<void> {
+  quietSdkNodeVersionWarning();
   const outdir = join(__dirname, '..', '..', '.local', 'test-cdk.out');
   mkdirSync(outdir, { recursive: true });
   synthesize(outdir);

@@ -1,4 +1,4 @@
-import type { SesEmulator } from './emulator';
+import type { FaultConfig } from './faults';
 import { validateFaultConfig } from './faults';
 import {
   type AccountSettings,
@@ -10,10 +10,20 @@ import {
   type SuppressedEntryInput,
 } from './state';
 
-/** Path prefix of the control API; SES v2 paths all start with `/v2/`, so this cannot collide. */
-export const CONTROL_PREFIX = '/_emulator';
+/**
+ * The emulator's JSON state document (`main.ts --state`, `SesEmulator.loadState`, `POST /_emulator/state`) and the
+ * JSON forms of what it holds, validated field by field. Knows the emulator only through {@link EmulatorSettings}.
+ */
 
-/** A control-API failure with its HTTP status. */
+/** What the state document sets on an emulator. */
+export interface EmulatorSettings {
+  region(name: string): EmulatedRegion;
+  setRequestsPerSecond(rps: number): void;
+  setFaults(faults: FaultConfig): void;
+  setNextTokenTtlMs(ttlMs: number): void;
+}
+
+/** Invalid input to the state document or the control API, with the HTTP status the control API answers. */
 export class ControlError extends Error {
   constructor(
     readonly status: number,
@@ -48,104 +58,8 @@ export interface EmulatorStateFile {
   >;
 }
 
-/** Result of a control request. */
-export interface ControlResult {
-  status: number;
-  body: unknown;
-}
-
-/** Routes one control-API request. Throws ControlError (or a plain Error → 400) on bad input. */
-export function handleControl(emu: SesEmulator, method: string, path: string, body: unknown): ControlResult {
-  const parts = path
-    .slice(CONTROL_PREFIX.length)
-    .split('/')
-    .filter((p) => p.length > 0)
-    .map((p) => decodeURIComponent(p));
-  const route = `${method} /${parts.map((p, i) => (parts[0] === 'regions' && i === 1 ? ':region' : i === 3 ? ':name' : p)).join('/')}`;
-  const regionName = parts[0] === 'regions' ? parts[1] : undefined;
-  const region = (): EmulatedRegion => emu.region(checkRegionName(regionName));
-
-  switch (route) {
-    case 'GET /health':
-      return ok({ ok: true, endpoint: emu.endpoint, regions: emu.regions(), requestsPerSecond: jsonRate(emu.traffic.requestsPerSecond) });
-    case 'GET /regions':
-      return ok({ regions: emu.regions().map((name) => ({ name, suppressed: emu.region(name).suppressedCount })) });
-    case 'GET /regions/:region/suppressed': {
-      const entries = region().suppressed().map(entryToJson);
-      return ok({ region: regionName, count: entries.length, entries });
-    }
-    case 'POST /regions/:region/suppressed': {
-      const list = Array.isArray(body) ? body : (asObject(body, 'body').entries as unknown);
-      if (!Array.isArray(list)) throw new ControlError(400, 'body must be an array of entries or {"entries": [...]}');
-      const r = region();
-      r.putSuppressedMany(list.map((e, i) => entryFromJson(e, i)));
-      return ok({ region: regionName, added: list.length, count: r.suppressedCount });
-    }
-    case 'DELETE /regions/:region/suppressed':
-      region().clearSuppressed();
-      return ok({ region: regionName, count: 0 });
-    case 'DELETE /regions/:region/suppressed/:name': {
-      const deleted = region().deleteSuppressed(parts[3] ?? '');
-      return { status: deleted ? 200 : 404, body: { deleted } };
-    }
-    case 'PUT /regions/:region/identities':
-    case 'POST /regions/:region/identities':
-      region().putIdentity(identityFromJson(body));
-      return ok({ region: regionName, identity: asObject(body, 'body').name });
-    case 'DELETE /regions/:region/identities/:name': {
-      const deleted = region().deleteIdentity(parts[3] ?? '');
-      return { status: deleted ? 200 : 404, body: { deleted } };
-    }
-    case 'GET /regions/:region/account':
-      return ok(region().getAccount());
-    case 'PUT /regions/:region/account':
-    case 'PATCH /regions/:region/account':
-      region().setAccount(accountFromJson(body));
-      return ok(region().getAccount());
-    case 'PUT /regions/:region/configuration-sets':
-    case 'POST /regions/:region/configuration-sets':
-      region().putConfigurationSet(configurationSetFromJson(body));
-      return ok({ region: regionName, configurationSet: asObject(body, 'body').name });
-    case 'POST /regions/:region/refuse-delete': {
-      const { emailAddress, message } = asObject(body, 'body');
-      if (typeof emailAddress !== 'string') throw new ControlError(400, 'emailAddress must be a string');
-      if (message !== undefined && typeof message !== 'string') throw new ControlError(400, 'message must be a string');
-      region().refuseDelete(emailAddress, message);
-      return ok({ region: regionName, emailAddress });
-    }
-    case 'POST /regions/:region/fail-next': {
-      const { count, kind } = asObject(body, 'body');
-      emu.failNextRequests(checkRegionName(regionName), count as number, kind as 'throttle' | 'serverError');
-      return ok({ region: regionName, count, kind });
-    }
-    case 'GET /faults':
-      return ok(emu.traffic.getFaults());
-    case 'PUT /faults':
-      emu.setFaults(validateFaultConfig(body));
-      return ok(emu.traffic.getFaults());
-    case 'GET /rps':
-      return ok({ requestsPerSecond: jsonRate(emu.traffic.requestsPerSecond) });
-    case 'PUT /rps':
-      emu.setRequestsPerSecond(rateFromJson(asObject(body, 'body').requestsPerSecond));
-      return ok({ requestsPerSecond: jsonRate(emu.traffic.requestsPerSecond) });
-    case 'GET /stats':
-      return ok(emu.stats());
-    case 'DELETE /stats':
-      emu.resetStats();
-      return ok(emu.stats());
-    case 'POST /state':
-      applyStateFile(emu, body);
-      return ok({ regions: emu.regions() });
-    case 'POST /reset':
-      emu.reset();
-      return ok({ regions: [] });
-    default:
-      throw new ControlError(404, `Unknown control route ${method} ${path}; see local/ses-emulator/control.ts for the route list.`);
-  }
-}
-
 /** Applies a state document to the emulator; validates everything it reads. */
-export function applyStateFile(emu: SesEmulator, doc: unknown): void {
+export function applyStateFile(emu: EmulatorSettings, doc: unknown): void {
   const state = asObject(doc, 'state') as EmulatorStateFile;
   if (state.requestsPerSecond !== undefined) emu.setRequestsPerSecond(rateFromJson(state.requestsPerSecond));
   if (state.faults !== undefined) emu.setFaults(validateFaultConfig(state.faults));
@@ -180,7 +94,7 @@ export function entryToJson(e: SuppressedEntry): SuppressedEntryJson {
   };
 }
 
-function entryFromJson(value: unknown, index: number): SuppressedEntryInput {
+export function entryFromJson(value: unknown, index: number): SuppressedEntryInput {
   const e = asObject(value, `entries[${index}]`);
   const out: SuppressedEntryInput = { emailAddress: e.emailAddress as string, reason: e.reason as SuppressedEntryInput['reason'] };
   if (e.lastUpdateTime !== undefined) {
@@ -210,7 +124,7 @@ const IDENTITY_FIELDS: Record<string, 'string' | 'boolean'> = {
   configurationSetName: 'string',
 };
 
-function identityFromJson(value: unknown): IdentityInput {
+export function identityFromJson(value: unknown): IdentityInput {
   return checkFields(asObject(value, 'identity'), IDENTITY_FIELDS, 'identity') as unknown as IdentityInput;
 }
 
@@ -225,7 +139,7 @@ const ACCOUNT_FIELDS: Record<string, 'string' | 'boolean' | 'number' | 'reasons'
   suppressedReasons: 'reasons',
 };
 
-function accountFromJson(value: unknown): Partial<AccountSettings> {
+export function accountFromJson(value: unknown): Partial<AccountSettings> {
   const patch = checkFields(asObject(value, 'account'), ACCOUNT_FIELDS, 'account') as Partial<AccountSettings>;
   if (patch.enforcementStatus !== undefined && !['HEALTHY', 'PROBATION', 'SHUTDOWN'].includes(patch.enforcementStatus)) {
     throw new ControlError(400, 'account.enforcementStatus must be HEALTHY, PROBATION or SHUTDOWN');
@@ -233,7 +147,7 @@ function accountFromJson(value: unknown): Partial<AccountSettings> {
   return patch;
 }
 
-function configurationSetFromJson(value: unknown): ConfigurationSetInput {
+export function configurationSetFromJson(value: unknown): ConfigurationSetInput {
   return checkFields(
     asObject(value, 'configuration set'),
     { name: 'string', suppressedReasons: 'reasons', sendingEnabled: 'boolean' },
@@ -253,24 +167,24 @@ function checkFields(obj: Record<string, unknown>, fields: Record<string, string
   return obj;
 }
 
-function checkRegionName(name: string | undefined): string {
+export function checkRegionName(name: string | undefined): string {
   if (name === undefined || !/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(name))
     throw new ControlError(400, `invalid region name ${JSON.stringify(name)}`);
   return name;
 }
 
 // JSON has no Infinity: null means unlimited on the wire (0 is accepted too, and reported back as null).
-function rateFromJson(value: unknown): number {
+export function rateFromJson(value: unknown): number {
   if (value === null) return Infinity;
   if (typeof value !== 'number' || value < 0) throw new ControlError(400, 'requestsPerSecond must be a number >= 0 or null (unlimited)');
   return value;
 }
 
-function jsonRate(rps: number): number | null {
+export function jsonRate(rps: number): number | null {
   return rps > 0 && Number.isFinite(rps) ? rps : null;
 }
 
-function asObject(value: unknown, what: string): Record<string, unknown> {
+export function asObject(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ControlError(400, `${what} must be a JSON object`);
   return value as Record<string, unknown>;
 }
@@ -278,8 +192,4 @@ function asObject(value: unknown, what: string): Record<string, unknown> {
 function arrayOf<T>(value: T[] | unknown, what: string): T[] {
   if (!Array.isArray(value)) throw new ControlError(400, `${what} must be an array`);
   return value as T[];
-}
-
-function ok(body: unknown): ControlResult {
-  return { status: 200, body };
 }

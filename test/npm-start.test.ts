@@ -1,0 +1,120 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..');
+
+/** `npm start` (local/start.ts) with its environment file in `envFile`; stdout and stderr collected. */
+function npmStart(
+  envFile: string,
+  args: string[] = [],
+): { child: ChildProcessWithoutNullStreams; out: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
+    cwd: ROOT,
+    env: { ...withoutSdkNoticeSetting(process.env), SSG_LOCAL_ENV_FILE: envFile },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  return { child, out: () => out, exited };
+}
+
+/** The environment as a user's shell has it: the test setup's silencing of the SDK notice removed. */
+function withoutSdkNoticeSetting(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _, ...rest } = env;
+  return rest;
+}
+
+/** Child process IDs of `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Whether the process exists and has not exited (zombies count as exited). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/\)\s+Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('Script: npm start', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ssg-npm-start-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('with --once runs the demo, stops, prints no endpoints it has shut down, and leaves nothing behind', async () => {
+    // Prepare
+    const envFile = join(dir, 'environment.json');
+
+    // Act
+    const run = npmStart(envFile, ['--once']);
+    const code = await run.exited;
+
+    // Assess
+    const out = run.out();
+    expect(code).toBe(0);
+    expect(out).toContain('Guard check 2 (identity verified in every region):');
+    expect(out).toContain('Stopped (--once)');
+    expect(out).not.toMatch(/Local endpoints|curl|Running\. Press Ctrl\+C/);
+    expect(out).not.toContain('NodeVersionSupportWarning');
+    expect(existsSync(envFile)).toBe(false);
+  }, 180_000);
+
+  it('refuses a second start while running, and on Ctrl+C stops every process it started and removes its file', async () => {
+    // Prepare
+    const envFile = join(dir, 'environment.json');
+    const first = npmStart(envFile);
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (first.out().includes('Running. Press Ctrl+C to stop.')) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 200);
+      first.exited.then(() => {
+        clearInterval(poll);
+        reject(new Error(`npm start exited early:\n${first.out()}`));
+      });
+    });
+    const children = childrenOf(first.child.pid!);
+    const described = JSON.parse(readFileSync(envFile, 'utf8')) as { pid: number };
+
+    try {
+      // Act
+      const second = npmStart(envFile);
+      const secondCode = await second.exited;
+      const before = readFileSync(envFile, 'utf8');
+      first.child.kill('SIGINT');
+      const code = await first.exited;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      // Assess
+      expect(described.pid).toBe(first.child.pid);
+      expect(first.out()).toMatch(
+        /Schedules \(from the synthesized template, run locally as deployed.*\n {2}rate\(15 minutes\) {2}incremental sync/,
+      );
+      expect(secondCode).toBe(1);
+      expect(second.out()).toContain(`the local environment is already running (process ${first.child.pid}, described in ${envFile})`);
+      expect(JSON.parse(before)).toEqual(described);
+      expect(code).toBe(130);
+      expect(children.length).toBeGreaterThanOrEqual(3); // DynamoDB Local and the functions' environments
+      expect(children.filter(isRunning)).toEqual([]);
+      expect(existsSync(envFile)).toBe(false);
+    } finally {
+      first.child.kill('SIGKILL');
+      for (const pid of children.filter(isRunning)) process.kill(pid, 'SIGKILL');
+    }
+  }, 180_000);
+});
