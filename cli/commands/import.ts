@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { type CsvError, parse } from 'csv-parse';
 import { canonicalAddress } from '../../lambdas/domain/address';
 import { auditItem } from '../../lambdas/domain/audit';
-import { batchGetItems, forEachLimit } from '../../lambdas/domain/batch-get';
+import { batchGetByKey, forEachLimit } from '../../lambdas/domain/batch';
 import { MANUAL_ATTRIBUTE, type ManualEntry, SUPPRESSION_KEY, type SuppressionReason } from '../../lambdas/domain/records';
 import { checkAddress } from '../../lambdas/guard/email';
 import type { Target } from '../context';
@@ -337,7 +337,7 @@ class Importer {
       if (seen) this.unchanged++;
       if (!seen || (row.reason === 'COMPLAINT' && seen.reason === 'BOUNCE')) latest.set(key, row);
     }
-    const { items } = await batchGetItems(this.t.doc, this.table, SUPPRESSION_KEY, [...latest.keys()], {
+    const { items } = await batchGetByKey(this.t.doc, this.table, SUPPRESSION_KEY, [...latest.keys()], {
       projection: '#a, #m',
       names: { '#a': SUPPRESSION_KEY, '#m': MANUAL_ATTRIBUTE },
       consistentRead: true,

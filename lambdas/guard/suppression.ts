@@ -1,5 +1,5 @@
-import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchGetItems } from '../domain/batch-get';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGet, batchGetByKey } from '../domain/batch';
 import {
   MANUAL_ATTRIBUTE,
   type ManualEntry,
@@ -10,7 +10,6 @@ import {
   SUPPRESSION_KEY,
   type SuppressionReason,
 } from '../domain/records';
-import { backoffDelay, sleep } from '../domain/retry';
 import { callDependency } from './dependency';
 
 /** Why and where an address is suppressed, for the reasons that apply to this send. */
@@ -30,7 +29,7 @@ export async function readSuppressionItems(
 ): Promise<{ items: Map<string, Record<string, unknown>>; requests: number }> {
   if (keys.length === 0) return { items: new Map(), requests: 0 };
   return callDependency('dynamodb', 'BatchGetItem', tableName, () =>
-    batchGetItems(doc, tableName, SUPPRESSION_KEY, keys, { concurrency, maxRounds: 5 }),
+    batchGetByKey(doc, tableName, SUPPRESSION_KEY, keys, { concurrency, maxRounds: 5 }),
   );
 }
 
@@ -80,25 +79,18 @@ export async function readFreshness(
   regions: readonly string[],
 ): Promise<RegionFreshness[]> {
   return callDependency('dynamodb', 'BatchGetItem', tableName, async () => {
-    const found = new Map<string, Record<string, unknown>>();
-    let pending: Array<Record<string, unknown>> = regions.map((region) => regionStateKey(region));
-    for (let round = 0; pending.length > 0; round++) {
-      if (round >= 5) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed on ${tableName}`);
-      if (round > 0) await sleep(backoffDelay(round, 50, 1000));
-      const out = await doc.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [tableName]: {
-              Keys: pending,
-              ProjectionExpression: '#pk, #sk, watermark, lastSuccessAt, lastError',
-              ExpressionAttributeNames: { '#pk': STATE_PK, '#sk': STATE_SK },
-            },
-          },
-        }),
-      );
-      for (const item of out.Responses?.[tableName] ?? []) found.set(String(item[STATE_PK]), item);
-      pending = (out.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
-    }
+    const { items } = await batchGet(
+      doc,
+      tableName,
+      regions.map((region) => regionStateKey(region)),
+      {
+        projection: '#pk, #sk, watermark, lastSuccessAt, lastError',
+        names: { '#pk': STATE_PK, '#sk': STATE_SK },
+        maxRounds: 5,
+        backoffCapMs: 1000,
+      },
+    );
+    const found = new Map(items.map((item) => [String(item[STATE_PK]), item]));
     return regions.map((region) => {
       const item = found.get(regionStateKey(region).pk) ?? {};
       return {

@@ -1,18 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ListSuppressedDestinationsCommand, type ListSuppressedDestinationsCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  ScanCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { canonicalAddress } from '../domain/address';
-import { batchGetItems, forEachLimit } from '../domain/batch-get';
+import { batchGetByKey, batchWrite, forEachLimit } from '../domain/batch';
 import { type RegionEntry, regionAttribute, regionStateKey, SUPPRESSION_KEY, type SuppressionReason } from '../domain/records';
-import { backoffDelay, isRetryable, isThrottle, type Pacer, sleep } from '../domain/retry';
+import { backoffDelay, isRetryable, isThrottle, type Pacer } from '../domain/retry';
 import { type PassCheckpoint, type RegionSyncState, type SyncMode, SyncStateStore, type SyncSummary } from './state';
 
 /** Tunables of a sync run; every one has a production default. */
@@ -274,7 +267,7 @@ class SyncRun {
       if (!current || compareEntries(entry, current) > 0) latest.set(entry.key, entry);
     }
     if (latest.size === 0) return 0;
-    const { items } = await batchGetItems(this.deps.doc, this.deps.suppressionTable, SUPPRESSION_KEY, [...latest.keys()], {
+    const { items } = await batchGetByKey(this.deps.doc, this.deps.suppressionTable, SUPPRESSION_KEY, [...latest.keys()], {
       projection: '#key, #r',
       names: { '#key': SUPPRESSION_KEY, '#r': attr },
     });
@@ -446,15 +439,12 @@ class SyncRun {
   private async deleteSeen(pass: PassCheckpoint): Promise<void> {
     const pk = regionStateKey(this.request.region).pk;
     const keys = Array.from({ length: pass.seenChunks }, (_, i) => ({ pk, sk: `${seenPrefix(pass)}${String(i + 1).padStart(6, '0')}` }));
-    for (let i = 0; i < keys.length; i += 25) {
-      let pending = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let round = 0; pending.length > 0 && round < 8; round++) {
-        if (round > 0) await sleep(backoffDelay(round, 50, 2000));
-        const out = await this.deps.doc.send(new BatchWriteCommand({ RequestItems: { [this.deps.stateTable]: pending } }));
-        pending = (out.UnprocessedItems?.[this.deps.stateTable] as typeof pending | undefined) ?? [];
-      }
-      // Anything still pending expires through the table's TTL attribute.
-    }
+    // Anything left unprocessed expires through the table's TTL attribute.
+    await batchWrite(
+      this.deps.doc,
+      this.deps.stateTable,
+      keys.map((Key) => ({ DeleteRequest: { Key } })),
+    );
   }
 
   private async completeIncremental(pass: PassCheckpoint, st: RegionSyncState): Promise<boolean> {
