@@ -1,8 +1,8 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SyncMode, SyncSummary } from '../../client/sync-contract';
 import { regionStateKey } from '../domain/records';
 
-/** Which pass a sync invocation works on. */
-export type SyncMode = 'incremental' | 'full';
+export type { SyncMode, SyncSummary };
 
 /** Progress of one pass through a region's list, saved after every page so the next invocation can go on. */
 export interface PassCheckpoint {
@@ -22,27 +22,6 @@ export interface PassCheckpoint {
   removals: number;
   restarts: number;
   seenChunks: number;
-}
-
-/** Summary of one sync invocation, returned by the function and kept on the state item. */
-export interface SyncSummary {
-  readonly region: string;
-  readonly mode: SyncMode;
-  readonly complete: boolean;
-  readonly pages: number;
-  readonly entriesRead: number;
-  readonly itemsWritten: number;
-  readonly removals: number;
-  readonly throttled: number;
-  readonly restarts: number;
-  readonly durationMs: number;
-  readonly passId?: string;
-  /** Set when the invocation did no work, with the reason. */
-  readonly skipped?: string;
-  /** True while a full reconciliation is still in progress for the region. */
-  readonly fullPassPending: boolean;
-  /** Every SES entry updated before this time is in the canonical table (ISO-8601). */
-  readonly syncedThrough?: string;
 }
 
 /** The per-region sync state item (watermark, last success, last error, checkpoints). */
