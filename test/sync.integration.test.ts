@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { listedRegions, regionAttribute, regionStateKey } from '../lambdas/domain/records';
-import { SyncStateStore } from '../lambdas/sync/state';
+import { StateTable } from '../lambdas/domain/state-table';
 import { type SyncDeps, type SyncOptions, syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
 import { createTestTables, scanAll, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
@@ -105,7 +105,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
     // Assess
     expect(second.entriesRead).toBe(0);
-    const state = await new SyncStateStore(tables.doc, tables.stateTable).load('us-east-1');
+    const state = await new StateTable(tables.doc, tables.stateTable).load('us-east-1');
     expect(Date.parse(state.watermark!)).toBeGreaterThan(Date.now() - 60_000);
     expect(state.lastSuccessAt).toEqual(expect.any(String));
     expect(state.lastSummary).toMatchObject({ region: 'us-east-1', complete: true });
@@ -174,7 +174,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     expect(listedRegions(both!)).toEqual(['us-west-2']);
     expect(listedRegions((await item('east@example.com'))!)).toEqual([]);
     expect(listedRegions((await item('stays@example.com'))!)).toEqual(['us-east-1']);
-    const state = await new SyncStateStore(tables.doc, tables.stateTable).load('us-east-1');
+    const state = await new StateTable(tables.doc, tables.stateTable).load('us-east-1');
     expect(state).toMatchObject({ listedAtLastFull: 1, lastFullSuccessAt: expect.any(String) });
     expect(state.full).toBeUndefined();
     // The seen-address chunks of the finished pass are cleaned up.
@@ -224,7 +224,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
     // Assess
     await expect(failing).rejects.toThrow(/abandoned: SES expired its NextToken 3 times/);
-    const state = await new SyncStateStore(tables.doc, tables.stateTable).load('us-east-1');
+    const state = await new StateTable(tables.doc, tables.stateTable).load('us-east-1');
     expect(state.lastError).toMatchObject({ message: expect.stringContaining('NextToken') });
     expect(state.incremental).toBeUndefined();
     expect(state.leaseOwner).toBeUndefined();
@@ -234,7 +234,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     const retry = await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
     expect(retry.complete).toBe(true);
     expect(await scanAll(tables.doc, tables.suppressionTable)).toHaveLength(300);
-    expect((await new SyncStateStore(tables.doc, tables.stateTable).load('us-east-1')).lastError).toBeUndefined();
+    expect((await new StateTable(tables.doc, tables.stateTable).load('us-east-1')).lastError).toBeUndefined();
   });
 
   it('backs off on throttling and 5xx answers and still reads every entry', async () => {
@@ -261,7 +261,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
   it('skips a run while another invocation holds the region, queueing a full reconciliation', async () => {
     // Prepare
-    const store = new SyncStateStore(tables.doc, tables.stateTable);
+    const store = new StateTable(tables.doc, tables.stateTable);
     await store.acquireLease('us-east-1', 'someone-else', Date.now() + 60_000, Date.now());
 
     // Act
@@ -284,7 +284,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
       .putSuppressed({ emailAddress: 'gone@example.com', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 5 * HOUR) });
     await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
     emu.region('us-east-1').deleteSuppressed('gone@example.com');
-    await new SyncStateStore(tables.doc, tables.stateTable).requestFullPass('us-east-1', new Date().toISOString());
+    await new StateTable(tables.doc, tables.stateTable).requestFullPass('us-east-1', new Date().toISOString());
 
     // Act
     const summary = await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
