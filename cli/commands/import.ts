@@ -2,15 +2,13 @@ import { createReadStream, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { type CsvError, parse } from 'csv-parse';
-import { canonicalAddress } from '../../lambdas/domain/address';
-import { auditItem } from '../../lambdas/domain/audit';
-import { batchGetByKey, forEachLimit } from '../../lambdas/domain/batch';
-import { MANUAL_ATTRIBUTE, type ManualEntry, SUPPRESSION_KEY, type SuppressionReason } from '../../lambdas/domain/records';
+import { ManualImport } from '../../lambdas/domain/manual';
+import type { SuppressionReason } from '../../lambdas/domain/records';
+import { StateTable } from '../../lambdas/domain/state-table';
+import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { checkAddress } from '../../lambdas/guard/email';
-import type { Target } from '../context';
 import { EXIT, UsageError } from '../errors';
 import { Progress, table } from '../output';
 import type { Runner } from '../runner';
@@ -154,7 +152,15 @@ export function registerImport(program: Command, runner: Runner): void {
           }
         }
         const t = await target();
-        const importer = new Importer(t, `import:${source}`, await t.callerIdentity());
+        const importer = new ManualImport(
+          {
+            suppression: new SuppressionTable(t.doc, t.output('SuppressionTableName')),
+            state: new StateTable(t.doc, t.output('SyncStateTableName')),
+          },
+          `import:${source}`,
+          await t.callerIdentity(),
+          WRITE_CONCURRENCY,
+        );
         const input = file === '-' ? stdin : createReadStream(file);
         const progress = new Progress(out.stderr);
         const rejected: RejectedRow[] = [];
@@ -307,103 +313,5 @@ async function* ndjsonRows(input: Readable, defaultReason: SuppressionReason | u
     const address = [...ADDRESS_HEADERS].map((k) => fields.get(k)).find((v) => typeof v === 'string') as string | undefined;
     const reason = [...REASON_HEADERS].map((k) => fields.get(k)).find((v) => typeof v === 'string') as string | undefined;
     yield validateRow(line, address, reason, defaultReason);
-  }
-}
-
-/** Writes validated rows as manual suppressions, skipping those already in force. */
-class Importer {
-  imported = 0;
-  unchanged = 0;
-  keptUnsuppressed = 0;
-  private readonly table: string;
-  private readonly stateTable: string;
-
-  constructor(
-    private readonly t: Target,
-    private readonly origin: string,
-    private readonly by: string,
-  ) {
-    this.table = t.output('SuppressionTableName');
-    this.stateTable = t.output('SyncStateTableName');
-  }
-
-  /** Compares a batch with the table (BatchGetItem) and writes, in parallel, only the rows that change something. */
-  async write(rows: readonly GoodRow[]): Promise<void> {
-    const latest = new Map<string, GoodRow>();
-    for (const row of rows) {
-      const key = canonicalAddress(row.address);
-      const seen = latest.get(key);
-      // Within a file, a complaint outranks a bounce; repeats change nothing.
-      if (seen) this.unchanged++;
-      if (!seen || (row.reason === 'COMPLAINT' && seen.reason === 'BOUNCE')) latest.set(key, row);
-    }
-    const { items } = await batchGetByKey(this.t.doc, this.table, SUPPRESSION_KEY, [...latest.keys()], {
-      projection: '#a, #m',
-      names: { '#a': SUPPRESSION_KEY, '#m': MANUAL_ATTRIBUTE },
-      consistentRead: true,
-    });
-    const writes: Array<[string, GoodRow, ManualEntry | undefined]> = [];
-    for (const [key, row] of latest) {
-      const manual = items.get(key)?.[MANUAL_ATTRIBUTE] as ManualEntry | undefined;
-      if (manual?.status === 'REMOVED') {
-        this.unchanged++;
-        this.keptUnsuppressed++;
-      } else if (manual?.status === 'LISTED' && (manual.reason === row.reason || manual.reason === 'COMPLAINT')) {
-        this.unchanged++;
-      } else {
-        writes.push([key, row, manual]);
-      }
-    }
-    await forEachLimit(writes, WRITE_CONCURRENCY, async ([key, row, before]) => {
-      if (await this.writeRow(key, row, before)) this.imported++;
-      else this.unchanged++;
-    });
-  }
-
-  private async writeRow(key: string, row: GoodRow, before: ManualEntry | undefined): Promise<boolean> {
-    const at = new Date().toISOString();
-    const manual: ManualEntry = { reason: row.reason, status: 'LISTED', at, by: this.by, note: this.origin };
-    try {
-      await this.t.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: { [SUPPRESSION_KEY]: key },
-                UpdateExpression:
-                  'SET #m = :m, lastUpdated = :at, firstSeen = if_not_exists(firstSeen, :at), origin = if_not_exists(origin, :origin)',
-                // Only over the state we compared with, so a concurrent change (or a second import) is never overwritten.
-                ConditionExpression: before ? '#m.#at = :beforeAt' : 'attribute_not_exists(#m)',
-                ExpressionAttributeNames: { '#m': MANUAL_ATTRIBUTE, ...(before ? { '#at': 'at' } : {}) },
-                ExpressionAttributeValues: {
-                  ':m': manual,
-                  ':at': at,
-                  ':origin': this.origin,
-                  ...(before ? { ':beforeAt': before.at } : {}),
-                },
-              },
-            },
-            {
-              Put: {
-                TableName: this.stateTable,
-                Item: auditItem({
-                  address: key,
-                  action: 'import',
-                  at,
-                  by: this.by,
-                  reason: row.reason,
-                  details: { source: this.origin, line: row.line, before: before ?? null },
-                }),
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'TransactionCanceledException' && /ConditionalCheckFailed/.test((error as Error).message)) return false;
-      throw error;
-    }
   }
 }

@@ -1,17 +1,8 @@
-import { DeleteSuppressedDestinationCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
-import { canonicalAddress } from '../../lambdas/domain/address';
-import { type AuditEntry, auditItem } from '../../lambdas/domain/audit';
-import {
-  MANUAL_ATTRIBUTE,
-  type ManualEntry,
-  type RegionEntry,
-  regionAttribute,
-  regionEntries,
-  SUPPRESSION_KEY,
-  type SuppressionReason,
-} from '../../lambdas/domain/records';
+import { ManualConflictError, type RegionRemoval, suppress, unsuppress } from '../../lambdas/domain/manual';
+import type { RegionEntry, SuppressionReason } from '../../lambdas/domain/records';
+import { StateTable } from '../../lambdas/domain/state-table';
+import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { hasControlCharacter } from '../../lambdas/domain/text';
 import { caseCandidates, requireAddress } from '../address';
 import type { Target } from '../context';
@@ -55,34 +46,17 @@ export function registerManual(program: Command, runner: Runner): void {
         const reason = parseReason(options.reason);
         const note = freeText(options.note, '--note', false);
         const t = await target();
-        const key = canonicalAddress(address);
-        const tableName = t.output('SuppressionTableName');
-        const existing = (await t.doc.send(new GetCommand({ TableName: tableName, Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true })))
-          .Item;
-        const before = existing?.[MANUAL_ATTRIBUTE] as ManualEntry | undefined;
-        if (before?.status === 'LISTED' && before.reason === reason && before.note === note) {
-          if (out.json) out.printJson({ address: key, changed: false, manual: before });
-          else out.line(`${key} is already suppressed manually (${before.reason}, since ${before.at}, by ${before.by}); nothing changed`);
+        const result = await manualChange(() =>
+          suppress(manualTables(t), { address, reason, ...(note ? { note } : {}), by: () => t.callerIdentity() }),
+        );
+        const { key, manual } = result;
+        if (!result.changed) {
+          if (out.json) out.printJson({ address: key, changed: false, manual });
+          else out.line(`${key} is already suppressed manually (${manual.reason}, since ${manual.at}, by ${manual.by}); nothing changed`);
           return EXIT.OK;
         }
-        const by = await t.callerIdentity();
-        const at = new Date().toISOString();
-        const manual: ManualEntry = { reason, status: 'LISTED', at, by, ...(note ? { note } : {}) };
-        const audit: AuditEntry = {
-          address: key,
-          action: 'suppress',
-          at,
-          by,
-          reason,
-          ...(note ? { note } : {}),
-          details: { before: before ?? null, after: manual },
-        };
-        await transact(t, key, before, {
-          set: { [MANUAL_ATTRIBUTE]: manual },
-          setIfAbsent: { firstSeen: at, origin: 'manual' },
-          at,
-          audit,
-        });
+        const { audit } = result;
+        const { at, by } = manual;
         if (out.json) out.printJson({ address: key, changed: true, manual, audit });
         else {
           out.line(`Suppressed ${key} manually (${reason}) at ${at} by ${by}${note ? `, note: ${note}` : ''}.`);
@@ -106,51 +80,27 @@ export function registerManual(program: Command, runner: Runner): void {
         const given = requireAddress(raw, '<address>', false);
         const why = freeText(options.reason, '--reason', true);
         const t = await target();
-        const key = canonicalAddress(given);
         const regions = await t.regions();
         const by = await t.callerIdentity();
-        const existing = (
-          await t.doc.send(
-            new GetCommand({ TableName: t.output('SuppressionTableName'), Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true }),
-          )
-        ).Item;
-        const entries = existing ? regionEntries(existing) : new Map<string, RegionEntry>();
-        const manualBefore = existing?.[MANUAL_ATTRIBUTE] as ManualEntry | undefined;
-
-        const results = await Promise.all(
-          regions.map((region) => removeFromRegion(t.ses(region), region, caseCandidates(entries.get(region)?.address, given))),
-        );
-        const at = new Date().toISOString();
-        // A region's canonical entry becomes REMOVED when SES no longer holds the address there; where SES refused,
-        // it stays LISTED because SES still suppresses it.
-        const markRemoved = results.filter((r) => r.failed.length === 0 && entries.get(r.region)?.status === 'LISTED').map((r) => r.region);
-        const endManual = manualBefore?.status === 'LISTED';
-        const removedFrom = results.filter((r) => r.removed.length > 0).map((r) => r.region);
-        const failed = results.flatMap((r) => r.failed.map((f) => ({ region: r.region, ...f })));
-        const changed = removedFrom.length > 0 || markRemoved.length > 0 || endManual;
-
-        let audit: AuditEntry | undefined;
-        if (changed) {
-          audit = {
-            address: key,
-            action: 'unsuppress',
-            at,
+        const {
+          key,
+          entries,
+          results,
+          markedRemoved: markRemoved,
+          manualEnded: endManual,
+          failed,
+          changed,
+          audit,
+        } = await manualChange(() =>
+          unsuppress(manualTables(t), {
+            address: given,
+            why,
+            regions,
             by,
-            reason: why,
-            details: {
-              removedFrom,
-              removedAddresses: results.flatMap((r) => r.removed.map((a) => `${r.region}:${a}`)),
-              failed,
-              markedRemoved: markRemoved,
-              manualBefore: manualBefore ?? null,
-            },
-          };
-          const set: Record<string, unknown> = {};
-          for (const region of markRemoved) set[`${regionAttribute(region)}.status`] = 'REMOVED';
-          for (const region of markRemoved) set[`${regionAttribute(region)}.removedAt`] = at;
-          if (endManual) set[MANUAL_ATTRIBUTE] = { ...manualBefore, status: 'REMOVED', at, by, note: why } satisfies ManualEntry;
-          await transact(t, key, manualBefore, { set, at, audit, itemExists: existing !== undefined });
-        }
+            ses: (region) => t.ses(region),
+            candidates: (recorded) => caseCandidates(recorded, given),
+          }),
+        );
 
         if (out.json) {
           out.printJson({
@@ -171,101 +121,19 @@ export function registerManual(program: Command, runner: Runner): void {
     );
 }
 
-/** What removing the address from one region's SES list did. */
-interface RegionRemoval {
-  readonly region: string;
-  /** Exact spellings SES held and removed. */
-  readonly removed: string[];
-  /** Spellings SES holds but would not remove. */
-  readonly failed: Array<{ address: string; error: string }>;
+function manualTables(t: Target) {
+  return {
+    suppression: new SuppressionTable(t.doc, t.output('SuppressionTableName')),
+    state: new StateTable(t.doc, t.output('SyncStateTableName')),
+  };
 }
 
-async function removeFromRegion(ses: SESv2Client, region: string, candidates: string[]): Promise<RegionRemoval> {
-  const result: RegionRemoval = { region, removed: [], failed: [] };
-  // SES keys its list by the exact case, and may hold more than one spelling: try each and remove all it holds.
-  for (const candidate of candidates) {
-    try {
-      await ses.send(new DeleteSuppressedDestinationCommand({ EmailAddress: candidate }));
-      result.removed.push(candidate);
-    } catch (error) {
-      if ((error as Error).name === 'NotFoundException') continue;
-      result.failed.push({ address: candidate, error: `${(error as Error).name}: ${(error as Error).message}` });
-    }
-  }
-  return result;
-}
-
-interface Change {
-  /** Attributes (or `attr.field` paths) to set. */
-  readonly set: Record<string, unknown>;
-  /** Attributes set only when the item has none yet. */
-  readonly setIfAbsent?: Record<string, unknown>;
-  readonly at: string;
-  readonly audit: AuditEntry;
-  /** False when there is no canonical item to update (only the audit entry is written). @default true */
-  readonly itemExists?: boolean;
-}
-
-/**
- * Applies a manual change and its audit entry in one transaction: there is never a change without its audit entry.
- * The update is conditional on the manual entry being what we read, so two operators cannot silently overwrite
- * each other.
- */
-async function transact(t: Target, key: string, manualBefore: ManualEntry | undefined, change: Change): Promise<void> {
-  const names: Record<string, string> = { '#manual': MANUAL_ATTRIBUTE, '#lastUpdated': 'lastUpdated' };
-  const values: Record<string, unknown> = { ':at': change.at };
-  const sets = ['#lastUpdated = :at'];
-  let n = 0;
-  for (const [path, value] of Object.entries(change.set)) {
-    const parts = path.split('.').map((part) => {
-      const name = `#n${n++}`;
-      names[name] = part;
-      return name;
-    });
-    const v = `:v${n++}`;
-    values[v] = value;
-    sets.push(`${parts.join('.')} = ${v}`);
-  }
-  for (const [attr, value] of Object.entries(change.setIfAbsent ?? {})) {
-    const name = `#n${n++}`;
-    const v = `:v${n++}`;
-    names[name] = attr;
-    values[v] = value;
-    sets.push(`${name} = if_not_exists(${name}, ${v})`);
-  }
-  let condition: string;
-  if (manualBefore) {
-    names['#mat'] = 'at';
-    values[':manualAt'] = manualBefore.at;
-    condition = '#manual.#mat = :manualAt';
-  } else {
-    condition = 'attribute_not_exists(#manual)';
-  }
-  const suppressionTable = t.output('SuppressionTableName');
-  const stateTable = t.output('SyncStateTableName');
-  const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
-    { Put: { TableName: stateTable, Item: auditItem(change.audit), ConditionExpression: 'attribute_not_exists(pk)' } },
-  ];
-  if (change.itemExists !== false) {
-    items.push({
-      Update: {
-        TableName: suppressionTable,
-        Key: { [SUPPRESSION_KEY]: key },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      },
-    });
-  }
+/** Runs a manual operation; a concurrent change of the same manual entry ends the command with exit 3. */
+async function manualChange<T>(operation: () => Promise<T>): Promise<T> {
   try {
-    await t.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    return await operation();
   } catch (error) {
-    if ((error as Error).name === 'TransactionCanceledException' && /ConditionalCheckFailed/.test((error as Error).message)) {
-      throw new UnavailableError(
-        `the manual entry of ${key} changed while this command ran (another operator?); nothing was written, run it again`,
-      );
-    }
+    if (error instanceof ManualConflictError) throw new UnavailableError(error.message);
     throw error;
   }
 }
