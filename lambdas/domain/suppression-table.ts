@@ -19,7 +19,7 @@ import { isConditionFailure } from './state-table';
  *
  * | writer | attribute | how |
  * | --- | --- | --- |
- * | the sync, per page | `region:<region>`, `firstSeen`, `origin`, `lastUpdated` | {@link SuppressionTable.putRegionEntry}: UpdateItem conditional on the entry being older |
+ * | the sync, per page | `region:<region>`, `firstSeen`, `origin`, `lastUpdated` | {@link SuppressionTable.putRegionEntry}: UpdateItem conditional on the entry being older and `firstSeen` later; re-read and retried on a failed condition |
  * | the sync's full-pass sweep | `region:<region>.status/removedAt` | {@link SuppressionTable.markRegionRemoved}: UpdateItem conditional on still LISTED and older than the pass |
  * | manual operations (`manual.ts`: suppress, unsuppress, import) | `manual`, `region:<region>.status/removedAt`, `firstSeen`, `origin` | {@link SuppressionTable.manualUpdate} inside a TransactWriteItems with the audit entry, conditional on the manual entry read |
  *
@@ -75,43 +75,85 @@ export class SuppressionTable {
   }
 
   /**
-   * Writes a region's entry (LISTED, as SES lists it) unless the stored entry is LISTED and at least as new, in the
-   * same order as {@link compareRegionEntries}, so whatever order pages arrive in, the newest entry wins. False when
-   * the condition kept the stored entry.
+   * Records what a region's SES list says of `key`: its `entry` (LISTED, as SES lists it) and `lastUpdateTime`, the
+   * earliest LastUpdateTime that region listed for the address (it may list several spellings). The entry is written
+   * unless the stored one is LISTED and at least as new (in the order of {@link compareRegionEntries}), so whatever
+   * order pages arrive in, the newest entry wins. `firstSeen` (with `origin`, its source) only ever moves earlier, so
+   * it is the earliest LastUpdateTime of any region whatever order concurrent syncs write in. Both are conditional
+   * writes; when a condition fails (another writer got there first) the item is read again and the comparison
+   * redone. `stored` is what the caller read before (see {@link readRegionEntries}). False when nothing needed writing.
    */
-  async putRegionEntry(key: string, region: string, entry: RegionEntry): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [SUPPRESSION_KEY]: key },
-          UpdateExpression:
-            'SET #r = :entry, lastUpdated = :now, firstSeen = if_not_exists(firstSeen, :lut), origin = if_not_exists(origin, :origin)',
-          ConditionExpression:
-            'attribute_not_exists(#r) OR #r.#st <> :listed OR #r.#lut < :lut OR (#r.#lut = :lut AND #r.#a < :addr) OR (#r.#lut = :lut AND #r.#a = :addr AND #r.#reason < :reason)',
-          ExpressionAttributeNames: {
-            '#r': regionAttribute(region),
-            '#st': 'status',
-            '#lut': 'lastUpdateTime',
-            '#a': 'address',
-            '#reason': 'reason',
-          },
-          ExpressionAttributeValues: {
-            ':entry': entry,
-            ':now': entry.syncedAt,
-            ':lut': entry.lastUpdateTime,
-            ':origin': `ses:${region}`,
-            ':listed': 'LISTED',
-            ':addr': entry.address,
-            ':reason': entry.reason,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+  async putRegionEntry(key: string, region: string, entry: RegionEntry, earliest: string, stored: RegionView = {}): Promise<boolean> {
+    let view = stored;
+    for (let attempt = 0; attempt < MAX_REGION_WRITE_ATTEMPTS; attempt++) {
+      const writeEntry = view.entry?.status !== 'LISTED' || compareRegionEntries(entry, view.entry) > 0;
+      const writeFirstSeen = view.firstSeen === undefined || earliest < view.firstSeen;
+      if (!writeEntry && !writeFirstSeen) return false;
+      const sets = ['lastUpdated = :now'];
+      const conditions: string[] = [];
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ':now': entry.syncedAt };
+      if (writeEntry) {
+        sets.push('#r = :entry');
+        conditions.push(
+          '(attribute_not_exists(#r) OR #r.#st <> :listed OR #r.#lut < :lut OR (#r.#lut = :lut AND #r.#a < :addr) OR (#r.#lut = :lut AND #r.#a = :addr AND #r.#reason < :reason))',
+        );
+        Object.assign(names, {
+          '#r': regionAttribute(region),
+          '#st': 'status',
+          '#lut': 'lastUpdateTime',
+          '#a': 'address',
+          '#reason': 'reason',
+        });
+        Object.assign(values, {
+          ':entry': entry,
+          ':lut': entry.lastUpdateTime,
+          ':listed': 'LISTED',
+          ':addr': entry.address,
+          ':reason': entry.reason,
+        });
+      }
+      if (writeFirstSeen) {
+        sets.push('firstSeen = :first', 'origin = :origin');
+        conditions.push('(attribute_not_exists(firstSeen) OR firstSeen > :first)');
+        Object.assign(values, { ':first': earliest, ':origin': `ses:${region}` });
+      }
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [SUPPRESSION_KEY]: key },
+            UpdateExpression: `SET ${sets.join(', ')}`,
+            ConditionExpression: conditions.join(' AND '),
+            ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+            ExpressionAttributeValues: values,
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        view = await this.readRegionView(key, region);
+      }
     }
+    // Every failed attempt means another writer moved the item forward; this many in a row is not contention.
+    throw new Error(`the canonical item of a ${region} entry kept changing: ${MAX_REGION_WRITE_ATTEMPTS} conditional writes failed`);
+  }
+
+  /** One region's entry and `firstSeen` of one item, read consistently. */
+  private async readRegionView(key: string, region: string): Promise<RegionView> {
+    const attr = regionAttribute(region);
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [SUPPRESSION_KEY]: key },
+        ProjectionExpression: '#key, #r, firstSeen',
+        ExpressionAttributeNames: { '#key': SUPPRESSION_KEY, '#r': attr },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return {};
+    const item = parseSuppressionItem(out.Item);
+    return { entry: item[attr], firstSeen: item.firstSeen };
   }
 
   /**
@@ -223,6 +265,8 @@ export class SuppressionTable {
     };
   }
 }
+
+const MAX_REGION_WRITE_ATTEMPTS = 10;
 
 /** What the sync needs to know of an item before writing a region's entry. */
 export interface RegionView {

@@ -258,17 +258,27 @@ class SyncRun {
     }
   }
 
-  /** Writes the entries whose region record changed; returns how many canonical items were written. */
+  /**
+   * Writes the entries whose region record changed, and `firstSeen` where this page holds an earlier LastUpdateTime
+   * than the item's; returns how many canonical items were written.
+   */
   private async applyEntries(entries: readonly SesEntry[]): Promise<number> {
     const { region } = this.request;
     const latest = new Map<string, SesEntry>();
+    const earliest = new Map<string, string>();
     for (const entry of entries) {
       const current = latest.get(entry.key);
       if (!current || compareRegionEntries(entry, current) > 0) latest.set(entry.key, entry);
+      const first = earliest.get(entry.key);
+      if (first === undefined || entry.lastUpdateTime < first) earliest.set(entry.key, entry.lastUpdateTime);
     }
     if (latest.size === 0) return 0;
     const stored = await this.table.readRegionEntries([...latest.keys()], region);
-    const changed = [...latest.values()].filter((entry) => needsWrite(stored.get(entry.key)?.entry, entry));
+    const changed = [...latest.values()].filter((entry) => {
+      const view = stored.get(entry.key);
+      const first = earliest.get(entry.key) ?? entry.lastUpdateTime;
+      return needsWrite(view?.entry, entry) || view?.firstSeen === undefined || first < view.firstSeen;
+    });
     let written = 0;
     const syncedAt = iso(this.now());
     await forEachLimit(changed, this.opts.writeConcurrency, async (entry) => {
@@ -279,7 +289,8 @@ class SyncRun {
         status: 'LISTED',
         syncedAt,
       };
-      if (await this.table.putRegionEntry(entry.key, region, value)) written++;
+      const first = earliest.get(entry.key) ?? entry.lastUpdateTime;
+      if (await this.table.putRegionEntry(entry.key, region, value, first, stored.get(entry.key))) written++;
     });
     return written;
   }
