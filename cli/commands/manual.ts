@@ -39,30 +39,73 @@ export function registerManual(program: Command, runner: Runner): void {
     .description('Suppress an address in every region by an operator decision (the guard blocks it until unsuppressed)')
     .argument('<address>', 'the address to suppress')
     .requiredOption('--reason <BOUNCE|COMPLAINT>', 'why SES would have suppressed it')
-    .option('--note <text>', 'free text kept with the entry and the audit trail (ticket, context)')
+    .option('--note <text>', 'free text kept with the entry and the audit trail (ticket, context); without it, a note in force is kept')
+    .option('--force', 'allow --reason BOUNCE to downgrade a manual COMPLAINT')
+    .addHelpText(
+      'after',
+      '\nAn address already suppressed manually keeps when its suppression began; the command says what it changes\n' +
+        '(reason, note) and what it leaves as it is. A manual COMPLAINT is never downgraded to BOUNCE without --force:\n' +
+        'without it the command changes nothing and exits 1.',
+    )
     .action(
-      runner.action<{ reason: string; note?: string }>(async ({ out, target }, [raw = ''], options) => {
+      runner.action<{ reason: string; note?: string; force?: boolean }>(async ({ out, target }, [raw = ''], options) => {
         const address = requireAddress(raw, '<address>', true);
         const reason = parseReason(options.reason);
         const note = freeText(options.note, '--note', false);
         const t = await target();
         const result = await manualChange(() =>
-          suppress(manualTables(t), { address, reason, ...(note ? { note } : {}), by: () => t.callerIdentity() }),
+          suppress(manualTables(t), {
+            address,
+            reason,
+            ...(note ? { note } : {}),
+            force: options.force === true,
+            by: () => t.callerIdentity(),
+          }),
         );
-        const { key, manual } = result;
-        if (!result.changed) {
-          if (out.json) out.printJson({ address: key, changed: false, manual });
-          else out.line(`${key} is already suppressed manually (${manual.reason}, since ${manual.at}, by ${manual.by}); nothing changed`);
-          return EXIT.OK;
+        const { key, manual, outcome, changes, listedBy } = result;
+        if (out.json) {
+          out.printJson({
+            address: key,
+            changed: result.changed,
+            outcome,
+            changes,
+            manual,
+            before: result.before ?? null,
+            listedBy,
+            ...(result.audit ? { audit: result.audit } : {}),
+          });
+          return outcome === 'refused' ? EXIT.PROBLEMS : EXIT.OK;
         }
-        const { audit } = result;
-        const { at, by } = manual;
-        if (out.json) out.printJson({ address: key, changed: true, manual, audit });
-        else {
-          out.line(`Suppressed ${key} manually (${reason}) at ${at} by ${by}${note ? `, note: ${note}` : ''}.`);
-          out.line('The guard now blocks it in every region; the change is in the audit trail (ssg lookup).');
+        const sesListings = listedBy.length > 0 ? `; SES lists it in ${listedBy.map((l) => `${l.region} (${l.reason})`).join(', ')}` : '';
+        const noteText = (n: string | undefined) => (n === undefined ? 'none' : JSON.stringify(n));
+        switch (outcome) {
+          case 'refused':
+            out.line(
+              `${key} is suppressed manually as a COMPLAINT (since ${manual.at}, by ${manual.by}); --reason BOUNCE would downgrade it.`,
+            );
+            out.line('Nothing changed. A complaint outranks a bounce; pass --force to downgrade it anyway.');
+            return EXIT.PROBLEMS;
+          case 'unchanged':
+            out.line(`${key} is already suppressed manually (${manual.reason}, since ${manual.at}, by ${manual.by}); nothing changed`);
+            return EXIT.OK;
+          case 'updated':
+            out.line(
+              `Updated the manual suppression of ${key}: ${changes
+                .map((c) => (c.field === 'note' ? `note ${noteText(c.from)} -> ${noteText(c.to)}` : `${c.field} ${c.from} -> ${c.to}`))
+                .join('; ')}.`,
+            );
+            out.line(
+              `Unchanged: suppressed manually since ${manual.at} (by ${manual.by})${changes.some((c) => c.field === 'note') ? '' : `, note ${noteText(manual.note)}`}${sesListings}.`,
+            );
+            out.line('The change is in the audit trail (ssg lookup).');
+            return EXIT.OK;
+          case 'created':
+            out.line(`Suppressed ${key} manually (${reason}) at ${manual.at} by ${manual.by}${note ? `, note: ${note}` : ''}.`);
+            if (result.before) out.line(`  It had been unsuppressed at ${result.before.at} by ${result.before.by}.`);
+            if (listedBy.length > 0) out.line(`  Unchanged${sesListings.replace(/^;/, ':')}.`);
+            out.line('The guard now blocks it in every region; the change is in the audit trail (ssg lookup).');
+            return EXIT.OK;
         }
-        return EXIT.OK;
       }),
     );
 

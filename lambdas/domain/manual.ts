@@ -34,43 +34,128 @@ export class ManualConflictError extends Error {
   }
 }
 
+/** One field a manual suppression changes, from what to what (absent: there was none, or there is none now). */
+export interface ManualFieldChange {
+  readonly field: 'status' | 'reason' | 'note';
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/**
+ * What suppressing an address manually would do, given its manual entry now:
+ * - `created`: no manual suppression is in force (none, or it was unsuppressed): a new one begins now;
+ * - `updated`: one is in force and the reason or the note differs: those fields change, while when it began (`at`)
+ *   and who began it (`by`) stay as they are;
+ * - `unchanged`: one is in force with the same reason (and note, when a note is given);
+ * - `refused`: it is in force as a COMPLAINT and a BOUNCE is asked for without `force`: a complaint is never
+ *   downgraded by accident.
+ */
+export type ManualPlan =
+  | { readonly outcome: 'created'; readonly changes: ManualFieldChange[] }
+  | { readonly outcome: 'updated'; readonly after: ManualEntry; readonly changes: ManualFieldChange[] }
+  | { readonly outcome: 'unchanged' | 'refused'; readonly changes: [] };
+
+/** Plans a manual suppression with `reason` and `note` (undefined: keep the note there is) over `before`. */
+export function planManualSuppress(
+  before: ManualEntry | undefined,
+  reason: SuppressionReason,
+  note: string | undefined,
+  force: boolean,
+): ManualPlan {
+  if (before?.status !== 'LISTED') {
+    const changes: ManualFieldChange[] = [{ field: 'status', ...(before ? { from: before.status } : {}), to: 'LISTED' }];
+    if (before?.reason !== reason) changes.push({ field: 'reason', ...(before ? { from: before.reason } : {}), to: reason });
+    return { outcome: 'created', changes };
+  }
+  if (before.reason === 'COMPLAINT' && reason === 'BOUNCE' && !force) return { outcome: 'refused', changes: [] };
+  const changes: ManualFieldChange[] = [];
+  if (before.reason !== reason) changes.push({ field: 'reason', from: before.reason, to: reason });
+  if (note !== undefined && note !== before.note)
+    changes.push({ field: 'note', ...(before.note !== undefined ? { from: before.note } : {}), to: note });
+  if (changes.length === 0) return { outcome: 'unchanged', changes: [] };
+  return { outcome: 'updated', after: { ...before, reason, ...(note !== undefined ? { note } : {}) }, changes };
+}
+
 /** What `suppress` asks for. */
 export interface SuppressRequest {
   /** The address (any case); the canonical key is derived from it. */
   readonly address: string;
   readonly reason: SuppressionReason;
+  /** Kept with the entry; undefined keeps the note of a suppression already in force. */
   readonly note?: string;
+  /** Downgrade a manual COMPLAINT to BOUNCE. @default false */
+  readonly force?: boolean;
   /** Who is making the change; asked only when something changes. */
   readonly by: () => Promise<string>;
-  /** @default now */
-  readonly at?: string;
 }
 
 /** What `suppress` did. */
-export type SuppressResult =
-  | { readonly key: string; readonly changed: false; readonly manual: ManualEntry }
-  | { readonly key: string; readonly changed: true; readonly manual: ManualEntry; readonly audit: AuditEntry };
+export interface SuppressResult {
+  readonly key: string;
+  readonly outcome: ManualPlan['outcome'];
+  readonly changed: boolean;
+  /** The manual entry before, if any. */
+  readonly before?: ManualEntry;
+  /** The manual entry now (the one in force when nothing changed). */
+  readonly manual: ManualEntry;
+  readonly changes: ManualFieldChange[];
+  readonly audit?: AuditEntry;
+  /** Regions whose SES list holds the address; a manual suppression leaves them as they are. */
+  readonly listedBy: Array<{ region: string; reason: SuppressionReason }>;
+}
 
-/** Suppresses an address manually in every region. */
+/** Suppresses an address manually in every region (see {@link planManualSuppress} for what changes). */
 export async function suppress(tables: ManualTables, request: SuppressRequest): Promise<SuppressResult> {
   const key = canonicalAddress(request.address);
   const { reason, note } = request;
-  const before = (await tables.suppression.get(key))?.manual;
-  if (before?.status === 'LISTED' && before.reason === reason && before.note === note) return { key, changed: false, manual: before };
-  const by = await request.by();
-  const at = request.at ?? new Date().toISOString();
-  const manual: ManualEntry = { reason, status: 'LISTED', at, by, ...(note ? { note } : {}) };
-  const audit: AuditEntry = {
-    address: key,
-    action: 'suppress',
+  let by: string | undefined;
+  return withRetriedConflicts(async () => {
+    const item = await tables.suppression.get(key);
+    const before = item?.manual;
+    const listedBy = [...(item ? regionEntries(item) : [])]
+      .filter(([, entry]) => entry.status === 'LISTED')
+      .map(([region, entry]) => ({ region, reason: entry.reason }))
+      .sort((a, b) => (a.region < b.region ? -1 : 1));
+    const plan = planManualSuppress(before, reason, note, request.force ?? false);
+    if (plan.outcome === 'unchanged' || plan.outcome === 'refused') {
+      return { key, outcome: plan.outcome, changed: false, before, manual: before as ManualEntry, changes: [], listedBy };
+    }
+    by ??= await request.by();
+    const at = new Date().toISOString();
+    const manual: ManualEntry =
+      plan.outcome === 'updated' ? plan.after : { reason, status: 'LISTED', at, by, ...(note !== undefined ? { note } : {}) };
+    const audit: AuditEntry = {
+      address: key,
+      action: 'suppress',
+      at,
+      by,
+      reason,
+      ...(note !== undefined ? { note } : {}),
+      details: { before: before ?? null, after: manual, changes: plan.changes },
+    };
+    await transact(tables, key, before, manualSet(manual, plan.outcome, at, 'manual'), audit);
+    return { key, outcome: plan.outcome, changed: true, before, manual, changes: plan.changes, audit, listedBy };
+  });
+}
+
+/** The canonical-item change that puts `manual` in force; a new suppression also seeds `firstSeen`/`origin`. */
+function manualSet(manual: ManualEntry, outcome: 'created' | 'updated', at: string, origin: string): ManualChange {
+  return {
+    set: { [MANUAL_ATTRIBUTE]: manual },
+    ...(outcome === 'created' ? { setIfAbsent: { firstSeen: at, origin } } : {}),
     at,
-    by,
-    reason,
-    ...(note ? { note } : {}),
-    details: { before: before ?? null, after: manual },
   };
-  await transact(tables, key, before, { set: { [MANUAL_ATTRIBUTE]: manual }, setIfAbsent: { firstSeen: at, origin: 'manual' }, at }, audit);
-  return { key, changed: true, manual, audit };
+}
+
+/** Runs a read-plan-write `operation`, again (reading afresh) when the manual entry changed under it; at most 3 times. */
+async function withRetriedConflicts<T>(operation: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!(error instanceof ManualConflictError) || attempt >= 3) throw error;
+    }
+  }
 }
 
 /** What `unsuppress` asks for. */
@@ -191,7 +276,11 @@ export class ManualImport {
     private readonly writeConcurrency = 16,
   ) {}
 
-  /** Compares a batch with the table (BatchGetItem) and writes, in parallel, only the rows that change something. */
+  /**
+   * Compares a batch with the table (BatchGetItem) and writes, in parallel, only the rows that change something. A
+   * row is planned as a `suppress` without a note ({@link planManualSuppress}): it never downgrades a complaint and
+   * never moves when a suppression began; addresses an operator unsuppressed are left alone.
+   */
   async write(rows: readonly ImportRow[]): Promise<void> {
     const latest = new Map<string, ImportRow>();
     for (const row of rows) {
@@ -202,49 +291,43 @@ export class ManualImport {
       if (!seen || (row.reason === 'COMPLAINT' && seen.reason === 'BOUNCE')) latest.set(key, row);
     }
     const stored = await this.tables.suppression.readManualEntries([...latest.keys()]);
-    const writes: Array<[string, ImportRow, ManualEntry | undefined]> = [];
-    for (const [key, row] of latest) {
-      const manual = stored.get(key);
-      if (manual?.status === 'REMOVED') {
+    await forEachLimit([...latest], this.writeConcurrency, async ([key, row]) => {
+      const outcome = await this.writeRow(key, row, stored.get(key));
+      if (outcome === 'written') this.imported++;
+      else {
         this.unchanged++;
-        this.keptUnsuppressed++;
-      } else if (manual?.status === 'LISTED' && (manual.reason === row.reason || manual.reason === 'COMPLAINT')) {
-        this.unchanged++;
-      } else {
-        writes.push([key, row, manual]);
+        if (outcome === 'kept-unsuppressed') this.keptUnsuppressed++;
       }
-    }
-    await forEachLimit(writes, this.writeConcurrency, async ([key, row, before]) => {
-      if (await this.writeRow(key, row, before)) this.imported++;
-      else this.unchanged++;
     });
   }
 
-  private async writeRow(key: string, row: ImportRow, before: ManualEntry | undefined): Promise<boolean> {
-    const at = new Date().toISOString();
-    const manual: ManualEntry = { reason: row.reason, status: 'LISTED', at, by: this.by, note: this.origin };
-    const audit: AuditEntry = {
-      address: key,
-      action: 'import',
-      at,
-      by: this.by,
-      reason: row.reason,
-      details: { source: this.origin, line: row.line, before: before ?? null },
-    };
-    try {
-      await transact(
-        this.tables,
-        key,
-        before,
-        { set: { [MANUAL_ATTRIBUTE]: manual }, setIfAbsent: { firstSeen: at, origin: this.origin }, at },
-        audit,
-      );
-      return true;
-    } catch (error) {
-      // A concurrent change (or a second import) is never overwritten.
-      if (error instanceof ManualConflictError) return false;
-      throw error;
-    }
+  private async writeRow(
+    key: string,
+    row: ImportRow,
+    stored: ManualEntry | undefined,
+  ): Promise<'written' | 'unchanged' | 'kept-unsuppressed'> {
+    let before = stored;
+    let reread = false;
+    return withRetriedConflicts(async () => {
+      if (reread) before = (await this.tables.suppression.get(key))?.manual;
+      reread = true;
+      if (before?.status === 'REMOVED') return 'kept-unsuppressed';
+      const plan = planManualSuppress(before, row.reason, undefined, false);
+      if (plan.outcome === 'unchanged' || plan.outcome === 'refused') return 'unchanged';
+      const at = new Date().toISOString();
+      const manual: ManualEntry =
+        plan.outcome === 'updated' ? plan.after : { reason: row.reason, status: 'LISTED', at, by: this.by, note: this.origin };
+      const audit: AuditEntry = {
+        address: key,
+        action: 'import',
+        at,
+        by: this.by,
+        reason: row.reason,
+        details: { source: this.origin, line: row.line, before: before ?? null, changes: plan.changes },
+      };
+      await transact(this.tables, key, before, manualSet(manual, plan.outcome, at, this.origin), audit);
+      return 'written';
+    });
   }
 }
 

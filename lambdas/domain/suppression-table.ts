@@ -221,7 +221,7 @@ export class SuppressionTable {
   /**
    * The Update of a manual change, for a TransactWriteItems with its audit entry: sets `set` (attributes or
    * `attr.field` paths), `setIfAbsent` only where the item has none, and `lastUpdated`; conditional on the manual
-   * entry being `manualBefore` (by its `at`), so two operators cannot silently overwrite each other.
+   * entry being exactly `manualBefore` (or absent), so two operators cannot silently overwrite each other.
    */
   manualUpdate(key: string, manualBefore: ManualEntry | undefined, change: ManualChange): ManualUpdate {
     const names: Record<string, string> = { '#manual': MANUAL_ATTRIBUTE, '#lastUpdated': 'lastUpdated' };
@@ -247,9 +247,8 @@ export class SuppressionTable {
     }
     let condition: string;
     if (manualBefore) {
-      names['#mat'] = 'at';
-      values[':manualAt'] = manualBefore.at;
-      condition = '#manual.#mat = :manualAt';
+      values[':manualBefore'] = manualBefore;
+      condition = '#manual = :manualBefore';
     } else {
       condition = 'attribute_not_exists(#manual)';
     }
