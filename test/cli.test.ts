@@ -382,6 +382,37 @@ describe('CLI: ssg against the local environment', () => {
       );
     });
 
+    it('tells to try again with exit 3 when SES fails transiently in a region, never calling it a refusal', async () => {
+      // Prepare
+      for (const region of ['us-east-1', 'us-west-2'])
+        env.ses.region(region).putSuppressed({ emailAddress: 'flaky.region@example.com', reason: 'BOUNCE', lastUpdateTime: new Date() });
+      await ssg(['sync']);
+      env.ses.setFaults({ serverErrorRate: { 'us-west-2': 1 } });
+
+      // Act
+      let run: Run;
+      try {
+        run = await ssg(['unsuppress', 'flaky.region@example.com', '--reason', 'ticket 11']);
+      } finally {
+        env.ses.setFaults({});
+      }
+      const item = await canonical('flaky.region@example.com');
+      const again = await ssg(['unsuppress', 'flaky.region@example.com', '--reason', 'ticket 11']);
+
+      // Assess
+      expect(run.code).toBe(3);
+      expect(run.stdout).toMatch(/us-east-1\s+removed flaky\.region@example\.com\s+marked REMOVED/);
+      expect(run.stdout).toMatch(/us-west-2\s+NO ANSWER \(flaky\.region@example\.com\)\s+still LISTED/);
+      expect(run.stdout).toContain('a transient failure, not a refusal');
+      expect(run.stdout).toContain('Try again in a moment');
+      expect(run.stdout).not.toContain('REFUSED');
+      expect(run.stdout).not.toContain('AWS Support');
+      expect(item?.[regionAttribute('us-west-2')]).toMatchObject({ status: 'LISTED' });
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/us-west-2\s+removed flaky\.region@example\.com\s+marked REMOVED/);
+      expect(env.ses.region('us-west-2').getSuppressed('flaky.region@example.com')).toBeUndefined();
+    });
+
     it('says what a second suppress changes, keeps when the suppression began, and never downgrades a complaint without --force', async () => {
       // Prepare
       await ssg(['suppress', 'twice@example.com', '--reason', 'BOUNCE', '--note', 'ticket 1']);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ManualConflictError, type RegionRemoval, suppress, unsuppress } from '../../lambdas/domain/manual';
+import { isTransient, ManualConflictError, type RegionRemoval, suppress, unsuppress } from '../../lambdas/domain/manual';
 import type { RegionEntry, SuppressionReason } from '../../lambdas/domain/records';
 import { StateTable } from '../../lambdas/domain/state-table';
 import { SuppressionTable } from '../../lambdas/domain/suppression-table';
@@ -53,7 +53,7 @@ export function registerManual(program: Command, runner: Runner): void {
         const reason = parseReason(options.reason);
         const note = freeText(options.note, '--note', false);
         const t = await target();
-        const result = await manualChange(() =>
+        const result = await manualChange('nothing was changed', () =>
           suppress(manualTables(t), {
             address,
             reason,
@@ -116,7 +116,9 @@ export function registerManual(program: Command, runner: Runner): void {
     .requiredOption('--reason <why>', 'why it may be mailed again (kept in the audit trail)')
     .addHelpText(
       'after',
-      '\nExit code 1 when SES refused the removal in some region (the other regions are done; see the printed instructions).',
+      '\nExit code 1 when SES refused the removal in some region (the other regions are done; see the printed instructions).\n' +
+        'Exit code 3 when SES could not be asked in some region (throttling, a 5xx answer, a network failure): run the\n' +
+        'same command again; the regions already done are skipped.',
     )
     .action(
       runner.action<{ reason: string }>(async ({ out, target }, [raw = ''], options) => {
@@ -132,9 +134,10 @@ export function registerManual(program: Command, runner: Runner): void {
           markedRemoved: markRemoved,
           manualEnded: endManual,
           failed,
+          unavailable,
           changed,
           audit,
-        } = await manualChange(() =>
+        } = await manualChange('the SES removals already made stay made; run the same command again to record them', () =>
           unsuppress(manualTables(t), {
             address: given,
             why,
@@ -153,13 +156,15 @@ export function registerManual(program: Command, runner: Runner): void {
             markedRemoved: markRemoved,
             manualEnded: endManual,
             failed,
+            unavailable,
             audit: audit ?? null,
           });
         } else {
           printUnsuppress(out.line, key, why, results, markRemoved, endManual, changed, entries);
           if (failed.length > 0) printRefusals(out.line, failed);
+          if (unavailable.length > 0) printUnavailable(out.line, unavailable, given, why);
         }
-        return failed.length > 0 ? EXIT.PROBLEMS : EXIT.OK;
+        return unavailable.length > 0 ? EXIT.UNAVAILABLE : failed.length > 0 ? EXIT.PROBLEMS : EXIT.OK;
       }),
     );
 }
@@ -171,12 +176,21 @@ function manualTables(t: Target) {
   };
 }
 
-/** Runs a manual operation; a concurrent change of the same manual entry ends the command with exit 3. */
-async function manualChange<T>(operation: () => Promise<T>): Promise<T> {
+/**
+ * Runs a manual operation. A concurrent change of the same manual entry, and a transient DynamoDB failure
+ * (throttling, 5xx, network), end the command with exit 3 and say to try again; `after` says what a failure leaves.
+ */
+async function manualChange<T>(after: string, operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
     if (error instanceof ManualConflictError) throw new UnavailableError(error.message);
+    if (isTransient(error)) {
+      const e = error as Error;
+      throw new UnavailableError(`DynamoDB did not answer (${e.name}: ${e.message}), a transient failure; ${after}. Try again.`, {
+        cause: error,
+      });
+    }
     throw error;
   }
 }
@@ -193,7 +207,7 @@ function printUnsuppress(
   changed: boolean,
   entries: Map<string, RegionEntry>,
 ): void {
-  if (!changed && results.every((r) => r.failed.length === 0)) {
+  if (!changed && results.every((r) => r.failed.length === 0 && r.unavailable.length === 0)) {
     line(`${key} is not suppressed in any configured region and has no manual suppression; nothing changed`);
     return;
   }
@@ -202,9 +216,11 @@ function printUnsuppress(
     r.region,
     r.failed.length > 0
       ? `REFUSED (${r.failed.map((f) => f.address).join(', ')})`
-      : r.removed.length > 0
-        ? `removed ${r.removed.join(', ')}`
-        : 'not listed',
+      : r.unavailable.length > 0
+        ? `NO ANSWER (${r.unavailable.map((f) => f.address).join(', ')})`
+        : r.removed.length > 0
+          ? `removed ${r.removed.join(', ')}`
+          : 'not listed',
     markRemoved.includes(r.region)
       ? 'marked REMOVED'
       : entries.get(r.region)?.status === 'LISTED'
@@ -215,7 +231,21 @@ function printUnsuppress(
   ]);
   for (const row of table(['region', 'SES list', 'canonical entry'], rows)) line(row);
   line(endManual ? '  manual suppression: ended (REMOVED)' : '  manual suppression: none in force');
-  line('Recorded in the audit trail.');
+  line(changed ? 'Recorded in the audit trail.' : 'Nothing was changed.');
+}
+
+function printUnavailable(
+  line: Line,
+  unavailable: Array<{ region: string; address: string; error: string }>,
+  given: string,
+  why: string,
+): void {
+  const regions = [...new Set(unavailable.map((f) => f.region))].join(', ');
+  line('');
+  line(`SES could not be asked in ${regions} (throttling, a 5xx answer or the network: a transient failure, not a refusal);`);
+  line('whether SES still holds the address there is not known, and its canonical entry is left as it was:');
+  for (const f of unavailable) line(`  ${f.region}: ${f.address}: ${f.error}`);
+  line(`Try again in a moment: ssg unsuppress '${given.replace(/'/g, `'\\''`)}' --reason '${why.replace(/'/g, `'\\''`)}'`);
 }
 
 function printRefusals(line: Line, failed: Array<{ region: string; address: string; error: string }>): void {

@@ -11,6 +11,7 @@ import {
   regionEntries,
   type SuppressionReason,
 } from './records';
+import { isRetryable } from './retry';
 import type { StateTable } from './state-table';
 import type { ManualChange, SuppressionTable } from './suppression-table';
 
@@ -176,8 +177,10 @@ export interface RegionRemoval {
   readonly region: string;
   /** Exact spellings SES held and removed. */
   readonly removed: string[];
-  /** Spellings SES holds but would not remove. */
+  /** Spellings SES holds but would not remove (a 4xx answer other than throttling): SES refused. */
   readonly failed: Array<{ address: string; error: string }>;
+  /** Spellings SES could not be asked about (throttling, 5xx, network): nothing is known; asking again may work. */
+  readonly unavailable: Array<{ address: string; error: string }>;
 }
 
 /** What `unsuppress` did. */
@@ -190,6 +193,7 @@ export interface UnsuppressResult {
   readonly markedRemoved: string[];
   readonly manualEnded: boolean;
   readonly failed: Array<{ region: string; address: string; error: string }>;
+  readonly unavailable: Array<{ region: string; address: string; error: string }>;
   readonly changed: boolean;
   readonly audit?: AuditEntry;
 }
@@ -205,12 +209,15 @@ export async function unsuppress(tables: ManualTables, request: UnsuppressReques
     request.regions.map((region) => removeFromRegion(request.ses(region), region, request.candidates(entries.get(region)?.address))),
   );
   const at = new Date().toISOString();
-  // A region's canonical entry becomes REMOVED when SES no longer holds the address there; where SES refused,
-  // it stays LISTED because SES still suppresses it.
-  const markedRemoved = results.filter((r) => r.failed.length === 0 && entries.get(r.region)?.status === 'LISTED').map((r) => r.region);
+  // A region's canonical entry becomes REMOVED when SES no longer holds the address there; where SES refused or
+  // could not be asked, it stays LISTED because SES may still suppress it.
+  const markedRemoved = results
+    .filter((r) => r.failed.length === 0 && r.unavailable.length === 0 && entries.get(r.region)?.status === 'LISTED')
+    .map((r) => r.region);
   const manualEnded = manualBefore?.status === 'LISTED';
   const removedFrom = results.filter((r) => r.removed.length > 0).map((r) => r.region);
   const failed = results.flatMap((r) => r.failed.map((f) => ({ region: r.region, ...f })));
+  const unavailable = results.flatMap((r) => r.unavailable.map((f) => ({ region: r.region, ...f })));
   const changed = removedFrom.length > 0 || markedRemoved.length > 0 || manualEnded;
 
   let audit: AuditEntry | undefined;
@@ -225,6 +232,7 @@ export async function unsuppress(tables: ManualTables, request: UnsuppressReques
         removedFrom,
         removedAddresses: results.flatMap((r) => r.removed.map((a) => `${r.region}:${a}`)),
         failed,
+        unavailable,
         markedRemoved,
         manualBefore: manualBefore ?? null,
       },
@@ -236,11 +244,11 @@ export async function unsuppress(tables: ManualTables, request: UnsuppressReques
       set[MANUAL_ATTRIBUTE] = { ...manualBefore, status: 'REMOVED', at, by: request.by, note: request.why } satisfies ManualEntry;
     await transact(tables, key, manualBefore, existing ? { set, at } : undefined, audit);
   }
-  return { key, entries, results, markedRemoved, manualEnded, failed, changed, audit };
+  return { key, entries, results, markedRemoved, manualEnded, failed, unavailable, changed, audit };
 }
 
 async function removeFromRegion(ses: SESv2Client, region: string, candidates: string[]): Promise<RegionRemoval> {
-  const result: RegionRemoval = { region, removed: [], failed: [] };
+  const result: RegionRemoval = { region, removed: [], failed: [], unavailable: [] };
   // SES keys its list by the exact case, and may hold more than one spelling: try each and remove all it holds.
   for (const candidate of candidates) {
     try {
@@ -248,7 +256,10 @@ async function removeFromRegion(ses: SESv2Client, region: string, candidates: st
       result.removed.push(candidate);
     } catch (error) {
       if ((error as Error).name === 'NotFoundException') continue;
-      result.failed.push({ address: candidate, error: `${(error as Error).name}: ${(error as Error).message}` });
+      const failure = { address: candidate, error: `${(error as Error).name}: ${(error as Error).message}` };
+      // Only an answer that is not worth repeating is a refusal; throttling, 5xx and network failures are not.
+      if (isTransient(error)) result.unavailable.push(failure);
+      else result.failed.push(failure);
     }
   }
   return result;
@@ -353,3 +364,25 @@ async function transact(
     throw error;
   }
 }
+
+/** True when a failed call may well succeed if made again: throttling, a 5xx answer, a network failure (also as a cause). */
+export function isTransient(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    // Node's socket errors keep the name `Error` and carry what happened in `code`.
+    if (isRetryable(e) || NETWORK_CODES.has(String((e as { code?: unknown }).code))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
