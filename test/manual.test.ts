@@ -1,4 +1,6 @@
 import { BadRequestException, NotFoundException, TooManyRequestsException } from '@aws-sdk/client-sesv2';
+import { manualChange } from '../cli/commands/manual';
+import { EXIT } from '../cli/errors';
 import { isTransient, planManualSuppress } from '../lambdas/domain/manual';
 import type { ManualEntry } from '../lambdas/domain/records';
 
@@ -94,5 +96,35 @@ describe('Function: isTransient', () => {
 
     // Assess
     expect(verdicts).toEqual([false, false]);
+  });
+});
+
+describe('Function: manualChange (ssg suppress, unsuppress, import)', () => {
+  it('ends with exit 3 and says to try again when DynamoDB fails transiently', async () => {
+    // Prepare
+    const throttled = Object.assign(new Error('Throughput exceeds the current capacity'), {
+      name: 'ProvisionedThroughputExceededException',
+      $metadata: { httpStatusCode: 400 },
+    });
+
+    // Act
+    const run = manualChange('nothing was changed', () => Promise.reject(throttled));
+
+    // Assess
+    await expect(run).rejects.toMatchObject({
+      exitCode: EXIT.UNAVAILABLE,
+      message: expect.stringMatching(/ProvisionedThroughputExceededException.*a transient failure; nothing was changed\. Try again\.$/),
+    });
+  });
+
+  it('passes any other failure on unchanged', async () => {
+    // Prepare
+    const denied = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+
+    // Act
+    const run = manualChange('nothing was changed', () => Promise.reject(denied));
+
+    // Assess
+    await expect(run).rejects.toBe(denied);
   });
 });

@@ -13,7 +13,7 @@ import { EXIT, UsageError } from '../errors';
 import { Progress, table } from '../output';
 import type { Runner } from '../runner';
 import { type ExportFormat, parseFormat } from './export';
-import { parseReason } from './manual';
+import { manualChange, parseReason } from './manual';
 
 /** A row that passed validation. */
 interface GoodRow {
@@ -44,6 +44,7 @@ const BATCH = 100;
 const WRITE_CONCURRENCY = 16;
 const SHOWN_REJECTIONS = 100;
 const SOURCE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const IMPORT_FAILURE = 'the rows written so far stay written and a re-run skips them';
 
 const ADDRESS_HEADERS = new Set([
   'emailaddress',
@@ -175,14 +176,14 @@ export function registerImport(program: Command, runner: Runner): void {
             if ('error' in row) rejected.push(row);
             else batch.push(row);
             if (batch.length >= BATCH) {
-              await importer.write(batch);
+              await manualChange(IMPORT_FAILURE, () => importer.write(batch));
               batch = [];
             }
             progress.update(
               `importing: ${rows} rows read, ${importer.imported} imported, ${importer.unchanged} unchanged, ${rejected.length} rejected`,
             );
           }
-          if (batch.length > 0) await importer.write(batch);
+          if (batch.length > 0) await manualChange(IMPORT_FAILURE, () => importer.write(batch));
         } finally {
           progress.done();
         }

@@ -180,7 +180,7 @@ function manualTables(t: Target) {
  * Runs a manual operation. A concurrent change of the same manual entry, and a transient DynamoDB failure
  * (throttling, 5xx, network), end the command with exit 3 and say to try again; `after` says what a failure leaves.
  */
-async function manualChange<T>(after: string, operation: () => Promise<T>): Promise<T> {
+export async function manualChange<T>(after: string, operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
