@@ -86,8 +86,7 @@ export class SuppressionTable {
   async putRegionEntry(key: string, region: string, entry: RegionEntry, earliest: string, stored: RegionView = {}): Promise<boolean> {
     let view = stored;
     for (let attempt = 0; attempt < MAX_REGION_WRITE_ATTEMPTS; attempt++) {
-      const writeEntry = view.entry?.status !== 'LISTED' || compareRegionEntries(entry, view.entry) > 0;
-      const writeFirstSeen = view.firstSeen === undefined || earliest < view.firstSeen;
+      const { writeEntry, writeFirstSeen } = regionWrites(view, entry, earliest);
       if (!writeEntry && !writeFirstSeen) return false;
       const sets = ['lastUpdated = :now'];
       const conditions: string[] = [];
@@ -291,6 +290,21 @@ export interface ManualUpdate {
     ConditionExpression: string;
     ExpressionAttributeNames: Record<string, string>;
     ExpressionAttributeValues: Record<string, unknown>;
+  };
+}
+
+/**
+ * What {@link SuppressionTable.putRegionEntry} writes over `view`: the entry unless the stored one is LISTED and at
+ * least as new; `firstSeen` when `earliest` is earlier (or there is none). Neither: nothing to write.
+ */
+export function regionWrites(
+  view: RegionView | undefined,
+  entry: Pick<RegionEntry, 'lastUpdateTime' | 'address' | 'reason'>,
+  earliest: string,
+): { writeEntry: boolean; writeFirstSeen: boolean } {
+  return {
+    writeEntry: view?.entry?.status !== 'LISTED' || compareRegionEntries(entry, view.entry) > 0,
+    writeFirstSeen: view?.firstSeen === undefined || earliest < view.firstSeen,
   };
 }
 

@@ -8,7 +8,7 @@ import { forEachLimit } from '../domain/batch';
 import type { PassCheckpoint, RegionEntry, RegionSyncState, SuppressionReason } from '../domain/records';
 import { backoffDelay, isRetryable, isThrottle, type Pacer } from '../domain/retry';
 import { StateTable } from '../domain/state-table';
-import { compareRegionEntries, SuppressionTable } from '../domain/suppression-table';
+import { compareRegionEntries, regionWrites, SuppressionTable } from '../domain/suppression-table';
 
 /** Tunables of a sync run; every one has a production default. */
 export interface SyncOptions {
@@ -275,9 +275,8 @@ class SyncRun {
     if (latest.size === 0) return 0;
     const stored = await this.table.readRegionEntries([...latest.keys()], region);
     const changed = [...latest.values()].filter((entry) => {
-      const view = stored.get(entry.key);
-      const first = earliest.get(entry.key) ?? entry.lastUpdateTime;
-      return needsWrite(view?.entry, entry) || view?.firstSeen === undefined || first < view.firstSeen;
+      const writes = regionWrites(stored.get(entry.key), entry, earliest.get(entry.key) ?? entry.lastUpdateTime);
+      return writes.writeEntry || writes.writeFirstSeen;
     });
     let written = 0;
     const syncedAt = iso(this.now());
@@ -371,10 +370,6 @@ class SyncRun {
       syncedThrough,
     };
   }
-}
-
-function needsWrite(existing: RegionEntry | undefined, entry: SesEntry): boolean {
-  return existing?.status !== 'LISTED' || compareRegionEntries(entry, existing) > 0;
 }
 
 function parseEntries(page: ListSuppressedDestinationsCommandOutput): SesEntry[] {
