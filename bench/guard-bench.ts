@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { GuardRequest, GuardResponse } from '../client/contract';
-import { forEachLimit } from '../lambdas/domain/batch-get';
+import { forEachLimit } from '../lambdas/domain/batch';
 import { documentClient } from '../lambdas/domain/clients';
 import { regionAttribute, regionStateKey } from '../lambdas/domain/records';
 import { LocalLambda } from '../local/lambda-runtime';

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { SyncMode, SyncSummary } from '../client/sync-contract';
 import { Pacer } from '../lambdas/domain/retry';
-import type { SyncMode, SyncSummary } from '../lambdas/sync/state';
 import { syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
 import { type BaselineResult, baselineSync } from './baseline-sync';

@@ -2,6 +2,7 @@ import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/
 import type { GuardRequest, GuardResponse } from './contract';
 
 export * from './contract';
+export * from './sync-contract';
 
 /** Options of {@link GuardClient}. */
 export interface GuardClientOptions {

@@ -2,11 +2,10 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { GuardClient, type GuardRequest, type GuardResponse } from '../client';
+import { GuardClient, type GuardRequest, type GuardResponse, type SyncSummary } from '../client';
 import { documentClient } from '../lambdas/domain/clients';
 import { listedRegions } from '../lambdas/domain/records';
-import type { SyncSummary } from '../lambdas/sync/state';
-import { SyncStateStore } from '../lambdas/sync/state';
+import { StateTable } from '../lambdas/domain/state-table';
 import { killTrackedChildren } from './child-processes';
 import { DEFAULT_ENV_FILE, type LocalEnvironment, localCredentials, startLocalEnvironment } from './environment';
 import { EnvironmentRunningError, releaseEnvironmentFile } from './environment-file';
@@ -164,7 +163,7 @@ async function demoGuard(env: LocalEnvironment, lambda: LambdaClient): Promise<v
 async function printSummary(env: LocalEnvironment, summaries: SyncSummary[]): Promise<void> {
   const ddb = new DynamoDBClient({ region: env.region, endpoint: env.endpoints.dynamodb, credentials: localCredentials() });
   const doc = documentClient(ddb);
-  const store = new SyncStateStore(doc, requireOutput(env, 'SyncStateTableName'));
+  const store = new StateTable(doc, requireOutput(env, 'SyncStateTableName'));
   console.log('\nPer region:');
   console.log(
     `  ${'region'.padEnd(11)} ${'SES entries'.padStart(11)} ${'pages'.padStart(5)} ${'written'.padStart(7)} ${'removed'.padStart(7)}  ${'complete'.padEnd(8)}  synced through`,

@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { auditPartitionKey } from '../lambdas/domain/audit';
 import { documentClient } from '../lambdas/domain/clients';
-import { regionAttribute } from '../lambdas/domain/records';
+import { auditPartitionKey, regionAttribute } from '../lambdas/domain/records';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
 import { type FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
 import { scanAll, testSesClient } from './support/local-aws';
@@ -382,6 +381,66 @@ describe('CLI: ssg against the local environment', () => {
         /unsuppress by local:\S+ {2}why: mailbox confirmed working \(ticket 9\) {2}\(removed from us-east-1, us-west-2; SES refused in eu-west-1\)/,
       );
     });
+
+    it('tells to try again with exit 3 when SES fails transiently in a region, never calling it a refusal', async () => {
+      // Prepare
+      for (const region of ['us-east-1', 'us-west-2'])
+        env.ses.region(region).putSuppressed({ emailAddress: 'flaky.region@example.com', reason: 'BOUNCE', lastUpdateTime: new Date() });
+      await ssg(['sync']);
+      env.ses.setFaults({ serverErrorRate: { 'us-west-2': 1 } });
+
+      // Act
+      let run: Run;
+      try {
+        run = await ssg(['unsuppress', 'flaky.region@example.com', '--reason', 'ticket 11']);
+      } finally {
+        env.ses.setFaults({});
+      }
+      const item = await canonical('flaky.region@example.com');
+      const again = await ssg(['unsuppress', 'flaky.region@example.com', '--reason', 'ticket 11']);
+
+      // Assess
+      expect(run.code).toBe(3);
+      expect(run.stdout).toMatch(/us-east-1\s+removed flaky\.region@example\.com\s+marked REMOVED/);
+      expect(run.stdout).toMatch(/us-west-2\s+NO ANSWER \(flaky\.region@example\.com\)\s+still LISTED/);
+      expect(run.stdout).toContain('a transient failure, not a refusal');
+      expect(run.stdout).toContain('Try again in a moment');
+      expect(run.stdout).not.toContain('REFUSED');
+      expect(run.stdout).not.toContain('AWS Support');
+      expect(item?.[regionAttribute('us-west-2')]).toMatchObject({ status: 'LISTED' });
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/us-west-2\s+removed flaky\.region@example\.com\s+marked REMOVED/);
+      expect(env.ses.region('us-west-2').getSuppressed('flaky.region@example.com')).toBeUndefined();
+    });
+
+    it('says what a second suppress changes, keeps when the suppression began, and never downgrades a complaint without --force', async () => {
+      // Prepare
+      await ssg(['suppress', 'twice@example.com', '--reason', 'BOUNCE', '--note', 'ticket 1']);
+      const first = (await canonical('twice@example.com'))?.manual as { at: string; by: string };
+
+      // Act
+      const upgrade = await ssg(['suppress', 'twice@example.com', '--reason', 'COMPLAINT']);
+      const downgrade = await ssg(['suppress', 'twice@example.com', '--reason', 'BOUNCE']);
+      const afterRefusal = await canonical('twice@example.com');
+      const forced = await ssg(['suppress', 'twice@example.com', '--reason', 'BOUNCE', '--force', '--json']);
+
+      // Assess
+      expect(upgrade.code).toBe(0);
+      expect(upgrade.stdout).toContain('Updated the manual suppression of twice@example.com: reason BOUNCE -> COMPLAINT.');
+      expect(upgrade.stdout).toContain(`Unchanged: suppressed manually since ${first.at} (by ${first.by}), note "ticket 1".`);
+      expect(downgrade.code).toBe(1);
+      expect(downgrade.stdout).toContain(`twice@example.com is suppressed manually as a COMPLAINT (since ${first.at}`);
+      expect(downgrade.stdout).toContain('pass --force to downgrade it anyway');
+      expect(afterRefusal?.manual).toEqual({ reason: 'COMPLAINT', status: 'LISTED', at: first.at, by: first.by, note: 'ticket 1' });
+      expect(forced.code).toBe(0);
+      expect(JSON.parse(forced.stdout)).toMatchObject({
+        changed: true,
+        outcome: 'updated',
+        changes: [{ field: 'reason', from: 'COMPLAINT', to: 'BOUNCE' }],
+        manual: { reason: 'BOUNCE', at: first.at },
+      });
+      expect(await auditCount('twice@example.com')).toBe(3);
+    });
   });
 
   describe('Target: a deployed stack', () => {
@@ -498,6 +557,31 @@ describe('CLI: ssg against the local environment', () => {
       ]);
       expect(await canonical('nd.two@import.example')).toMatchObject({ manual: { reason: 'COMPLAINT' } });
       expect(await canonical('nd.four@import.example')).toMatchObject({ manual: { reason: 'BOUNCE' } });
+    });
+
+    it('leaves a manual complaint as it is and keeps when a suppression began when an import brings an address again', async () => {
+      // Prepare
+      await ssg(['suppress', 'again.complaint@example.com', '--reason', 'COMPLAINT']);
+      await ssg(['suppress', 'again.bounce@example.com', '--reason', 'BOUNCE', '--note', 'ticket 3']);
+      const complaint = (await canonical('again.complaint@example.com'))?.manual;
+      const bounce = (await canonical('again.bounce@example.com'))?.manual as { at: string; by: string };
+
+      // Act
+      const run = await ssg(['import', '-', '--source', 'again', '--json'], {
+        stdin: 'again.complaint@example.com,BOUNCE\nagain.bounce@example.com,COMPLAINT\n',
+      });
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ rows: 2, imported: 1, unchanged: 1, rejected: 0 });
+      expect((await canonical('again.complaint@example.com'))?.manual).toEqual(complaint);
+      expect((await canonical('again.bounce@example.com'))?.manual).toEqual({
+        reason: 'COMPLAINT',
+        status: 'LISTED',
+        at: bounce.at,
+        by: bounce.by,
+        note: 'ticket 3',
+      });
     });
   });
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
+import type { SyncMode } from '../client/sync-contract';
 import { canonicalAddress } from '../lambdas/domain/address';
 import { listedRegions, type RegionEntry, regionAttribute } from '../lambdas/domain/records';
 import { Pacer } from '../lambdas/domain/retry';
-import type { SyncMode } from '../lambdas/sync/state';
 import { syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
 import { mulberry32 } from '../local/ses-emulator/random';

@@ -1,6 +1,6 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { listedRegions, regionAttribute, regionStateKey } from '../lambdas/domain/records';
-import { SyncStateStore } from '../lambdas/sync/state';
+import { StateTable } from '../lambdas/domain/state-table';
 import { type SyncDeps, type SyncOptions, syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
 import { createTestTables, scanAll, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
@@ -105,7 +105,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
     // Assess
     expect(second.entriesRead).toBe(0);
-    const state = await new SyncStateStore(tables.doc, tables.stateTable).load('us-east-1');
+    const state = await new StateTable(tables.doc, tables.stateTable).load('us-east-1');
     expect(Date.parse(state.watermark!)).toBeGreaterThan(Date.now() - 60_000);
     expect(state.lastSuccessAt).toEqual(expect.any(String));
     expect(state.lastSummary).toMatchObject({ region: 'us-east-1', complete: true });
@@ -174,7 +174,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     expect(listedRegions(both!)).toEqual(['us-west-2']);
     expect(listedRegions((await item('east@example.com'))!)).toEqual([]);
     expect(listedRegions((await item('stays@example.com'))!)).toEqual(['us-east-1']);
-    const state = await new SyncStateStore(tables.doc, tables.stateTable).load('us-east-1');
+    const state = await new StateTable(tables.doc, tables.stateTable).load('us-east-1');
     expect(state).toMatchObject({ listedAtLastFull: 1, lastFullSuccessAt: expect.any(String) });
     expect(state.full).toBeUndefined();
     // The seen-address chunks of the finished pass are cleaned up.
@@ -224,7 +224,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
     // Assess
     await expect(failing).rejects.toThrow(/abandoned: SES expired its NextToken 3 times/);
-    const state = await new SyncStateStore(tables.doc, tables.stateTable).load('us-east-1');
+    const state = await new StateTable(tables.doc, tables.stateTable).load('us-east-1');
     expect(state.lastError).toMatchObject({ message: expect.stringContaining('NextToken') });
     expect(state.incremental).toBeUndefined();
     expect(state.leaseOwner).toBeUndefined();
@@ -234,7 +234,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     const retry = await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
     expect(retry.complete).toBe(true);
     expect(await scanAll(tables.doc, tables.suppressionTable)).toHaveLength(300);
-    expect((await new SyncStateStore(tables.doc, tables.stateTable).load('us-east-1')).lastError).toBeUndefined();
+    expect((await new StateTable(tables.doc, tables.stateTable).load('us-east-1')).lastError).toBeUndefined();
   });
 
   it('backs off on throttling and 5xx answers and still reads every entry', async () => {
@@ -261,7 +261,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
   it('skips a run while another invocation holds the region, queueing a full reconciliation', async () => {
     // Prepare
-    const store = new SyncStateStore(tables.doc, tables.stateTable);
+    const store = new StateTable(tables.doc, tables.stateTable);
     await store.acquireLease('us-east-1', 'someone-else', Date.now() + 60_000, Date.now());
 
     // Act
@@ -284,7 +284,7 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
       .putSuppressed({ emailAddress: 'gone@example.com', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 5 * HOUR) });
     await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
     emu.region('us-east-1').deleteSuppressed('gone@example.com');
-    await new SyncStateStore(tables.doc, tables.stateTable).requestFullPass('us-east-1', new Date().toISOString());
+    await new StateTable(tables.doc, tables.stateTable).requestFullPass('us-east-1', new Date().toISOString());
 
     // Act
     const summary = await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
@@ -292,5 +292,82 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     // Assess
     expect(summary).toMatchObject({ complete: true, removals: 1, fullPassPending: false });
     expect(listedRegions((await item('gone@example.com'))!)).toEqual([]);
+  });
+
+  describe('firstSeen', () => {
+    it('is the earliest LastUpdateTime of any region and spelling, whichever region syncs first', async () => {
+      // Prepare
+      const now = Date.now();
+      const t = (hoursAgo: number) => new Date(now - hoursAgo * HOUR);
+      emu.region('us-east-1').putSuppressed({ emailAddress: 'late@example.org', reason: 'BOUNCE', lastUpdateTime: t(1) });
+      emu.region('us-west-2').putSuppressed({ emailAddress: 'LATE@example.org', reason: 'BOUNCE', lastUpdateTime: t(9) });
+      emu.region('eu-west-1').putSuppressedMany([
+        { emailAddress: 'Spelled@example.org', reason: 'BOUNCE', lastUpdateTime: t(2) },
+        { emailAddress: 'spelled@example.org', reason: 'COMPLAINT', lastUpdateTime: t(30) },
+      ]);
+
+      // Act
+      await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
+      const west = await syncRegion({ region: 'us-west-2', mode: 'incremental' }, deps('us-west-2'));
+      await syncRegion({ region: 'eu-west-1', mode: 'incremental' }, deps('eu-west-1'));
+      const westAgain = await syncRegion({ region: 'us-west-2', mode: 'full' }, deps('us-west-2'));
+
+      // Assess
+      expect(await item('late@example.org')).toMatchObject({ firstSeen: t(9).toISOString(), origin: 'ses:us-west-2' });
+      expect(west.itemsWritten).toBe(1);
+      expect(westAgain.itemsWritten).toBe(0);
+      expect(await item('spelled@example.org')).toMatchObject({
+        firstSeen: t(30).toISOString(),
+        origin: 'ses:eu-west-1',
+        [regionAttribute('eu-west-1')]: { address: 'Spelled@example.org', lastUpdateTime: t(2).toISOString() },
+      });
+    });
+
+    it('is corrected by the next sync where an item records a later firstSeen than SES lists', async () => {
+      // Prepare
+      const listed = new Date(Date.now() - 50 * HOUR);
+      emu.region('us-east-1').putSuppressed({ emailAddress: 'old.record@example.org', reason: 'BOUNCE', lastUpdateTime: listed });
+      await syncRegion({ region: 'us-east-1', mode: 'full' }, deps('us-east-1'));
+      await tables.doc.send(
+        new UpdateCommand({
+          TableName: tables.suppressionTable,
+          Key: { address: 'old.record@example.org' },
+          UpdateExpression: 'SET firstSeen = :later, origin = :origin',
+          ExpressionAttributeValues: { ':later': new Date().toISOString(), ':origin': 'manual' },
+        }),
+      );
+
+      // Act
+      const summary = await syncRegion({ region: 'us-east-1', mode: 'full' }, deps('us-east-1'));
+
+      // Assess
+      expect(summary.itemsWritten).toBe(1);
+      expect(await item('old.record@example.org')).toMatchObject({ firstSeen: listed.toISOString(), origin: 'ses:us-east-1' });
+    });
+
+    it('is the earliest LastUpdateTime of any region when several regions sync at once', async () => {
+      // Prepare
+      const regions = ['us-east-1', 'us-west-2', 'eu-west-1'];
+      const base = Date.now() - 100 * HOUR;
+      const expected = new Map<string, { firstSeen: string; origin: string }>();
+      for (let i = 0; i < 150; i++) {
+        const address = `person${i}@example.com`;
+        // Each region lists the address at a different time; which region is earliest rotates with i.
+        const times = regions.map((_, r) => new Date(base + (((i + r * 7) % 11) + r / 10) * HOUR));
+        regions.forEach((region, r) => {
+          emu.region(region).putSuppressed({ emailAddress: address, reason: 'BOUNCE', lastUpdateTime: times[r]! });
+        });
+        const earliest = times.reduce((min, time, r) => (time < times[min]! ? r : min), 0);
+        expected.set(address, { firstSeen: times[earliest]!.toISOString(), origin: `ses:${regions[earliest]}` });
+      }
+
+      // Act
+      await Promise.all(regions.map((region) => syncRegion({ region, mode: 'full' }, deps(region, {}, { pageSize: 10 }))));
+
+      // Assess
+      const items = await scanAll(tables.doc, tables.suppressionTable);
+      const actual = new Map(items.map((i) => [String(i.address), { firstSeen: i.firstSeen, origin: i.origin }]));
+      expect(actual).toEqual(expected);
+    });
   });
 });

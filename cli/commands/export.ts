@@ -1,11 +1,11 @@
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { SUPPRESSION_KEY } from '../../lambdas/domain/records';
-import { suppressionFinding } from '../../lambdas/guard/suppression';
+import { suppressionFinding } from '../../lambdas/domain/finding';
+import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { EXIT, UsageError } from '../errors';
 import { Progress, write } from '../output';
 import type { Runner } from '../runner';
@@ -97,15 +97,13 @@ export async function exportCanonical(
   const reasons = new Set(['BOUNCE', 'COMPLAINT'] as const);
   let scanned = 0;
   let exported = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }));
+  for await (const page of new SuppressionTable(doc, tableName).scanPages()) {
     let chunk = '';
-    for (const item of page.Items ?? []) {
+    for (const item of page) {
       scanned++;
       const finding = suppressionFinding(item, reasons);
       if (!finding) continue;
-      const address = String(item[SUPPRESSION_KEY]);
+      const address = item.address;
       chunk +=
         format === 'csv'
           ? stringify([[address, finding.reason]])
@@ -114,7 +112,6 @@ export async function exportCanonical(
     }
     if (chunk) await write(sink, chunk);
     onPage({ scanned, exported });
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  }
   return { scanned, exported };
 }

@@ -2,20 +2,18 @@ import { createReadStream, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { type CsvError, parse } from 'csv-parse';
-import { canonicalAddress } from '../../lambdas/domain/address';
-import { auditItem } from '../../lambdas/domain/audit';
-import { batchGetItems, forEachLimit } from '../../lambdas/domain/batch-get';
-import { MANUAL_ATTRIBUTE, type ManualEntry, SUPPRESSION_KEY, type SuppressionReason } from '../../lambdas/domain/records';
+import { ManualImport } from '../../lambdas/domain/manual';
+import type { SuppressionReason } from '../../lambdas/domain/records';
+import { StateTable } from '../../lambdas/domain/state-table';
+import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { checkAddress } from '../../lambdas/guard/email';
-import type { Target } from '../context';
 import { EXIT, UsageError } from '../errors';
 import { Progress, table } from '../output';
 import type { Runner } from '../runner';
 import { type ExportFormat, parseFormat } from './export';
-import { parseReason } from './manual';
+import { manualChange, parseReason } from './manual';
 
 /** A row that passed validation. */
 interface GoodRow {
@@ -46,6 +44,7 @@ const BATCH = 100;
 const WRITE_CONCURRENCY = 16;
 const SHOWN_REJECTIONS = 100;
 const SOURCE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const IMPORT_FAILURE = 'the rows written so far stay written and a re-run skips them';
 
 const ADDRESS_HEADERS = new Set([
   'emailaddress',
@@ -154,7 +153,15 @@ export function registerImport(program: Command, runner: Runner): void {
           }
         }
         const t = await target();
-        const importer = new Importer(t, `import:${source}`, await t.callerIdentity());
+        const importer = new ManualImport(
+          {
+            suppression: new SuppressionTable(t.doc, t.output('SuppressionTableName')),
+            state: new StateTable(t.doc, t.output('SyncStateTableName')),
+          },
+          `import:${source}`,
+          await t.callerIdentity(),
+          WRITE_CONCURRENCY,
+        );
         const input = file === '-' ? stdin : createReadStream(file);
         const progress = new Progress(out.stderr);
         const rejected: RejectedRow[] = [];
@@ -169,14 +176,14 @@ export function registerImport(program: Command, runner: Runner): void {
             if ('error' in row) rejected.push(row);
             else batch.push(row);
             if (batch.length >= BATCH) {
-              await importer.write(batch);
+              await manualChange(IMPORT_FAILURE, () => importer.write(batch));
               batch = [];
             }
             progress.update(
               `importing: ${rows} rows read, ${importer.imported} imported, ${importer.unchanged} unchanged, ${rejected.length} rejected`,
             );
           }
-          if (batch.length > 0) await importer.write(batch);
+          if (batch.length > 0) await manualChange(IMPORT_FAILURE, () => importer.write(batch));
         } finally {
           progress.done();
         }
@@ -307,103 +314,5 @@ async function* ndjsonRows(input: Readable, defaultReason: SuppressionReason | u
     const address = [...ADDRESS_HEADERS].map((k) => fields.get(k)).find((v) => typeof v === 'string') as string | undefined;
     const reason = [...REASON_HEADERS].map((k) => fields.get(k)).find((v) => typeof v === 'string') as string | undefined;
     yield validateRow(line, address, reason, defaultReason);
-  }
-}
-
-/** Writes validated rows as manual suppressions, skipping those already in force. */
-class Importer {
-  imported = 0;
-  unchanged = 0;
-  keptUnsuppressed = 0;
-  private readonly table: string;
-  private readonly stateTable: string;
-
-  constructor(
-    private readonly t: Target,
-    private readonly origin: string,
-    private readonly by: string,
-  ) {
-    this.table = t.output('SuppressionTableName');
-    this.stateTable = t.output('SyncStateTableName');
-  }
-
-  /** Compares a batch with the table (BatchGetItem) and writes, in parallel, only the rows that change something. */
-  async write(rows: readonly GoodRow[]): Promise<void> {
-    const latest = new Map<string, GoodRow>();
-    for (const row of rows) {
-      const key = canonicalAddress(row.address);
-      const seen = latest.get(key);
-      // Within a file, a complaint outranks a bounce; repeats change nothing.
-      if (seen) this.unchanged++;
-      if (!seen || (row.reason === 'COMPLAINT' && seen.reason === 'BOUNCE')) latest.set(key, row);
-    }
-    const { items } = await batchGetItems(this.t.doc, this.table, SUPPRESSION_KEY, [...latest.keys()], {
-      projection: '#a, #m',
-      names: { '#a': SUPPRESSION_KEY, '#m': MANUAL_ATTRIBUTE },
-      consistentRead: true,
-    });
-    const writes: Array<[string, GoodRow, ManualEntry | undefined]> = [];
-    for (const [key, row] of latest) {
-      const manual = items.get(key)?.[MANUAL_ATTRIBUTE] as ManualEntry | undefined;
-      if (manual?.status === 'REMOVED') {
-        this.unchanged++;
-        this.keptUnsuppressed++;
-      } else if (manual?.status === 'LISTED' && (manual.reason === row.reason || manual.reason === 'COMPLAINT')) {
-        this.unchanged++;
-      } else {
-        writes.push([key, row, manual]);
-      }
-    }
-    await forEachLimit(writes, WRITE_CONCURRENCY, async ([key, row, before]) => {
-      if (await this.writeRow(key, row, before)) this.imported++;
-      else this.unchanged++;
-    });
-  }
-
-  private async writeRow(key: string, row: GoodRow, before: ManualEntry | undefined): Promise<boolean> {
-    const at = new Date().toISOString();
-    const manual: ManualEntry = { reason: row.reason, status: 'LISTED', at, by: this.by, note: this.origin };
-    try {
-      await this.t.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: { [SUPPRESSION_KEY]: key },
-                UpdateExpression:
-                  'SET #m = :m, lastUpdated = :at, firstSeen = if_not_exists(firstSeen, :at), origin = if_not_exists(origin, :origin)',
-                // Only over the state we compared with, so a concurrent change (or a second import) is never overwritten.
-                ConditionExpression: before ? '#m.#at = :beforeAt' : 'attribute_not_exists(#m)',
-                ExpressionAttributeNames: { '#m': MANUAL_ATTRIBUTE, ...(before ? { '#at': 'at' } : {}) },
-                ExpressionAttributeValues: {
-                  ':m': manual,
-                  ':at': at,
-                  ':origin': this.origin,
-                  ...(before ? { ':beforeAt': before.at } : {}),
-                },
-              },
-            },
-            {
-              Put: {
-                TableName: this.stateTable,
-                Item: auditItem({
-                  address: key,
-                  action: 'import',
-                  at,
-                  by: this.by,
-                  reason: row.reason,
-                  details: { source: this.origin, line: row.line, before: before ?? null },
-                }),
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'TransactionCanceledException' && /ConditionalCheckFailed/.test((error as Error).message)) return false;
-      throw error;
-    }
   }
 }

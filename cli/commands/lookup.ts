@@ -1,10 +1,10 @@
 import { GetSuppressedDestinationCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { canonicalAddress } from '../../lambdas/domain/address';
-import { type AuditEntry, readAuditTrail } from '../../lambdas/domain/audit';
-import { MANUAL_ATTRIBUTE, type ManualEntry, type RegionEntry, regionEntries, SUPPRESSION_KEY } from '../../lambdas/domain/records';
-import { suppressionFinding } from '../../lambdas/guard/suppression';
+import { suppressionFinding } from '../../lambdas/domain/finding';
+import { type AuditEntry, type ManualEntry, type RegionEntry, regionEntries, type SuppressionItem } from '../../lambdas/domain/records';
+import { StateTable } from '../../lambdas/domain/state-table';
+import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { caseCandidates, requireAddress } from '../address';
 import { EXIT } from '../errors';
 import { formatTime, table } from '../output';
@@ -37,15 +37,12 @@ export function registerLookup(program: Command, runner: Runner): void {
         const given = requireAddress(rawAddress, '<address>', false);
         const key = canonicalAddress(given);
         const t = await target();
-        const [got, trail] = await Promise.all([
-          t.doc.send(
-            new GetCommand({ TableName: t.output('SuppressionTableName'), Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true }),
-          ),
-          readAuditTrail(t.doc, t.output('SyncStateTableName'), key),
+        const [item, trail] = await Promise.all([
+          new SuppressionTable(t.doc, t.output('SuppressionTableName')).get(key),
+          new StateTable(t.doc, t.output('SyncStateTableName')).readAuditTrail(key),
         ]);
-        const item = got.Item;
         const entries = item ? regionEntries(item) : new Map<string, RegionEntry>();
-        const manual = item?.[MANUAL_ATTRIBUTE] as ManualEntry | undefined;
+        const manual = item?.manual;
         const finding = suppressionFinding(item, new Set(['BOUNCE', 'COMPLAINT']));
 
         let live: LiveEntry[] | undefined;
@@ -129,7 +126,7 @@ type Line = (text?: string) => void;
 function printLookup(
   line: Line,
   key: string,
-  item: Record<string, unknown> | undefined,
+  item: SuppressionItem | undefined,
   entries: Map<string, RegionEntry>,
   manual: ManualEntry | undefined,
   finding: ReturnType<typeof suppressionFinding>,

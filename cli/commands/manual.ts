@@ -1,17 +1,8 @@
-import { DeleteSuppressedDestinationCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
-import { canonicalAddress } from '../../lambdas/domain/address';
-import { type AuditEntry, auditItem } from '../../lambdas/domain/audit';
-import {
-  MANUAL_ATTRIBUTE,
-  type ManualEntry,
-  type RegionEntry,
-  regionAttribute,
-  regionEntries,
-  SUPPRESSION_KEY,
-  type SuppressionReason,
-} from '../../lambdas/domain/records';
+import { isTransient, ManualConflictError, type RegionRemoval, suppress, unsuppress } from '../../lambdas/domain/manual';
+import type { RegionEntry, SuppressionReason } from '../../lambdas/domain/records';
+import { StateTable } from '../../lambdas/domain/state-table';
+import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { hasControlCharacter } from '../../lambdas/domain/text';
 import { caseCandidates, requireAddress } from '../address';
 import type { Target } from '../context';
@@ -48,47 +39,73 @@ export function registerManual(program: Command, runner: Runner): void {
     .description('Suppress an address in every region by an operator decision (the guard blocks it until unsuppressed)')
     .argument('<address>', 'the address to suppress')
     .requiredOption('--reason <BOUNCE|COMPLAINT>', 'why SES would have suppressed it')
-    .option('--note <text>', 'free text kept with the entry and the audit trail (ticket, context)')
+    .option('--note <text>', 'free text kept with the entry and the audit trail (ticket, context); without it, a note in force is kept')
+    .option('--force', 'allow --reason BOUNCE to downgrade a manual COMPLAINT')
+    .addHelpText(
+      'after',
+      '\nAn address already suppressed manually keeps when its suppression began; the command says what it changes\n' +
+        '(reason, note) and what it leaves as it is. A manual COMPLAINT is never downgraded to BOUNCE without --force:\n' +
+        'without it the command changes nothing and exits 1.',
+    )
     .action(
-      runner.action<{ reason: string; note?: string }>(async ({ out, target }, [raw = ''], options) => {
+      runner.action<{ reason: string; note?: string; force?: boolean }>(async ({ out, target }, [raw = ''], options) => {
         const address = requireAddress(raw, '<address>', true);
         const reason = parseReason(options.reason);
         const note = freeText(options.note, '--note', false);
         const t = await target();
-        const key = canonicalAddress(address);
-        const tableName = t.output('SuppressionTableName');
-        const existing = (await t.doc.send(new GetCommand({ TableName: tableName, Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true })))
-          .Item;
-        const before = existing?.[MANUAL_ATTRIBUTE] as ManualEntry | undefined;
-        if (before?.status === 'LISTED' && before.reason === reason && before.note === note) {
-          if (out.json) out.printJson({ address: key, changed: false, manual: before });
-          else out.line(`${key} is already suppressed manually (${before.reason}, since ${before.at}, by ${before.by}); nothing changed`);
-          return EXIT.OK;
+        const result = await manualChange('nothing was changed', () =>
+          suppress(manualTables(t), {
+            address,
+            reason,
+            ...(note ? { note } : {}),
+            force: options.force === true,
+            by: () => t.callerIdentity(),
+          }),
+        );
+        const { key, manual, outcome, changes, listedBy } = result;
+        if (out.json) {
+          out.printJson({
+            address: key,
+            changed: result.changed,
+            outcome,
+            changes,
+            manual,
+            before: result.before ?? null,
+            listedBy,
+            ...(result.audit ? { audit: result.audit } : {}),
+          });
+          return outcome === 'refused' ? EXIT.PROBLEMS : EXIT.OK;
         }
-        const by = await t.callerIdentity();
-        const at = new Date().toISOString();
-        const manual: ManualEntry = { reason, status: 'LISTED', at, by, ...(note ? { note } : {}) };
-        const audit: AuditEntry = {
-          address: key,
-          action: 'suppress',
-          at,
-          by,
-          reason,
-          ...(note ? { note } : {}),
-          details: { before: before ?? null, after: manual },
-        };
-        await transact(t, key, before, {
-          set: { [MANUAL_ATTRIBUTE]: manual },
-          setIfAbsent: { firstSeen: at, origin: 'manual' },
-          at,
-          audit,
-        });
-        if (out.json) out.printJson({ address: key, changed: true, manual, audit });
-        else {
-          out.line(`Suppressed ${key} manually (${reason}) at ${at} by ${by}${note ? `, note: ${note}` : ''}.`);
-          out.line('The guard now blocks it in every region; the change is in the audit trail (ssg lookup).');
+        const sesListings = listedBy.length > 0 ? `; SES lists it in ${listedBy.map((l) => `${l.region} (${l.reason})`).join(', ')}` : '';
+        const noteText = (n: string | undefined) => (n === undefined ? 'none' : JSON.stringify(n));
+        switch (outcome) {
+          case 'refused':
+            out.line(
+              `${key} is suppressed manually as a COMPLAINT (since ${manual.at}, by ${manual.by}); --reason BOUNCE would downgrade it.`,
+            );
+            out.line('Nothing changed. A complaint outranks a bounce; pass --force to downgrade it anyway.');
+            return EXIT.PROBLEMS;
+          case 'unchanged':
+            out.line(`${key} is already suppressed manually (${manual.reason}, since ${manual.at}, by ${manual.by}); nothing changed`);
+            return EXIT.OK;
+          case 'updated':
+            out.line(
+              `Updated the manual suppression of ${key}: ${changes
+                .map((c) => (c.field === 'note' ? `note ${noteText(c.from)} -> ${noteText(c.to)}` : `${c.field} ${c.from} -> ${c.to}`))
+                .join('; ')}.`,
+            );
+            out.line(
+              `Unchanged: suppressed manually since ${manual.at} (by ${manual.by})${changes.some((c) => c.field === 'note') ? '' : `, note ${noteText(manual.note)}`}${sesListings}.`,
+            );
+            out.line('The change is in the audit trail (ssg lookup).');
+            return EXIT.OK;
+          case 'created':
+            out.line(`Suppressed ${key} manually (${reason}) at ${manual.at} by ${manual.by}${note ? `, note: ${note}` : ''}.`);
+            if (result.before) out.line(`  It had been unsuppressed at ${result.before.at} by ${result.before.by}.`);
+            if (listedBy.length > 0) out.line(`  Unchanged${sesListings.replace(/^;/, ':')}.`);
+            out.line('The guard now blocks it in every region; the change is in the audit trail (ssg lookup).');
+            return EXIT.OK;
         }
-        return EXIT.OK;
       }),
     );
 
@@ -99,58 +116,37 @@ export function registerManual(program: Command, runner: Runner): void {
     .requiredOption('--reason <why>', 'why it may be mailed again (kept in the audit trail)')
     .addHelpText(
       'after',
-      '\nExit code 1 when SES refused the removal in some region (the other regions are done; see the printed instructions).',
+      '\nExit code 1 when SES refused the removal in some region (the other regions are done; see the printed instructions).\n' +
+        'Exit code 3 when SES could not be asked in some region (throttling, a 5xx answer, a network failure): run the\n' +
+        'same command again; the regions already done are skipped.',
     )
     .action(
       runner.action<{ reason: string }>(async ({ out, target }, [raw = ''], options) => {
         const given = requireAddress(raw, '<address>', false);
         const why = freeText(options.reason, '--reason', true);
         const t = await target();
-        const key = canonicalAddress(given);
         const regions = await t.regions();
         const by = await t.callerIdentity();
-        const existing = (
-          await t.doc.send(
-            new GetCommand({ TableName: t.output('SuppressionTableName'), Key: { [SUPPRESSION_KEY]: key }, ConsistentRead: true }),
-          )
-        ).Item;
-        const entries = existing ? regionEntries(existing) : new Map<string, RegionEntry>();
-        const manualBefore = existing?.[MANUAL_ATTRIBUTE] as ManualEntry | undefined;
-
-        const results = await Promise.all(
-          regions.map((region) => removeFromRegion(t.ses(region), region, caseCandidates(entries.get(region)?.address, given))),
-        );
-        const at = new Date().toISOString();
-        // A region's canonical entry becomes REMOVED when SES no longer holds the address there; where SES refused,
-        // it stays LISTED because SES still suppresses it.
-        const markRemoved = results.filter((r) => r.failed.length === 0 && entries.get(r.region)?.status === 'LISTED').map((r) => r.region);
-        const endManual = manualBefore?.status === 'LISTED';
-        const removedFrom = results.filter((r) => r.removed.length > 0).map((r) => r.region);
-        const failed = results.flatMap((r) => r.failed.map((f) => ({ region: r.region, ...f })));
-        const changed = removedFrom.length > 0 || markRemoved.length > 0 || endManual;
-
-        let audit: AuditEntry | undefined;
-        if (changed) {
-          audit = {
-            address: key,
-            action: 'unsuppress',
-            at,
+        const {
+          key,
+          entries,
+          results,
+          markedRemoved: markRemoved,
+          manualEnded: endManual,
+          failed,
+          unavailable,
+          changed,
+          audit,
+        } = await manualChange('the SES removals already made stay made; run the same command again to record them', () =>
+          unsuppress(manualTables(t), {
+            address: given,
+            why,
+            regions,
             by,
-            reason: why,
-            details: {
-              removedFrom,
-              removedAddresses: results.flatMap((r) => r.removed.map((a) => `${r.region}:${a}`)),
-              failed,
-              markedRemoved: markRemoved,
-              manualBefore: manualBefore ?? null,
-            },
-          };
-          const set: Record<string, unknown> = {};
-          for (const region of markRemoved) set[`${regionAttribute(region)}.status`] = 'REMOVED';
-          for (const region of markRemoved) set[`${regionAttribute(region)}.removedAt`] = at;
-          if (endManual) set[MANUAL_ATTRIBUTE] = { ...manualBefore, status: 'REMOVED', at, by, note: why } satisfies ManualEntry;
-          await transact(t, key, manualBefore, { set, at, audit, itemExists: existing !== undefined });
-        }
+            ses: (region) => t.ses(region),
+            candidates: (recorded) => caseCandidates(recorded, given),
+          }),
+        );
 
         if (out.json) {
           out.printJson({
@@ -160,111 +156,40 @@ export function registerManual(program: Command, runner: Runner): void {
             markedRemoved: markRemoved,
             manualEnded: endManual,
             failed,
+            unavailable,
             audit: audit ?? null,
           });
         } else {
           printUnsuppress(out.line, key, why, results, markRemoved, endManual, changed, entries);
           if (failed.length > 0) printRefusals(out.line, failed);
+          if (unavailable.length > 0) printUnavailable(out.line, unavailable, given, why);
         }
-        return failed.length > 0 ? EXIT.PROBLEMS : EXIT.OK;
+        return unavailable.length > 0 ? EXIT.UNAVAILABLE : failed.length > 0 ? EXIT.PROBLEMS : EXIT.OK;
       }),
     );
 }
 
-/** What removing the address from one region's SES list did. */
-interface RegionRemoval {
-  readonly region: string;
-  /** Exact spellings SES held and removed. */
-  readonly removed: string[];
-  /** Spellings SES holds but would not remove. */
-  readonly failed: Array<{ address: string; error: string }>;
-}
-
-async function removeFromRegion(ses: SESv2Client, region: string, candidates: string[]): Promise<RegionRemoval> {
-  const result: RegionRemoval = { region, removed: [], failed: [] };
-  // SES keys its list by the exact case, and may hold more than one spelling: try each and remove all it holds.
-  for (const candidate of candidates) {
-    try {
-      await ses.send(new DeleteSuppressedDestinationCommand({ EmailAddress: candidate }));
-      result.removed.push(candidate);
-    } catch (error) {
-      if ((error as Error).name === 'NotFoundException') continue;
-      result.failed.push({ address: candidate, error: `${(error as Error).name}: ${(error as Error).message}` });
-    }
-  }
-  return result;
-}
-
-interface Change {
-  /** Attributes (or `attr.field` paths) to set. */
-  readonly set: Record<string, unknown>;
-  /** Attributes set only when the item has none yet. */
-  readonly setIfAbsent?: Record<string, unknown>;
-  readonly at: string;
-  readonly audit: AuditEntry;
-  /** False when there is no canonical item to update (only the audit entry is written). @default true */
-  readonly itemExists?: boolean;
+function manualTables(t: Target) {
+  return {
+    suppression: new SuppressionTable(t.doc, t.output('SuppressionTableName')),
+    state: new StateTable(t.doc, t.output('SyncStateTableName')),
+  };
 }
 
 /**
- * Applies a manual change and its audit entry in one transaction: there is never a change without its audit entry.
- * The update is conditional on the manual entry being what we read, so two operators cannot silently overwrite
- * each other.
+ * Runs a manual operation. A concurrent change of the same manual entry, and a transient DynamoDB failure
+ * (throttling, 5xx, network), end the command with exit 3 and say to try again; `after` says what a failure leaves.
  */
-async function transact(t: Target, key: string, manualBefore: ManualEntry | undefined, change: Change): Promise<void> {
-  const names: Record<string, string> = { '#manual': MANUAL_ATTRIBUTE, '#lastUpdated': 'lastUpdated' };
-  const values: Record<string, unknown> = { ':at': change.at };
-  const sets = ['#lastUpdated = :at'];
-  let n = 0;
-  for (const [path, value] of Object.entries(change.set)) {
-    const parts = path.split('.').map((part) => {
-      const name = `#n${n++}`;
-      names[name] = part;
-      return name;
-    });
-    const v = `:v${n++}`;
-    values[v] = value;
-    sets.push(`${parts.join('.')} = ${v}`);
-  }
-  for (const [attr, value] of Object.entries(change.setIfAbsent ?? {})) {
-    const name = `#n${n++}`;
-    const v = `:v${n++}`;
-    names[name] = attr;
-    values[v] = value;
-    sets.push(`${name} = if_not_exists(${name}, ${v})`);
-  }
-  let condition: string;
-  if (manualBefore) {
-    names['#mat'] = 'at';
-    values[':manualAt'] = manualBefore.at;
-    condition = '#manual.#mat = :manualAt';
-  } else {
-    condition = 'attribute_not_exists(#manual)';
-  }
-  const suppressionTable = t.output('SuppressionTableName');
-  const stateTable = t.output('SyncStateTableName');
-  const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
-    { Put: { TableName: stateTable, Item: auditItem(change.audit), ConditionExpression: 'attribute_not_exists(pk)' } },
-  ];
-  if (change.itemExists !== false) {
-    items.push({
-      Update: {
-        TableName: suppressionTable,
-        Key: { [SUPPRESSION_KEY]: key },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      },
-    });
-  }
+export async function manualChange<T>(after: string, operation: () => Promise<T>): Promise<T> {
   try {
-    await t.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    return await operation();
   } catch (error) {
-    if ((error as Error).name === 'TransactionCanceledException' && /ConditionalCheckFailed/.test((error as Error).message)) {
-      throw new UnavailableError(
-        `the manual entry of ${key} changed while this command ran (another operator?); nothing was written, run it again`,
-      );
+    if (error instanceof ManualConflictError) throw new UnavailableError(error.message);
+    if (isTransient(error)) {
+      const e = error as Error;
+      throw new UnavailableError(`DynamoDB did not answer (${e.name}: ${e.message}), a transient failure; ${after}. Try again.`, {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -282,7 +207,7 @@ function printUnsuppress(
   changed: boolean,
   entries: Map<string, RegionEntry>,
 ): void {
-  if (!changed && results.every((r) => r.failed.length === 0)) {
+  if (!changed && results.every((r) => r.failed.length === 0 && r.unavailable.length === 0)) {
     line(`${key} is not suppressed in any configured region and has no manual suppression; nothing changed`);
     return;
   }
@@ -291,9 +216,11 @@ function printUnsuppress(
     r.region,
     r.failed.length > 0
       ? `REFUSED (${r.failed.map((f) => f.address).join(', ')})`
-      : r.removed.length > 0
-        ? `removed ${r.removed.join(', ')}`
-        : 'not listed',
+      : r.unavailable.length > 0
+        ? `NO ANSWER (${r.unavailable.map((f) => f.address).join(', ')})`
+        : r.removed.length > 0
+          ? `removed ${r.removed.join(', ')}`
+          : 'not listed',
     markRemoved.includes(r.region)
       ? 'marked REMOVED'
       : entries.get(r.region)?.status === 'LISTED'
@@ -304,7 +231,21 @@ function printUnsuppress(
   ]);
   for (const row of table(['region', 'SES list', 'canonical entry'], rows)) line(row);
   line(endManual ? '  manual suppression: ended (REMOVED)' : '  manual suppression: none in force');
-  line('Recorded in the audit trail.');
+  line(changed ? 'Recorded in the audit trail.' : 'Nothing was changed.');
+}
+
+function printUnavailable(
+  line: Line,
+  unavailable: Array<{ region: string; address: string; error: string }>,
+  given: string,
+  why: string,
+): void {
+  const regions = [...new Set(unavailable.map((f) => f.region))].join(', ');
+  line('');
+  line(`SES could not be asked in ${regions} (throttling, a 5xx answer or the network: a transient failure, not a refusal);`);
+  line('whether SES still holds the address there is not known, and its canonical entry is left as it was:');
+  for (const f of unavailable) line(`  ${f.region}: ${f.address}: ${f.error}`);
+  line(`Try again in a moment: ssg unsuppress '${given.replace(/'/g, `'\\''`)}' --reason '${why.replace(/'/g, `'\\''`)}'`);
 }
 
 function printRefusals(line: Line, failed: Array<{ region: string; address: string; error: string }>): void {

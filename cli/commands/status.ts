@@ -1,7 +1,7 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
-import { listedRegions, MANUAL_ATTRIBUTE, type ManualEntry } from '../../lambdas/domain/records';
-import { type RegionSyncState, SyncStateStore } from '../../lambdas/sync/state';
+import { listedRegions, type RegionSyncState } from '../../lambdas/domain/records';
+import { StateTable } from '../../lambdas/domain/state-table';
+import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { EXIT, UsageError } from '../errors';
 import { formatDuration, formatTime, Progress, table } from '../output';
 import type { Runner } from '../runner';
@@ -51,7 +51,7 @@ export function registerStatus(program: Command, runner: Runner): void {
         }
         const t = await target();
         const now = Date.now();
-        const store = new SyncStateStore(t.doc, t.output('SyncStateTableName'));
+        const store = new StateTable(t.doc, t.output('SyncStateTableName'));
         const regions = await t.regions();
         const states = await Promise.all(regions.map((region) => store.load(region)));
         const reports = states.map((state) => regionReport(state, now, staleAfterMinutes * 60_000));
@@ -134,21 +134,18 @@ export async function canonicalTotals(
   let suppressed = 0;
   let multiRegion = 0;
   let manual = 0;
-  let startKey: Record<string, unknown> | undefined;
   try {
-    do {
-      const out = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }));
-      for (const item of out.Items ?? []) {
+    for await (const page of new SuppressionTable(doc, tableName).scanPages()) {
+      for (const item of page) {
         addresses++;
         const listed = listedRegions(item).length;
-        const manualListed = (item[MANUAL_ATTRIBUTE] as ManualEntry | undefined)?.status === 'LISTED';
+        const manualListed = item.manual?.status === 'LISTED';
         if (listed > 0 || manualListed) suppressed++;
         if (listed > 1) multiRegion++;
         if (manualListed) manual++;
       }
-      startKey = out.LastEvaluatedKey;
       progress.update(`scanning the canonical table: ${addresses} addresses`);
-    } while (startKey);
+    }
   } finally {
     progress.done();
   }

@@ -1,6 +1,6 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { Command } from 'commander';
-import type { SyncSummary } from '../../lambdas/sync/state';
+import type { SyncSummary } from '../../client/sync-contract';
 import { checkRegion } from '../context';
 import { asCliError, EXIT, UsageError } from '../errors';
 import { formatDuration, Progress, table } from '../output';

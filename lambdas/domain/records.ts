@@ -1,3 +1,11 @@
+import type { SyncMode, SyncSummary } from '../../client/sync-contract';
+import { canonicalAddress } from './address';
+
+/**
+ * The records of the two tables, and the one place they are parsed from what DynamoDB returns. Readers never cast
+ * a raw item: they get it from a table module (`suppression-table.ts`, `state-table.ts`), which parses it here.
+ */
+
 /** Why SES suppresses an address. */
 export type SuppressionReason = 'BOUNCE' | 'COMPLAINT';
 
@@ -26,20 +34,26 @@ export interface RegionEntry {
 export interface ManualEntry {
   readonly reason: SuppressionReason;
   readonly status: RegionStatus;
+  /** When the suppression began (LISTED) or ended (REMOVED), ISO-8601. */
   readonly at: string;
   readonly by: string;
   readonly note?: string;
 }
 
+/** Name of a region's attribute on a canonical item. */
+export type RegionAttribute = `region:${string}`;
+
 /** One canonical suppression record, keyed by the canonical (trimmed, lower-cased) address. */
-export interface SuppressionItem {
+export type SuppressionItem = {
   readonly address: string;
-  readonly firstSeen: string;
-  readonly lastUpdated: string;
-  /** Where the address was first seen: `ses:<region>`, `manual` or `import:<source>`. */
-  readonly origin: string;
-  readonly [attribute: string]: unknown;
-}
+  /** Earliest time any source saw the address suppressed: the earliest SES LastUpdateTime, or a manual change. */
+  readonly firstSeen?: string;
+  readonly lastUpdated?: string;
+  /** The source of `firstSeen`: `ses:<region>`, `manual` or `import:<source>`. */
+  readonly origin?: string;
+  readonly manual?: ManualEntry;
+  readonly [region: RegionAttribute]: RegionEntry;
+};
 
 /** Partition key attribute of the suppression table. */
 export const SUPPRESSION_KEY = 'address';
@@ -51,23 +65,21 @@ export const REGION_ATTRIBUTE_PREFIX = 'region:';
 export const MANUAL_ATTRIBUTE = 'manual';
 
 /** Name of the attribute that holds a region's entry on a canonical item. */
-export function regionAttribute(region: string): string {
+export function regionAttribute(region: string): RegionAttribute {
   return `${REGION_ATTRIBUTE_PREFIX}${region}`;
 }
 
-/** The per-region entries of a canonical item, by region. */
-export function regionEntries(item: Record<string, unknown>): Map<string, RegionEntry> {
+/** The per-region entries of a canonical item (parsed, or as DynamoDB returned it), by region. */
+export function regionEntries(item: SuppressionItem | Record<string, unknown>): Map<string, RegionEntry> {
   const entries = new Map<string, RegionEntry>();
   for (const [name, value] of Object.entries(item)) {
-    if (name.startsWith(REGION_ATTRIBUTE_PREFIX) && value && typeof value === 'object') {
-      entries.set(name.slice(REGION_ATTRIBUTE_PREFIX.length), value as RegionEntry);
-    }
+    if (name.startsWith(REGION_ATTRIBUTE_PREFIX)) entries.set(name.slice(REGION_ATTRIBUTE_PREFIX.length), parseRegionEntry(value, name));
   }
   return entries;
 }
 
 /** Regions whose SES list still holds the address; an address stays suppressed while any region lists it. */
-export function listedRegions(item: Record<string, unknown>): string[] {
+export function listedRegions(item: SuppressionItem | Record<string, unknown>): string[] {
   return [...regionEntries(item)]
     .filter(([, entry]) => entry.status === 'LISTED')
     .map(([region]) => region)
@@ -81,4 +93,217 @@ export const STATE_SK = 'sk';
 /** Key of a region's sync state item. */
 export function regionStateKey(region: string): { pk: string; sk: string } {
   return { pk: `region#${region}`, sk: 'state' };
+}
+
+/** Progress of one pass through a region's list, saved after every page so the next invocation can go on. */
+export interface PassCheckpoint {
+  readonly passId: string;
+  readonly kind: SyncMode;
+  readonly startedAt: string;
+  /** Lower bound of LastUpdateTime asked of SES (incremental passes after the first). */
+  readonly windowStart?: string;
+  /** Upper bound of LastUpdateTime asked of SES (incremental); the watermark once the pass completes. */
+  readonly windowEnd: string;
+  phase: 'list' | 'sweep';
+  nextToken?: string;
+  scanKey?: Record<string, unknown>;
+  pages: number;
+  entriesRead: number;
+  itemsWritten: number;
+  removals: number;
+  restarts: number;
+  seenChunks: number;
+}
+
+/** The per-region sync state item (watermark, last success, last error, checkpoints). */
+export interface RegionSyncState {
+  readonly region: string;
+  watermark?: string;
+  lastSuccessAt?: string;
+  lastFullSuccessAt?: string;
+  lastRunAt?: string;
+  lastError?: { name: string; message: string; at: string };
+  lastSummary?: SyncSummary;
+  /** Entries the region's SES list held at the end of the last full reconciliation. */
+  listedAtLastFull?: number;
+  incremental?: PassCheckpoint;
+  full?: PassCheckpoint;
+  fullRequestedAt?: string;
+  leaseOwner?: string;
+  leaseUntil?: number;
+}
+
+/** The sync progress of one region, as the guard needs it. */
+export interface RegionFreshness {
+  readonly region: string;
+  /** Every SES entry updated before this time is in the canonical table; absent when the region never synced. */
+  readonly watermark?: string;
+  readonly lastSuccessAt?: string;
+  readonly lastError?: { name: string; message: string; at: string };
+}
+
+/** What an operator did to an address. */
+export type AuditAction = 'suppress' | 'unsuppress' | 'import';
+
+/** One entry of the audit trail of manual changes (kept in the sync state table). */
+export interface AuditEntry {
+  /** Canonical address the change applies to. */
+  readonly address: string;
+  readonly action: AuditAction;
+  /** When, ISO-8601. */
+  readonly at: string;
+  /** Who: the caller's identity (an IAM ARN, or `local:<user>` against the local environment). */
+  readonly by: string;
+  /** Why, in the operator's words (or the suppression reason for `suppress`/`import`). */
+  readonly reason: string;
+  readonly note?: string;
+  /** What changed: the state before and after, per-region outcomes, the import source. */
+  readonly details?: Record<string, unknown>;
+}
+
+/** Prefix of the partition key of an address's audit trail. */
+export const AUDIT_PK_PREFIX = 'audit#';
+
+/** Partition key of an address's audit trail. */
+export function auditPartitionKey(address: string): string {
+  return `${AUDIT_PK_PREFIX}${canonicalAddress(address)}`;
+}
+
+/** A stored item that does not have the shape its table promises; the message names the attribute. */
+export class RecordError extends Error {
+  constructor(what: string, attribute: string, value: unknown) {
+    super(`${what}: ${attribute} ${describe(value)}`);
+    this.name = 'RecordError';
+  }
+}
+
+/** Parses a canonical item as DynamoDB returns it (whole, or projected to some attributes plus the key). */
+export function parseSuppressionItem(raw: Record<string, unknown>): SuppressionItem {
+  const what = 'canonical item';
+  const item: Record<string, unknown> = { address: str(raw, SUPPRESSION_KEY, what) };
+  for (const name of ['firstSeen', 'lastUpdated', 'origin'] as const) {
+    const value = optStr(raw, name, what);
+    if (value !== undefined) item[name] = value;
+  }
+  for (const [name, value] of Object.entries(raw)) {
+    if (name.startsWith(REGION_ATTRIBUTE_PREFIX)) item[name] = parseRegionEntry(value, `${what} ${name}`);
+  }
+  if (raw[MANUAL_ATTRIBUTE] !== undefined) item[MANUAL_ATTRIBUTE] = parseManualEntry(raw[MANUAL_ATTRIBUTE]);
+  return item as unknown as SuppressionItem;
+}
+
+/** Parses one region's entry of a canonical item. */
+export function parseRegionEntry(value: unknown, what = 'region entry'): RegionEntry {
+  const raw = obj(value, what);
+  const removedAt = optStr(raw, 'removedAt', what);
+  return {
+    address: str(raw, 'address', what),
+    reason: oneOf(raw, 'reason', REASONS, what),
+    lastUpdateTime: str(raw, 'lastUpdateTime', what),
+    status: oneOf(raw, 'status', STATUSES, what),
+    syncedAt: str(raw, 'syncedAt', what),
+    ...(removedAt !== undefined ? { removedAt } : {}),
+  };
+}
+
+/** Parses the manual entry of a canonical item. */
+export function parseManualEntry(value: unknown): ManualEntry {
+  const what = 'manual entry';
+  const raw = obj(value, what);
+  const note = optStr(raw, 'note', what);
+  return {
+    reason: oneOf(raw, 'reason', REASONS, what),
+    status: oneOf(raw, 'status', STATUSES, what),
+    at: str(raw, 'at', what),
+    by: str(raw, 'by', what),
+    ...(note !== undefined ? { note } : {}),
+  };
+}
+
+/** Parses a region's sync state item; an absent item is the state of a region never synced. */
+export function parseRegionSyncState(raw: Record<string, unknown> | undefined, region: string): RegionSyncState {
+  const what = `sync state of ${region}`;
+  const state: Record<string, unknown> = { region };
+  if (!raw) return state as unknown as RegionSyncState;
+  for (const name of ['watermark', 'lastSuccessAt', 'lastFullSuccessAt', 'lastRunAt', 'fullRequestedAt', 'leaseOwner'] as const) {
+    const value = optStr(raw, name, what);
+    if (value !== undefined) state[name] = value;
+  }
+  for (const name of ['listedAtLastFull', 'leaseUntil'] as const) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number') throw new RecordError(what, name, value);
+    state[name] = value;
+  }
+  if (raw.lastError !== undefined) {
+    const e = obj(raw.lastError, `${what} lastError`);
+    state.lastError = { name: str(e, 'name', what), message: str(e, 'message', what), at: str(e, 'at', what) };
+  }
+  if (raw.lastSummary !== undefined) state.lastSummary = obj(raw.lastSummary, `${what} lastSummary`);
+  for (const kind of ['incremental', 'full'] as const) {
+    if (raw[kind] === undefined) continue;
+    const pass = obj(raw[kind], `${what} ${kind}`);
+    str(pass, 'passId', `${what} ${kind}`);
+    oneOf(pass, 'phase', ['list', 'sweep'] as const, `${what} ${kind}`);
+    state[kind] = pass;
+  }
+  return state as unknown as RegionSyncState;
+}
+
+/** The freshness fields of a region's sync state item. */
+export function parseRegionFreshness(raw: Record<string, unknown> | undefined, region: string): RegionFreshness {
+  const { watermark, lastSuccessAt, lastError } = parseRegionSyncState(raw, region);
+  return {
+    region,
+    ...(watermark !== undefined ? { watermark } : {}),
+    ...(lastSuccessAt !== undefined ? { lastSuccessAt } : {}),
+    ...(lastError !== undefined ? { lastError } : {}),
+  };
+}
+
+/** Parses an audit-trail item (its table keys already removed). */
+export function parseAuditEntry(raw: Record<string, unknown>): AuditEntry {
+  const what = 'audit entry';
+  const note = optStr(raw, 'note', what);
+  return {
+    address: str(raw, 'address', what),
+    action: oneOf(raw, 'action', ['suppress', 'unsuppress', 'import'] as const, what),
+    at: str(raw, 'at', what),
+    by: str(raw, 'by', what),
+    reason: str(raw, 'reason', what),
+    ...(note !== undefined ? { note } : {}),
+    ...(raw.details !== undefined ? { details: obj(raw.details, `${what} details`) } : {}),
+  };
+}
+
+const REASONS = ['BOUNCE', 'COMPLAINT'] as const;
+const STATUSES = ['LISTED', 'REMOVED'] as const;
+
+function obj(value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new RecordError(what, 'value', value);
+  return value as Record<string, unknown>;
+}
+
+function str(raw: Record<string, unknown>, name: string, what: string): string {
+  const value = raw[name];
+  if (typeof value !== 'string') throw new RecordError(what, name, value);
+  return value;
+}
+
+function optStr(raw: Record<string, unknown>, name: string, what: string): string | undefined {
+  return raw[name] === undefined ? undefined : str(raw, name, what);
+}
+
+function oneOf<T extends string>(raw: Record<string, unknown>, name: string, allowed: readonly T[], what: string): T {
+  const value = raw[name];
+  if (!allowed.includes(value as T)) throw new RecordError(what, name, value);
+  return value as T;
+}
+
+/** A bounded description of a bad value: its type and at most 40 characters of it. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'is missing';
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  const shown = text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}... (${text.length} characters)` : JSON.stringify(text);
+  return `is invalid (${Array.isArray(value) ? 'array' : typeof value} ${shown})`;
 }

@@ -1,25 +1,11 @@
-import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchGetItems } from '../domain/batch-get';
-import {
-  MANUAL_ATTRIBUTE,
-  type ManualEntry,
-  regionEntries,
-  regionStateKey,
-  STATE_PK,
-  STATE_SK,
-  SUPPRESSION_KEY,
-  type SuppressionReason,
-} from '../domain/records';
-import { backoffDelay, sleep } from '../domain/retry';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { RegionFreshness, SuppressionItem } from '../domain/records';
+import { StateTable } from '../domain/state-table';
+import { SuppressionTable } from '../domain/suppression-table';
 import { callDependency } from './dependency';
 
-/** Why and where an address is suppressed, for the reasons that apply to this send. */
-export interface SuppressionFinding {
-  readonly reason: SuppressionReason;
-  /** Listing regions, sorted, then `manual` for an operator suppression. */
-  readonly regions: string[];
-  readonly since: string;
-}
+export { type SuppressionFinding, suppressionFinding } from '../domain/finding';
+export type { RegionFreshness } from '../domain/records';
 
 /** The canonical items of `keys` (canonical addresses), read with BatchGetItem 100 keys at a time, in parallel. */
 export async function readSuppressionItems(
@@ -27,50 +13,11 @@ export async function readSuppressionItems(
   tableName: string,
   keys: readonly string[],
   concurrency = 16,
-): Promise<{ items: Map<string, Record<string, unknown>>; requests: number }> {
+): Promise<{ items: Map<string, SuppressionItem>; requests: number }> {
   if (keys.length === 0) return { items: new Map(), requests: 0 };
   return callDependency('dynamodb', 'BatchGetItem', tableName, () =>
-    batchGetItems(doc, tableName, SUPPRESSION_KEY, keys, { concurrency, maxRounds: 5 }),
+    new SuppressionTable(doc, tableName).getMany(keys, { concurrency, maxRounds: 5 }),
   );
-}
-
-/**
- * Whether a canonical item suppresses the address for a send where `reasons` apply. Region entries count while
- * LISTED with an applicable reason; an operator's manual suppression (`manual.status === 'LISTED'`) always counts,
- * in every region and whatever the reasons, because it is a deliberate decision rather than SES's automatic list.
- * The reported reason is COMPLAINT when any counted listing is a complaint; `since` is the earliest listing time.
- */
-export function suppressionFinding(
-  item: Record<string, unknown> | undefined,
-  reasons: ReadonlySet<SuppressionReason>,
-): SuppressionFinding | undefined {
-  if (!item) return undefined;
-  const regions: string[] = [];
-  let complaint = false;
-  let since: string | undefined;
-  for (const [region, entry] of [...regionEntries(item)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (entry.status !== 'LISTED' || !reasons.has(entry.reason)) continue;
-    regions.push(region);
-    complaint ||= entry.reason === 'COMPLAINT';
-    if (since === undefined || entry.lastUpdateTime < since) since = entry.lastUpdateTime;
-  }
-  const manual = item[MANUAL_ATTRIBUTE] as ManualEntry | undefined;
-  if (manual && typeof manual === 'object' && manual.status === 'LISTED') {
-    regions.push('manual');
-    complaint ||= manual.reason === 'COMPLAINT';
-    if (since === undefined || (manual.at && manual.at < since)) since = manual.at;
-  }
-  if (regions.length === 0) return undefined;
-  return { reason: complaint ? 'COMPLAINT' : 'BOUNCE', regions, since: since ?? '' };
-}
-
-/** The sync progress of one region, as the guard needs it. */
-export interface RegionFreshness {
-  readonly region: string;
-  /** Every SES entry updated before this time is in the canonical table; absent when the region never synced. */
-  readonly watermark?: string;
-  readonly lastSuccessAt?: string;
-  readonly lastError?: { name: string; message: string; at: string };
 }
 
 /** Reads the sync state items of `regions` in one BatchGetItem, retrying unprocessed keys. */
@@ -79,36 +26,7 @@ export async function readFreshness(
   tableName: string,
   regions: readonly string[],
 ): Promise<RegionFreshness[]> {
-  return callDependency('dynamodb', 'BatchGetItem', tableName, async () => {
-    const found = new Map<string, Record<string, unknown>>();
-    let pending: Array<Record<string, unknown>> = regions.map((region) => regionStateKey(region));
-    for (let round = 0; pending.length > 0; round++) {
-      if (round >= 5) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed on ${tableName}`);
-      if (round > 0) await sleep(backoffDelay(round, 50, 1000));
-      const out = await doc.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [tableName]: {
-              Keys: pending,
-              ProjectionExpression: '#pk, #sk, watermark, lastSuccessAt, lastError',
-              ExpressionAttributeNames: { '#pk': STATE_PK, '#sk': STATE_SK },
-            },
-          },
-        }),
-      );
-      for (const item of out.Responses?.[tableName] ?? []) found.set(String(item[STATE_PK]), item);
-      pending = (out.UnprocessedKeys?.[tableName]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
-    }
-    return regions.map((region) => {
-      const item = found.get(regionStateKey(region).pk) ?? {};
-      return {
-        region,
-        ...(typeof item.watermark === 'string' ? { watermark: item.watermark } : {}),
-        ...(typeof item.lastSuccessAt === 'string' ? { lastSuccessAt: item.lastSuccessAt } : {}),
-        ...(item.lastError && typeof item.lastError === 'object' ? { lastError: item.lastError as RegionFreshness['lastError'] } : {}),
-      };
-    });
-  });
+  return callDependency('dynamodb', 'BatchGetItem', tableName, () => new StateTable(doc, tableName).readFreshness(regions));
 }
 
 /** Regions whose watermark is missing or older than `staleAfterMs` at `now`. */

@@ -1,11 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import type { SyncSummary } from '../../client/sync-contract';
 import { documentClient, SesClients } from '../domain/clients';
 import { numberFromEnv, regionsFromEnv, requireEnv } from '../domain/env';
 import { Pacer } from '../domain/retry';
 import { parseSyncEvent } from './event';
-import type { SyncSummary } from './state';
 import { syncRegion } from './sync';
 
 const logger = new Logger({ serviceName: 'ses-suppression-sync' });

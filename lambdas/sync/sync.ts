@@ -1,19 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ListSuppressedDestinationsCommand, type ListSuppressedDestinationsCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  ScanCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SyncMode, SyncSummary } from '../../client/sync-contract';
 import { canonicalAddress } from '../domain/address';
-import { batchGetItems, forEachLimit } from '../domain/batch-get';
-import { type RegionEntry, regionAttribute, regionStateKey, SUPPRESSION_KEY, type SuppressionReason } from '../domain/records';
-import { backoffDelay, isRetryable, isThrottle, type Pacer, sleep } from '../domain/retry';
-import { type PassCheckpoint, type RegionSyncState, type SyncMode, SyncStateStore, type SyncSummary } from './state';
+import { forEachLimit } from '../domain/batch';
+import type { PassCheckpoint, RegionEntry, RegionSyncState, SuppressionReason } from '../domain/records';
+import { backoffDelay, isRetryable, isThrottle, type Pacer } from '../domain/retry';
+import { StateTable } from '../domain/state-table';
+import { compareRegionEntries, regionWrites, SuppressionTable } from '../domain/suppression-table';
 
 /** Tunables of a sync run; every one has a production default. */
 export interface SyncOptions {
@@ -77,9 +72,6 @@ const DEFAULTS = {
   writeConcurrency: 32,
 } satisfies Required<SyncOptions>;
 
-const SEEN_HASH_BYTES = 8;
-const SEEN_CHUNK_TTL_SECONDS = 7 * 24 * 3600;
-
 /**
  * Syncs one region's SES suppression list into the canonical table, from where its previous invocation stopped.
  * Incremental passes ask SES only for entries updated since the watermark (less an overlap); full passes list
@@ -92,7 +84,8 @@ export async function syncRegion(request: SyncRequest, deps: SyncDeps): Promise<
 class SyncRun {
   private readonly now: () => number;
   private readonly opts: Required<SyncOptions>;
-  private readonly state: SyncStateStore;
+  private readonly state: StateTable;
+  private readonly table: SuppressionTable;
   private readonly owner = randomUUID();
   private readonly started: number;
   private pages = 0;
@@ -109,7 +102,8 @@ class SyncRun {
   ) {
     this.now = deps.now ?? Date.now;
     this.opts = { ...DEFAULTS, ...definedOnly(deps.options ?? {}) };
-    this.state = new SyncStateStore(deps.doc, deps.stateTable);
+    this.state = new StateTable(deps.doc, deps.stateTable);
+    this.table = new SuppressionTable(deps.doc, deps.suppressionTable);
     this.started = this.now();
   }
 
@@ -264,138 +258,72 @@ class SyncRun {
     }
   }
 
-  /** Writes the entries whose region record changed; returns how many canonical items were written. */
+  /**
+   * Writes the entries whose region record changed, and `firstSeen` where this page holds an earlier LastUpdateTime
+   * than the item's; returns how many canonical items were written.
+   */
   private async applyEntries(entries: readonly SesEntry[]): Promise<number> {
     const { region } = this.request;
-    const attr = regionAttribute(region);
     const latest = new Map<string, SesEntry>();
+    const earliest = new Map<string, string>();
     for (const entry of entries) {
       const current = latest.get(entry.key);
-      if (!current || compareEntries(entry, current) > 0) latest.set(entry.key, entry);
+      if (!current || compareRegionEntries(entry, current) > 0) latest.set(entry.key, entry);
+      const first = earliest.get(entry.key);
+      if (first === undefined || entry.lastUpdateTime < first) earliest.set(entry.key, entry.lastUpdateTime);
     }
     if (latest.size === 0) return 0;
-    const { items } = await batchGetItems(this.deps.doc, this.deps.suppressionTable, SUPPRESSION_KEY, [...latest.keys()], {
-      projection: '#key, #r',
-      names: { '#key': SUPPRESSION_KEY, '#r': attr },
+    const stored = await this.table.readRegionEntries([...latest.keys()], region);
+    const changed = [...latest.values()].filter((entry) => {
+      const writes = regionWrites(stored.get(entry.key), entry, earliest.get(entry.key) ?? entry.lastUpdateTime);
+      return writes.writeEntry || writes.writeFirstSeen;
     });
-    const changed = [...latest.values()].filter((entry) => needsWrite(items.get(entry.key)?.[attr] as RegionEntry | undefined, entry));
     let written = 0;
     const syncedAt = iso(this.now());
     await forEachLimit(changed, this.opts.writeConcurrency, async (entry) => {
-      if (await this.writeEntry(entry, attr, syncedAt)) written++;
+      const value: RegionEntry = {
+        address: entry.address,
+        reason: entry.reason,
+        lastUpdateTime: entry.lastUpdateTime,
+        status: 'LISTED',
+        syncedAt,
+      };
+      const first = earliest.get(entry.key) ?? entry.lastUpdateTime;
+      if (await this.table.putRegionEntry(entry.key, region, value, first, stored.get(entry.key))) written++;
     });
     return written;
-  }
-
-  private async writeEntry(entry: SesEntry, attr: string, syncedAt: string): Promise<boolean> {
-    const value: RegionEntry = {
-      address: entry.address,
-      reason: entry.reason,
-      lastUpdateTime: entry.lastUpdateTime,
-      status: 'LISTED',
-      syncedAt,
-    };
-    try {
-      await this.deps.doc.send(
-        new UpdateCommand({
-          TableName: this.deps.suppressionTable,
-          Key: { [SUPPRESSION_KEY]: entry.key },
-          UpdateExpression:
-            'SET #r = :entry, lastUpdated = :now, firstSeen = if_not_exists(firstSeen, :lut), origin = if_not_exists(origin, :origin)',
-          // The same ordering as needsWrite, so whatever order pages arrive in, the newest entry wins.
-          ConditionExpression:
-            'attribute_not_exists(#r) OR #r.#st <> :listed OR #r.#lut < :lut OR (#r.#lut = :lut AND #r.#a < :addr) OR (#r.#lut = :lut AND #r.#a = :addr AND #r.#reason < :reason)',
-          ExpressionAttributeNames: { '#r': attr, '#st': 'status', '#lut': 'lastUpdateTime', '#a': 'address', '#reason': 'reason' },
-          ExpressionAttributeValues: {
-            ':entry': value,
-            ':now': syncedAt,
-            ':lut': entry.lastUpdateTime,
-            ':origin': `ses:${this.request.region}`,
-            ':listed': 'LISTED',
-            ':addr': entry.address,
-            ':reason': entry.reason,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
   }
 
   /** Records the addresses a full pass saw, so the sweep can tell which ones the region no longer lists. */
   private async recordSeen(pass: PassCheckpoint, entries: readonly SesEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const hashes = Buffer.alloc(entries.length * SEEN_HASH_BYTES);
-    entries.forEach((entry, i) => {
-      seenHash(entry.key).copy(hashes, i * SEEN_HASH_BYTES);
-    });
     pass.seenChunks++;
-    await this.deps.doc.send(
-      new PutCommand({
-        TableName: this.deps.stateTable,
-        Item: {
-          pk: regionStateKey(this.request.region).pk,
-          sk: `${seenPrefix(pass)}${String(pass.seenChunks).padStart(6, '0')}`,
-          hashes,
-          count: entries.length,
-          expiresAt: Math.floor(this.now() / 1000) + SEEN_CHUNK_TTL_SECONDS,
-        },
-      }),
+    await this.state.putSeenChunk(
+      this.request.region,
+      pass.passId,
+      pass.seenChunks,
+      entries.map((entry) => entry.key),
+      this.now(),
     );
-  }
-
-  private async loadSeen(pass: PassCheckpoint): Promise<Set<string>> {
-    const seen = new Set<string>();
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.deps.doc.send(
-        new QueryCommand({
-          TableName: this.deps.stateTable,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': regionStateKey(this.request.region).pk, ':prefix': seenPrefix(pass) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        const hashes = Buffer.from(item.hashes as Uint8Array);
-        for (let i = 0; i + SEEN_HASH_BYTES <= hashes.length; i += SEEN_HASH_BYTES)
-          seen.add(hashes.subarray(i, i + SEEN_HASH_BYTES).toString('hex'));
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return seen;
   }
 
   /** Marks LISTED entries of this region that the full pass did not see as REMOVED. */
   private async sweep(pass: PassCheckpoint, st: RegionSyncState): Promise<boolean> {
     const { region } = this.request;
-    const attr = regionAttribute(region);
-    const seen = await this.loadSeen(pass);
+    const seen = await this.state.loadSeen(region, pass.passId);
     for (;;) {
       if (this.outOfTime()) return this.checkpoint('full', pass);
-      const out = await this.deps.doc.send(
-        new ScanCommand({
-          TableName: this.deps.suppressionTable,
-          ProjectionExpression: '#key, #r',
-          FilterExpression: '#r.#st = :listed',
-          ExpressionAttributeNames: { '#key': SUPPRESSION_KEY, '#r': attr, '#st': 'status' },
-          ExpressionAttributeValues: { ':listed': 'LISTED' },
-          ExclusiveStartKey: pass.scanKey,
-        }),
-      );
-      const gone = (out.Items ?? []).filter((item) => !seen.has(seenHash(String(item[SUPPRESSION_KEY])).toString('hex')));
+      const { listed, nextKey } = await this.table.scanListed(region, pass.scanKey);
+      const gone = listed.filter(({ key }) => !seen.has(key));
       let removed = 0;
-      await forEachLimit(gone, this.opts.writeConcurrency, async (item) => {
-        if (await this.markRemoved(String(item[SUPPRESSION_KEY]), item[attr] as RegionEntry, attr, pass)) removed++;
+      await forEachLimit(gone, this.opts.writeConcurrency, async ({ key, entry }) => {
+        if (await this.table.markRegionRemoved(key, region, entry.address, pass.startedAt, iso(this.now()))) removed++;
       });
       pass.removals += removed;
       this.removals += removed;
       this.itemsWritten += removed;
       pass.itemsWritten += removed;
-      pass.scanKey = out.LastEvaluatedKey;
+      pass.scanKey = nextKey;
       if (!pass.scanKey) break;
       await this.state.save(region, this.owner, { full: pass });
     }
@@ -412,49 +340,8 @@ class SyncRun {
     delete st.full;
     delete st.fullRequestedAt;
     this.deps.logger.info('full pass complete', { passId: pass.passId, listed: seen.size, removals: pass.removals });
-    await this.deleteSeen(pass);
+    await this.state.deleteSeen(region, pass.passId, pass.seenChunks);
     return true;
-  }
-
-  private async markRemoved(key: string, entry: RegionEntry, attr: string, pass: PassCheckpoint): Promise<boolean> {
-    const now = iso(this.now());
-    try {
-      await this.deps.doc.send(
-        new UpdateCommand({
-          TableName: this.deps.suppressionTable,
-          Key: { [SUPPRESSION_KEY]: key },
-          UpdateExpression: 'SET #r.#st = :removed, #r.removedAt = :now, lastUpdated = :now',
-          // Entries (re)listed after the pass began may be missing from its listing; they are not removals.
-          ConditionExpression: '#r.#st = :listed AND #r.#lut < :passStart AND #r.#a = :addr',
-          ExpressionAttributeNames: { '#r': attr, '#st': 'status', '#lut': 'lastUpdateTime', '#a': 'address' },
-          ExpressionAttributeValues: {
-            ':removed': 'REMOVED',
-            ':listed': 'LISTED',
-            ':now': now,
-            ':passStart': pass.startedAt,
-            ':addr': entry.address,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
-  }
-
-  private async deleteSeen(pass: PassCheckpoint): Promise<void> {
-    const pk = regionStateKey(this.request.region).pk;
-    const keys = Array.from({ length: pass.seenChunks }, (_, i) => ({ pk, sk: `${seenPrefix(pass)}${String(i + 1).padStart(6, '0')}` }));
-    for (let i = 0; i < keys.length; i += 25) {
-      let pending = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let round = 0; pending.length > 0 && round < 8; round++) {
-        if (round > 0) await sleep(backoffDelay(round, 50, 2000));
-        const out = await this.deps.doc.send(new BatchWriteCommand({ RequestItems: { [this.deps.stateTable]: pending } }));
-        pending = (out.UnprocessedItems?.[this.deps.stateTable] as typeof pending | undefined) ?? [];
-      }
-      // Anything still pending expires through the table's TTL attribute.
-    }
   }
 
   private async completeIncremental(pass: PassCheckpoint, st: RegionSyncState): Promise<boolean> {
@@ -485,18 +372,6 @@ class SyncRun {
   }
 }
 
-/** Orders two SES entries for the same canonical address: newer LastUpdateTime wins, ties broken deterministically. */
-function compareEntries(
-  a: Pick<RegionEntry, 'lastUpdateTime' | 'address' | 'reason'>,
-  b: Pick<RegionEntry, 'lastUpdateTime' | 'address' | 'reason'>,
-): number {
-  return cmp(a.lastUpdateTime, b.lastUpdateTime) || cmp(a.address, b.address) || cmp(a.reason, b.reason);
-}
-
-function needsWrite(existing: RegionEntry | undefined, entry: SesEntry): boolean {
-  return existing?.status !== 'LISTED' || compareEntries(entry, existing) > 0;
-}
-
 function parseEntries(page: ListSuppressedDestinationsCommandOutput): SesEntry[] {
   const entries: SesEntry[] = [];
   for (const summary of page.SuppressedDestinationSummaries ?? []) {
@@ -509,18 +384,6 @@ function parseEntries(page: ListSuppressedDestinationsCommandOutput): SesEntry[]
     });
   }
   return entries;
-}
-
-function seenHash(key: string): Buffer {
-  return createHash('sha256').update(key).digest().subarray(0, SEEN_HASH_BYTES);
-}
-
-function seenPrefix(pass: PassCheckpoint): string {
-  return `full#${pass.passId}#`;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function iso(ms: number): string {

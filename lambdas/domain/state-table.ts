@@ -1,0 +1,270 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { canonicalAddress } from './address';
+import { batchGet, batchWrite } from './batch';
+import {
+  type AuditEntry,
+  auditPartitionKey,
+  parseAuditEntry,
+  parseRegionFreshness,
+  parseRegionSyncState,
+  type RegionFreshness,
+  type RegionSyncState,
+  regionStateKey,
+  STATE_PK,
+  STATE_SK,
+} from './records';
+
+/**
+ * Every read and write of the sync state table (`SyncStateTableName`, keys `pk`/`sk`). It holds three kinds of item:
+ *
+ * | item | key | written by | how |
+ * | --- | --- | --- | --- |
+ * | region state | `region#<region>` / `state` | the sync ({@link StateTable.save} fenced by the lease) | UpdateItem |
+ * | seen-address chunks | `region#<region>` / `full#<pass>#<n>` | the sync's full pass | PutItem; BatchWriteItem delete; TTL |
+ * | audit trail | `audit#<address>` / `<time>#<random>` | manual operations (`manual.ts`) | in their TransactWriteItems |
+ *
+ * Readers: the sync (state, seen chunks), the guard ({@link StateTable.readFreshness}), the CLI (state, audit trail).
+ */
+export class StateTable {
+  constructor(
+    readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** The region's state, or an empty state when the region was never synced. */
+  async load(region: string): Promise<RegionSyncState> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: regionStateKey(region), ConsistentRead: true }));
+    return parseRegionSyncState(out.Item, region);
+  }
+
+  /** Takes the region's lease until `until` (epoch ms); false when another invocation holds it. */
+  async acquireLease(region: string, owner: string, until: number, now: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: regionStateKey(region),
+          UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until, #region = :region',
+          ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now',
+          ExpressionAttributeNames: { '#region': 'region' },
+          ExpressionAttributeValues: { ':owner': owner, ':until': until, ':now': now, ':region': region },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Gives the lease back if we still hold it. */
+  async releaseLease(region: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: regionStateKey(region),
+          UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Records that a full reconciliation is wanted; whichever invocation next holds the lease starts it. */
+  async requestFullPass(region: string, at: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: regionStateKey(region),
+        UpdateExpression: 'SET fullRequestedAt = if_not_exists(fullRequestedAt, :at), #region = :region',
+        ExpressionAttributeNames: { '#region': 'region' },
+        ExpressionAttributeValues: { ':at': at, ':region': region },
+      }),
+    );
+  }
+
+  /**
+   * Sets and removes top-level state attributes while `owner` holds the lease. Throws
+   * `ConditionalCheckFailedException` when the lease was lost, so a late invocation cannot overwrite newer progress.
+   */
+  async save(region: string, owner: string, set: Partial<RegionSyncState>, remove: Array<keyof RegionSyncState> = []): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':owner': owner };
+    const sets: string[] = [];
+    for (const [name, value] of Object.entries(set)) {
+      if (value === undefined) continue;
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      sets.push(`#${name} = :${name}`);
+    }
+    const removes = remove.map((name) => {
+      names[`#${name}`] = name;
+      return `#${name}`;
+    });
+    if (sets.length === 0 && removes.length === 0) return;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: regionStateKey(region),
+        UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+          .join(' ')
+          .trim(),
+        ConditionExpression: 'leaseOwner = :owner',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /**
+   * Records chunk number `chunk` of the addresses (canonical keys) a full pass saw, as 8-byte hashes, so its sweep
+   * can tell which ones the region no longer lists. Chunks expire a week after `nowMs` if the pass never ends.
+   */
+  async putSeenChunk(region: string, passId: string, chunk: number, keys: readonly string[], nowMs: number): Promise<void> {
+    const hashes = Buffer.alloc(keys.length * SEEN_HASH_BYTES);
+    keys.forEach((key, i) => {
+      seenHash(key).copy(hashes, i * SEEN_HASH_BYTES);
+    });
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [STATE_PK]: regionStateKey(region).pk,
+          [STATE_SK]: seenChunkKey(passId, chunk),
+          hashes,
+          count: keys.length,
+          expiresAt: Math.floor(nowMs / 1000) + SEEN_CHUNK_TTL_SECONDS,
+        },
+      }),
+    );
+  }
+
+  /** The addresses a full pass saw, as recorded by {@link putSeenChunk}. */
+  async loadSeen(region: string, passId: string): Promise<SeenAddresses> {
+    const seen = new Set<string>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': regionStateKey(region).pk, ':prefix': seenPrefix(passId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const hashes = Buffer.from(item.hashes as Uint8Array);
+        for (let i = 0; i + SEEN_HASH_BYTES <= hashes.length; i += SEEN_HASH_BYTES)
+          seen.add(hashes.subarray(i, i + SEEN_HASH_BYTES).toString('hex'));
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return { size: seen.size, has: (key) => seen.has(seenHash(key).toString('hex')) };
+  }
+
+  /** Deletes chunks 1..`chunks` of a pass; anything left unprocessed expires through the table's TTL attribute. */
+  async deleteSeen(region: string, passId: string, chunks: number): Promise<void> {
+    const pk = regionStateKey(region).pk;
+    await batchWrite(
+      this.doc,
+      this.tableName,
+      Array.from({ length: chunks }, (_, i) => ({ DeleteRequest: { Key: { [STATE_PK]: pk, [STATE_SK]: seenChunkKey(passId, i + 1) } } })),
+    );
+  }
+
+  /** The sync progress of `regions`, read in one BatchGetItem (unprocessed keys retried). */
+  async readFreshness(regions: readonly string[]): Promise<RegionFreshness[]> {
+    const { items } = await batchGet(
+      this.doc,
+      this.tableName,
+      regions.map((region) => regionStateKey(region)),
+      {
+        projection: '#pk, #sk, watermark, lastSuccessAt, lastError',
+        names: { '#pk': STATE_PK, '#sk': STATE_SK },
+        maxRounds: 5,
+        backoffCapMs: 1000,
+      },
+    );
+    const found = new Map(items.map((item) => [String(item[STATE_PK]), item]));
+    return regions.map((region) => parseRegionFreshness(found.get(regionStateKey(region).pk), region));
+  }
+
+  /**
+   * The Put of an audit entry, for the transaction that makes the change it records: there is never a change
+   * without its audit entry. The random suffix keeps entries of the same millisecond apart.
+   */
+  auditPut(entry: AuditEntry, random: () => string = () => randomBytes(4).toString('hex')): AuditPut {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          [STATE_PK]: auditPartitionKey(entry.address),
+          [STATE_SK]: `${entry.at}#${random()}`,
+          ...entry,
+          address: canonicalAddress(entry.address),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  /** The audit trail of an address, oldest first (one Query: the trail is one partition, in time order). */
+  async readAuditTrail(address: string): Promise<AuditEntry[]> {
+    const entries: AuditEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': STATE_PK },
+          ExpressionAttributeValues: { ':pk': auditPartitionKey(address) },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const { [STATE_PK]: _pk, [STATE_SK]: _sk, ...entry } = item;
+        entries.push(parseAuditEntry(entry));
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return entries;
+  }
+}
+
+/** The addresses a full pass saw (by canonical key). */
+export interface SeenAddresses {
+  readonly size: number;
+  has(key: string): boolean;
+}
+
+/** A TransactWriteItems element putting an audit entry. */
+export interface AuditPut {
+  readonly Put: { TableName: string; Item: Record<string, unknown>; ConditionExpression: string };
+}
+
+/** True when DynamoDB refused a write because its condition did not hold. */
+export function isConditionFailure(error: unknown): boolean {
+  return (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+const SEEN_HASH_BYTES = 8;
+const SEEN_CHUNK_TTL_SECONDS = 7 * 24 * 3600;
+
+function seenHash(key: string): Buffer {
+  return createHash('sha256').update(key).digest().subarray(0, SEEN_HASH_BYTES);
+}
+
+function seenPrefix(passId: string): string {
+  return `full#${passId}#`;
+}
+
+function seenChunkKey(passId: string, chunk: number): string {
+  return `${seenPrefix(passId)}${String(chunk).padStart(6, '0')}`;
+}
