@@ -1,4 +1,5 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { readRecipients } from '../cli/commands/check';
 import { buildProgram } from '../cli/main';
 import { formatDuration, Progress, table } from '../cli/output';
 import { Runner } from '../cli/runner';
@@ -90,5 +91,26 @@ describe('Function: buildProgram', () => {
       'audit',
     ]);
     expect(program.commands.every((c) => c.description().length > 20)).toBe(true);
+  });
+});
+
+describe('Function: readRecipients', () => {
+  it('keeps addresses that start with or hold "#", skipping only a header, blank lines and "#" notes without "@"', async () => {
+    // Act
+    const recipients = await readRecipients(
+      Readable.from(['email,name\r\n#lead@x.example,A\r\n', '\r\nhash#tag@x.example\r\n# not a recipient\r\n"quoted@x.example",B\r\n']),
+      'list.csv',
+    );
+
+    // Assess
+    expect(recipients).toEqual(['#lead@x.example', 'hash#tag@x.example', 'quoted@x.example']);
+  });
+
+  it('names the line of a stray quote instead of reading the rows after it into one recipient', async () => {
+    // Act
+    const read = readRecipients(Readable.from(['a@x.example\nb@x.example,"B\nc@x.example\nd@x.example,D"\n']), '-');
+
+    // Assess
+    await expect(read).rejects.toThrow('--recipients "-" line 2 has a quote that is never closed');
   });
 });

@@ -499,6 +499,93 @@ describe('CLI: ssg against the local environment', () => {
       expect(await canonical('nd.two@import.example')).toMatchObject({ manual: { reason: 'COMPLAINT' } });
       expect(await canonical('nd.four@import.example')).toMatchObject({ manual: { reason: 'BOUNCE' } });
     });
+
+    it('reads back every row of an export, addresses with "#" included, so export then import round-trips exactly', async () => {
+      // Prepare
+      for (const [address, reason] of [
+        ['hash#tag@import.example', 'COMPLAINT'],
+        ['#leading@import.example', 'BOUNCE'],
+        ["o'brien+news/2024@import.example", 'BOUNCE'],
+      ])
+        expect((await ssg(['suppress', address as string, '--reason', reason as string])).code).toBe(0);
+      const file = join(dir, 'round-trip.csv');
+      expect((await ssg(['export', '--output', file])).code).toBe(0);
+      const exported = readFileSync(file, 'utf8');
+      const lines = exported.split('\n').filter((l) => l !== '');
+
+      // Act
+      const run = await ssg(['import', file, '--json']);
+      const again = await ssg(['export']);
+
+      // Assess
+      expect(lines).toEqual(expect.arrayContaining(['hash#tag@import.example,COMPLAINT', '#leading@import.example,BOUNCE']));
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ rows: lines.length, rejected: 0, rejectedRows: [] });
+      expect(again.stdout.split('\n').sort()).toEqual(exported.split('\n').sort());
+    });
+
+    it('reports a row with a stray quote by its line number and still imports the rows after it', async () => {
+      // Prepare
+      const csv = 'a1@q.example,BOUNCE\na2@q.example,"BOUNCE\na3@q.example,BOUNCE\na4@q.example,COMPLAINT\na5@q.example,BOUNCE\n';
+
+      // Act
+      const run = await ssg(['import', '-', '--json'], { stdin: csv });
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        rows: 5,
+        imported: 4,
+        rejected: 1,
+        rejectedRows: [{ line: 2, error: expect.stringContaining('quote') }],
+      });
+      expect(await canonical('a4@q.example')).toMatchObject({ manual: { reason: 'COMPLAINT' } });
+    });
+
+    it('numbers lines right after a quoted multi-line field in a CRLF file', async () => {
+      // Prepare
+      const file = join(dir, 'crlf.csv');
+      writeFileSync(file, 'email,reason,notes\r\nml.one@import.example,BOUNCE,"first\r\nsecond"\r\nnot-an-address,BOUNCE,x\r\n');
+
+      // Act
+      const run = await ssg(['import', file, '--json']);
+
+      // Assess
+      expect(JSON.parse(run.stdout)).toMatchObject({ rows: 2, imported: 1, rejectedRows: [{ line: 4, error: expect.any(String) }] });
+    });
+
+    it('recognises NDJSON on stdin without --format', async () => {
+      // Act
+      const run = await ssg(['import', '-'], { stdin: '{"emailAddress":"nd.piped@import.example","reason":"BOUNCE"}\n' });
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('(ndjson)');
+      expect(await canonical('nd.piped@import.example')).toMatchObject({ manual: { reason: 'BOUNCE' } });
+    });
+
+    it('says so when the file is empty or not text, exits 2 and imports nothing', async () => {
+      // Prepare
+      const empty = join(dir, 'empty.csv');
+      const headerOnly = join(dir, 'header-only.csv');
+      const binary = join(dir, 'binary.csv');
+      writeFileSync(empty, '');
+      writeFileSync(headerOnly, 'email,reason\n');
+      writeFileSync(binary, Buffer.concat([Buffer.from('PK\x03\x04\x00\x00'), randomBytes(4096), Buffer.from('\nx@y.example,BOUNCE\n')]));
+
+      // Act
+      const runs = await Promise.all([ssg(['import', empty]), ssg(['import', headerOnly]), ssg(['import', binary]), ssg(['import', '-'])]);
+
+      // Assess
+      expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+      expect(runs.map((r) => r.stderr.trim())).toEqual([
+        `error: <file> ${JSON.stringify(empty)} is empty: there is nothing to import`,
+        `error: <file> ${JSON.stringify(headerOnly)} holds a header line and no rows: there is nothing to import`,
+        `error: <file> ${JSON.stringify(binary)} is not a text file (expected CSV or NDJSON)`,
+        'error: stdin is empty: there is nothing to import',
+      ]);
+      expect(runs.every((r) => r.stdout === '')).toBe(true);
+    });
   });
 
   describe('Command: audit', () => {

@@ -3,25 +3,15 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
-import { stringify } from 'csv-stringify/sync';
 import { SUPPRESSION_KEY } from '../../lambdas/domain/records';
 import { suppressionFinding } from '../../lambdas/guard/suppression';
 import { EXIT, UsageError } from '../errors';
+import { CSV_HEADER, formatRow, parseFormat, type RowFormat } from '../import-rows';
 import { Progress, write } from '../output';
 import type { Runner } from '../runner';
 
 /** Export formats: SES's bulk-import formats for the suppression list. */
-export type ExportFormat = 'csv' | 'ndjson';
-
-/** Header of the CSV export when `--header` is given. */
-export const CSV_HEADER = 'emailAddress,reason';
-
-/** Parses `--format`. */
-export function parseFormat(raw: string): ExportFormat {
-  const value = raw.trim().toLowerCase();
-  if (value === 'csv' || value === 'ndjson') return value;
-  throw new UsageError(`--format must be csv or ndjson, got ${JSON.stringify(raw)}`);
-}
+export type ExportFormat = RowFormat;
 
 /** `ssg export`. */
 export function registerExport(program: Command, runner: Runner): void {
@@ -105,11 +95,7 @@ export async function exportCanonical(
       scanned++;
       const finding = suppressionFinding(item, reasons);
       if (!finding) continue;
-      const address = String(item[SUPPRESSION_KEY]);
-      chunk +=
-        format === 'csv'
-          ? stringify([[address, finding.reason]])
-          : `${JSON.stringify({ emailAddress: address, reason: finding.reason })}\n`;
+      chunk += formatRow(String(item[SUPPRESSION_KEY]), finding.reason, format);
       exported++;
     }
     if (chunk) await write(sink, chunk);

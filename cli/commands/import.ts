@@ -1,5 +1,6 @@
-import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import type { Readable } from 'node:stream';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { canonicalAddress } from '../../lambdas/domain/address';
@@ -8,10 +9,9 @@ import { batchGetItems, forEachLimit } from '../../lambdas/domain/batch-get';
 import { MANUAL_ATTRIBUTE, type ManualEntry, SUPPRESSION_KEY } from '../../lambdas/domain/records';
 import type { Target } from '../context';
 import { EXIT, UsageError } from '../errors';
-import { csvRows, type GoodRow, ndjsonRows, type RejectedRow } from '../import-rows';
+import { type GoodRow, parseFormat, type RejectedRow, RowReader } from '../import-rows';
 import { Progress, table } from '../output';
 import type { Runner } from '../runner';
-import { type ExportFormat, parseFormat } from './export';
 import { parseReason } from './manual';
 
 /** What `import` did. */
@@ -50,8 +50,8 @@ export function registerImport(program: Command, runner: Runner): void {
     )
     .action(
       runner.action<{ format?: string; source?: string; defaultReason?: string }>(async ({ out, target, stdin }, [file = ''], options) => {
-        const format: ExportFormat =
-          options.format !== undefined ? parseFormat(options.format) : /\.(nd)?jsonl?$|\.ndjson$/i.test(file) ? 'ndjson' : 'csv';
+        const format =
+          options.format !== undefined ? parseFormat(options.format) : /\.(nd)?jsonl?$|\.ndjson$/i.test(file) ? 'ndjson' : undefined;
         const defaultReason = options.defaultReason !== undefined ? parseReason(options.defaultReason, '--default-reason') : undefined;
         const source =
           options.source ??
@@ -62,29 +62,17 @@ export function registerImport(program: Command, runner: Runner): void {
                 .slice(0, 64) || 'file');
         if (!SOURCE_NAME.test(source))
           throw new UsageError(`--source must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(options.source)}`);
-        if (file !== '-') {
-          try {
-            if (!statSync(file).isFile()) throw new UsageError(`<file> ${JSON.stringify(file)} is not a file`);
-          } catch (error) {
-            if (error instanceof UsageError) throw error;
-            throw new UsageError(
-              `<file> ${JSON.stringify(file)} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-            );
-          }
-        }
+        const name = file === '-' ? 'stdin' : `<file> ${JSON.stringify(file)}`;
+        // Opened before anything else, so an unreadable file is a usage error (exit 2) and cannot change under us.
+        const input = file === '-' ? stdin : await openFile(file, name);
         const t = await target();
         const importer = new Importer(t, `import:${source}`, await t.callerIdentity());
-        const input = file === '-' ? stdin : createReadStream(file);
         const progress = new Progress(out.stderr);
         const rejected: RejectedRow[] = [];
-        // Rows the CSV parser cannot split at all never reach the loop below.
-        const unreadable: RejectedRow[] = [];
-        let rows = 0;
+        const reader = new RowReader(input, { name, format, defaultReason });
         let batch: GoodRow[] = [];
         try {
-          const records = format === 'csv' ? csvRows(input, defaultReason, unreadable) : ndjsonRows(input, defaultReason);
-          for await (const row of records) {
-            rows++;
+          for await (const row of reader) {
             if ('error' in row) rejected.push(row);
             else batch.push(row);
             if (batch.length >= BATCH) {
@@ -92,16 +80,15 @@ export function registerImport(program: Command, runner: Runner): void {
               batch = [];
             }
             progress.update(
-              `importing: ${rows} rows read, ${importer.imported} imported, ${importer.unchanged} unchanged, ${rejected.length} rejected`,
+              `importing: ${reader.rows} rows read, ${importer.imported} imported, ${importer.unchanged} unchanged, ${rejected.length} rejected`,
             );
           }
           if (batch.length > 0) await importer.write(batch);
         } finally {
           progress.done();
+          if (input !== stdin) input.destroy();
         }
-        rows += unreadable.length;
-        rejected.push(...unreadable);
-        rejected.sort((a, b) => a.line - b.line);
+        const rows = reader.rows;
 
         const summary: ImportSummary = {
           file,
@@ -114,7 +101,7 @@ export function registerImport(program: Command, runner: Runner): void {
         };
         if (out.json) out.printJson({ ...summary, rejectedRows: rejected.map(({ line, error }) => ({ line, error })) });
         else {
-          out.line(`Imported ${file === '-' ? 'stdin' : file} as origin import:${source} (${format}):`);
+          out.line(`Imported ${file === '-' ? 'stdin' : file} as origin import:${source} (${reader.format ?? 'csv'}):`);
           for (const row of table(
             ['rows', 'imported', 'unchanged', 'rejected'],
             [[String(summary.rows), String(summary.imported), String(summary.unchanged), String(summary.rejected)]],
@@ -134,6 +121,21 @@ export function registerImport(program: Command, runner: Runner): void {
         return rejected.length > 0 ? EXIT.PROBLEMS : EXIT.OK;
       }),
     );
+}
+
+/** Opens `file` for reading; a missing, unreadable or non-regular file is a usage error. */
+async function openFile(file: string, name: string): Promise<Readable> {
+  try {
+    const handle = await open(file, 'r');
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      throw new UsageError(`${name} is not a file`);
+    }
+    return handle.createReadStream();
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${name} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }
 
 /** Writes validated rows as manual suppressions, skipping those already in force. */
