@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -252,6 +252,38 @@ describe('CLI: ssg against the local environment', () => {
       );
       expect(lines).toHaveLength(3);
       expect(existsSync(`${ndjsonFile}.partial`)).toBe(false);
+    });
+
+    it('prints one JSON document with --json', async () => {
+      // Act
+      const run = await ssg(['export', '--json']);
+
+      // Assess
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as { addresses: unknown[]; scanned: number; exported: number };
+      expect(report.addresses).toEqual(expect.arrayContaining([{ emailAddress: 'jane.doe@example.org', reason: 'COMPLAINT' }]));
+      expect(report).toMatchObject({ scanned: 3, exported: 3 });
+      expect(report.addresses).toHaveLength(3);
+    });
+
+    it('refuses an --output it cannot write with exit 2 before reading anything, and leaves no file behind', async () => {
+      // Prepare: a target that does not exist, so only a check before the scan can answer with exit 2.
+      const outDir = mkdtempSync(join(dir, 'out-'));
+      const nowhere = { env: { SSG_LOCAL_ENV_FILE: join(dir, 'no-such-environment.json') } };
+
+      // Act
+      const runs = await Promise.all([
+        ssg(['export', '--output', '/nonexistent/dir/x.csv'], nowhere),
+        ssg(['export', '--output', outDir], nowhere),
+        ssg(['export', '--output', join(outDir, 'x.csv'), '--format', 'csv', '--json']),
+      ]);
+
+      // Assess
+      expect(runs.map((r) => r.code)).toEqual([2, 2, 0]);
+      expect(runs[0]?.stderr.trim()).toBe('error: --output "/nonexistent/dir/x.csv": the directory "/nonexistent/dir" does not exist');
+      expect(runs[1]?.stderr.trim()).toBe(`error: --output ${JSON.stringify(outDir)} is a directory; name a file in it`);
+      expect(JSON.parse(runs[2]?.stdout ?? '')).toMatchObject({ file: join(outDir, 'x.csv'), format: 'csv', exported: 3 });
+      expect(readdirSync(outDir)).toEqual(['x.csv']);
     });
   });
 
