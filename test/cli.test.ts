@@ -214,6 +214,45 @@ describe('CLI: ssg against the local environment', () => {
         .region('us-east-1')
         .putSuppressed({ emailAddress: 'bounced.once@example.net', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 30 * HOUR) });
     });
+
+    it('with --live, finds a spelling SES holds in another letter case than the one given or recorded', async () => {
+      // Prepare: SES lists the address in a case nobody asked for, and no sync has run since.
+      env.ses.region('us-east-1').putSuppressed({ emailAddress: 'Mixed.Case@Example.org', reason: 'BOUNCE', lastUpdateTime: new Date() });
+
+      // Act
+      const [text, json] = await Promise.all([
+        ssg(['lookup', 'mixed.case@example.org', '--live']),
+        ssg(['lookup', 'MIXED.case@example.org', '--live', '--json']),
+      ]);
+      env.ses.region('us-east-1').deleteSuppressed('Mixed.Case@Example.org');
+
+      // Assess
+      expect(text.code).toBe(1);
+      expect(text.stdout).not.toContain('agrees');
+      expect(text.stdout).toMatch(/us-east-1\s+LISTED\s+BOUNCE since \S+ as Mixed\.Case@Example\.org/);
+      expect(text.stdout).toContain(
+        'us-east-1: SES lists it now (BOUNCE, as Mixed.Case@Example.org) but the canonical record has no entry (not synced yet?)',
+      );
+      expect(json.code).toBe(1);
+      const report = JSON.parse(json.stdout) as { live: Array<Record<string, unknown>> };
+      expect(report.live.find((l) => l.region === 'us-east-1')).toMatchObject({
+        listed: true,
+        complete: true,
+        spellings: [expect.objectContaining({ address: 'Mixed.Case@Example.org', reason: 'BOUNCE' })],
+      });
+    });
+
+    it('with --live, says it could not be sure instead of claiming agreement when a region lists more than it may page', async () => {
+      // Act
+      const run = await ssg(['lookup', 'europe.only@example.eu', '--live', '--list-limit', '1']);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stdout).not.toContain('Live SES agrees');
+      expect(run.stdout).toMatch(/eu-west-1\s+LISTED\s+COMPLAINT since \S+ as europe\.only@example\.eu; other spellings not ruled out/);
+      expect(run.stdout).toMatch(/us-east-1\s+UNSURE\s+tried europe\.only@example\.eu; read 1 entries; other spellings not ruled out/);
+      expect(run.stdout).toContain('Could not be sure in us-east-1, eu-west-1:');
+    });
   });
 
   describe('Command: export', () => {
