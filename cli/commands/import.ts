@@ -37,7 +37,10 @@ export function registerImport(program: Command, runner: Runner): void {
     .command('import')
     .description("Import suppressions from a CSV or NDJSON file (another provider's export, or `ssg export`) as manual suppressions")
     .argument('<file>', 'the file; "-" reads stdin')
-    .option('--format <csv|ndjson>', 'file format (default: from the extension; .ndjson/.jsonl/.json are NDJSON, anything else CSV)')
+    .option(
+      '--format <csv|ndjson>',
+      'file format (default: NDJSON for .ndjson/.jsonl/.json names or a first line starting with "{", otherwise CSV)',
+    )
     .option('--source <name>', 'where the list comes from, recorded as origin import:<name> (default: the file name)')
     .option('--default-reason <BOUNCE|COMPLAINT>', 'reason for rows that have none (otherwise such rows are rejected)')
     .addHelpText(
@@ -45,8 +48,9 @@ export function registerImport(program: Command, runner: Runner): void {
       '\nCSV: with a header, the address column may be called email, address or emailAddress and the reason column\n' +
         'reason or type; without one, the first column is the address and the second the reason (the SES format).\n' +
         'Reasons: BOUNCE (bounce, hard bounce, permanent ...) or COMPLAINT (complaint, spam, abuse, fbl ...).\n' +
-        'Bad rows are reported with their line numbers and skipped; good rows are imported. Running the same file\n' +
-        'again writes nothing. Addresses an operator unsuppressed are left alone. Exit code 1 when rows were rejected.',
+        'Every line that holds data is one row ("#" is data, not a comment). Bad rows are reported with their line\n' +
+        'numbers and skipped; good rows are imported. Running the same file again writes nothing. Addresses an\n' +
+        'operator unsuppressed are left alone. Exit code 1 when rows were rejected; 2 when the file is empty or not text.',
     )
     .action(
       runner.action<{ format?: string; source?: string; defaultReason?: string }>(async ({ out, target, stdin }, [file = ''], options) => {
