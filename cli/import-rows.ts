@@ -329,6 +329,9 @@ export async function* csvRecords(
   }
 }
 
+/** The first line of the document `ssg export --json` prints. */
+const EXPORT_DOCUMENT_START = /^\{\s*"addresses"\s*:\s*\[$/;
+
 const normalizeHeader = (cell: string) => cell.toLowerCase().replace(/[^a-z]/g, '');
 
 /** What {@link RowReader} needs to know. */
@@ -431,15 +434,35 @@ export class RowReader implements AsyncIterable<GoodRow | RejectedRow> {
     }
   }
 
-  /** NDJSON rows: one object per line with an address field (emailAddress, email, address) and a reason (reason, type). */
+  /**
+   * NDJSON rows: one object per line with an address field (emailAddress, email, address) and a reason (reason,
+   * type). The document `export --json` prints, `{"addresses":[` then one object per line then `],...}`, is read too.
+   */
   private async *ndjsonRows(lines: AsyncIterable<TextLine>): AsyncGenerator<GoodRow | RejectedRow> {
+    let first = true;
+    // 'open' inside the document's array, 'closed' after it.
+    let document: 'open' | 'closed' | undefined;
     for await (const { line, text, tooLong } of lines) {
       if (tooLong !== undefined) {
         yield { line, error: `is ${tooLong} characters long; a row holds at most ${MAX_LINE_CHARS}` };
         continue;
       }
-      const trimmed = text.trim();
+      let trimmed = text.trim();
       if (trimmed === '') continue;
+      if (first && EXPORT_DOCUMENT_START.test(trimmed)) {
+        first = false;
+        this.header = true;
+        document = 'open';
+        continue;
+      }
+      first = false;
+      if (document === 'open') {
+        if (trimmed.startsWith(']')) {
+          document = 'closed';
+          continue;
+        }
+        trimmed = trimmed.replace(/,$/, '');
+      }
       let value: unknown;
       try {
         value = JSON.parse(trimmed);

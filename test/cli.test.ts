@@ -587,12 +587,14 @@ describe('CLI: ssg against the local environment', () => {
       // Act
       const run = await ssg(['import', file, '--json']);
       const again = await ssg(['export']);
+      const fromDocument = await ssg(['import', '-', '--json'], { stdin: (await ssg(['export', '--json'])).stdout });
 
       // Assess
       expect(lines).toEqual(expect.arrayContaining(['hash#tag@import.example,COMPLAINT', '#leading@import.example,BOUNCE']));
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toMatchObject({ rows: lines.length, rejected: 0, rejectedRows: [] });
       expect(again.stdout.split('\n').sort()).toEqual(exported.split('\n').sort());
+      expect(JSON.parse(fromDocument.stdout)).toMatchObject({ rows: lines.length, imported: 0, rejected: 0 });
     });
 
     it('reports a row with a stray quote by its line number and still imports the rows after it', async () => {

@@ -1,5 +1,7 @@
+import { PassThrough } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
+import { writeDocument } from '../cli/commands/export';
 import {
   CSV_HEADER,
   csvFields,
@@ -13,6 +15,7 @@ import {
   type RowReaderOptions,
   textLines,
 } from '../cli/import-rows';
+import { write } from '../cli/output';
 import type { SuppressionReason } from '../lambdas/domain/records';
 import { checkAddress } from '../lambdas/guard/email';
 
@@ -58,26 +61,40 @@ const address = fc
   })
   .map((a) => a.replace(/^\./, 'x'))
   .filter((a) => checkAddress(a).ok);
+/** The document `export --json` prints for these NDJSON rows, written by the command's own function. */
+async function exportDocument(rows: readonly string[]): Promise<string> {
+  const stdout = new PassThrough();
+  const chunks: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await writeDocument(stdout, async (sink) => {
+    await write(sink, rows.join(''));
+    return { scanned: rows.length, exported: rows.length };
+  });
+  return Buffer.concat(chunks).toString();
+}
+
 const reason = fc.constantFrom<SuppressionReason>('BOUNCE', 'COMPLAINT');
 
 describe('Module: import-rows', () => {
   describe('Property: export then import', () => {
-    it('reads back every row the export writes, unchanged, in CSV (with or without header) and NDJSON, however the bytes arrive', async () => {
+    it('reads back every row the export writes, unchanged, in CSV (with or without header), NDJSON and the --json document, however the bytes arrive', async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.array(fc.tuple(address, reason), { minLength: 1, maxLength: 30 }),
-          fc.constantFrom('csv', 'csv-header', 'ndjson'),
+          fc.constantFrom('csv', 'csv-header', 'ndjson', 'json'),
           fc.array(fc.nat(4000), { maxLength: 5 }),
           async (entries, shape, cuts) => {
             // Prepare
-            const format = shape === 'ndjson' ? 'ndjson' : 'csv';
-            const text = (shape === 'csv-header' ? `${CSV_HEADER}\n` : '') + entries.map(([a, r]) => formatRow(a, r, format)).join('');
+            const format = shape === 'csv' || shape === 'csv-header' ? 'csv' : 'ndjson';
+            const rows = entries.map(([a, r]) => formatRow(a, r, format));
+            const text = shape === 'json' ? await exportDocument(rows) : (shape === 'csv-header' ? `${CSV_HEADER}\n` : '') + rows.join('');
 
             // Act
-            const { rows, reader } = await readAll(text, {}, cuts);
+            const { rows: read, reader } = await readAll(text, {}, cuts);
 
             // Assess
-            expect(rows).toEqual(entries.map(([a, r], i) => ({ line: i + 1 + (shape === 'csv-header' ? 1 : 0), address: a, reason: r })));
+            const skipped = shape === 'csv-header' || shape === 'json' ? 1 : 0;
+            expect(read).toEqual(entries.map(([a, r], i) => ({ line: i + 1 + skipped, address: a, reason: r })));
             expect(reader.format).toBe(format);
             expect(reader.rows).toBe(entries.length);
           },

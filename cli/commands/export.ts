@@ -76,7 +76,7 @@ export function registerExport(program: Command, runner: Runner): void {
  * Streams the export to `stdout` as one JSON document, `{"addresses": [...], "scanned": n, "exported": n}`: the
  * NDJSON rows `run` writes become the elements of the array, one per line, without holding them in memory.
  */
-async function writeDocument(stdout: Writable, run: (sink: Writable) => Promise<ExportCounts>): Promise<ExportCounts> {
+export async function writeDocument(stdout: Writable, run: (sink: Writable) => Promise<ExportCounts>): Promise<ExportCounts> {
   let first = true;
   let rest = '';
   const elements = new Transform({
