@@ -114,3 +114,26 @@ describe('Function: readRecipients', () => {
     await expect(read).rejects.toThrow('--recipients "-" line 2 has a quote that is never closed');
   });
 });
+
+describe('Command: lookup options', () => {
+  it.each([
+    [['--list-limit', '5'], '--list-limit applies to --live only'],
+    [['--live', '--list-limit', '0'], '--list-limit must be a whole number of entries from 1 to 10000000, got "0"'],
+  ])('refuses %j with exit 2 before reaching any target', async (args, message) => {
+    // Prepare
+    const runner = new Runner({});
+    const errors: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      errors.push(String(chunk));
+      return true;
+    });
+
+    // Act
+    await buildProgram(runner).parseAsync(['node', 'ssg', 'lookup', 'a@b.example', ...args]);
+    spy.mockRestore();
+
+    // Assess
+    expect(runner.exitCode).toBe(2);
+    expect(errors.join('')).toBe(`error: ${message}\n`);
+  });
+});

@@ -32,6 +32,7 @@ export function registerLookup(program: Command, runner: Runner): void {
       runner.action<{ live?: boolean; listLimit?: string }>(async ({ out, target }, [rawAddress = ''], options) => {
         const given = requireAddress(rawAddress, '<address>', false);
         const listLimit = options.listLimit !== undefined ? parseListLimit(options.listLimit) : DEFAULT_LIST_LIMIT;
+        if (options.listLimit !== undefined && !options.live) throw new UsageError('--list-limit applies to --live only');
         const key = canonicalAddress(given);
         const t = await target();
         const [got, trail] = await Promise.all([
