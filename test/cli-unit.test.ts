@@ -1,4 +1,5 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { readRecipients } from '../cli/commands/check';
 import { buildProgram } from '../cli/main';
 import { formatDuration, Progress, table } from '../cli/output';
 import { Runner } from '../cli/runner';
@@ -90,5 +91,49 @@ describe('Function: buildProgram', () => {
       'audit',
     ]);
     expect(program.commands.every((c) => c.description().length > 20)).toBe(true);
+  });
+});
+
+describe('Function: readRecipients', () => {
+  it('keeps addresses that start with or hold "#", skipping only a header, blank lines and "#" notes without "@"', async () => {
+    // Act
+    const recipients = await readRecipients(
+      Readable.from(['email,name\r\n#lead@x.example,A\r\n', '\r\nhash#tag@x.example\r\n# not a recipient\r\n"quoted@x.example",B\r\n']),
+      'list.csv',
+    );
+
+    // Assess
+    expect(recipients).toEqual(['#lead@x.example', 'hash#tag@x.example', 'quoted@x.example']);
+  });
+
+  it('names the line of a stray quote instead of reading the rows after it into one recipient', async () => {
+    // Act
+    const read = readRecipients(Readable.from(['a@x.example\nb@x.example,"B\nc@x.example\nd@x.example,D"\n']), '-');
+
+    // Assess
+    await expect(read).rejects.toThrow('--recipients "-" line 2 has a quote that is never closed');
+  });
+});
+
+describe('Command: lookup options', () => {
+  it.each([
+    [['--list-limit', '5'], '--list-limit applies to --live only'],
+    [['--live', '--list-limit', '0'], '--list-limit must be a whole number of entries from 1 to 10000000, got "0"'],
+  ])('refuses %j with exit 2 before reaching any target', async (args, message) => {
+    // Prepare
+    const runner = new Runner({});
+    const errors: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      errors.push(String(chunk));
+      return true;
+    });
+
+    // Act
+    await buildProgram(runner).parseAsync(['node', 'ssg', 'lookup', 'a@b.example', ...args]);
+    spy.mockRestore();
+
+    // Assess
+    expect(runner.exitCode).toBe(2);
+    expect(errors.join('')).toBe(`error: ${message}\n`);
   });
 });

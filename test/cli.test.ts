@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -213,6 +213,45 @@ describe('CLI: ssg against the local environment', () => {
         .region('us-east-1')
         .putSuppressed({ emailAddress: 'bounced.once@example.net', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 30 * HOUR) });
     });
+
+    it('with --live, finds a spelling SES holds in another letter case than the one given or recorded', async () => {
+      // Prepare: SES lists the address in a case nobody asked for, and no sync has run since.
+      env.ses.region('us-east-1').putSuppressed({ emailAddress: 'Mixed.Case@Example.org', reason: 'BOUNCE', lastUpdateTime: new Date() });
+
+      // Act
+      const [text, json] = await Promise.all([
+        ssg(['lookup', 'mixed.case@example.org', '--live']),
+        ssg(['lookup', 'MIXED.case@example.org', '--live', '--json']),
+      ]);
+      env.ses.region('us-east-1').deleteSuppressed('Mixed.Case@Example.org');
+
+      // Assess
+      expect(text.code).toBe(1);
+      expect(text.stdout).not.toContain('agrees');
+      expect(text.stdout).toMatch(/us-east-1\s+LISTED\s+BOUNCE since \S+ as Mixed\.Case@Example\.org/);
+      expect(text.stdout).toContain(
+        'us-east-1: SES lists it now (BOUNCE, as Mixed.Case@Example.org) but the canonical record has no entry (not synced yet?)',
+      );
+      expect(json.code).toBe(1);
+      const report = JSON.parse(json.stdout) as { live: Array<Record<string, unknown>> };
+      expect(report.live.find((l) => l.region === 'us-east-1')).toMatchObject({
+        listed: true,
+        complete: true,
+        spellings: [expect.objectContaining({ address: 'Mixed.Case@Example.org', reason: 'BOUNCE' })],
+      });
+    });
+
+    it('with --live, says it could not be sure instead of claiming agreement when a region lists more than it may page', async () => {
+      // Act
+      const run = await ssg(['lookup', 'europe.only@example.eu', '--live', '--list-limit', '1']);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stdout).not.toContain('Live SES agrees');
+      expect(run.stdout).toMatch(/eu-west-1\s+LISTED\s+COMPLAINT since \S+ as europe\.only@example\.eu; other spellings not ruled out/);
+      expect(run.stdout).toMatch(/us-east-1\s+UNSURE\s+tried europe\.only@example\.eu; read 1 entries; other spellings not ruled out/);
+      expect(run.stdout).toContain('Could not be sure in us-east-1, eu-west-1:');
+    });
   });
 
   describe('Command: export', () => {
@@ -251,6 +290,38 @@ describe('CLI: ssg against the local environment', () => {
       );
       expect(lines).toHaveLength(3);
       expect(existsSync(`${ndjsonFile}.partial`)).toBe(false);
+    });
+
+    it('prints one JSON document with --json', async () => {
+      // Act
+      const run = await ssg(['export', '--json']);
+
+      // Assess
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as { addresses: unknown[]; scanned: number; exported: number };
+      expect(report.addresses).toEqual(expect.arrayContaining([{ emailAddress: 'jane.doe@example.org', reason: 'COMPLAINT' }]));
+      expect(report).toMatchObject({ scanned: 3, exported: 3 });
+      expect(report.addresses).toHaveLength(3);
+    });
+
+    it('refuses an --output it cannot write with exit 2 before reading anything, and leaves no file behind', async () => {
+      // Prepare: a target that does not exist, so only a check before the scan can answer with exit 2.
+      const outDir = mkdtempSync(join(dir, 'out-'));
+      const nowhere = { env: { SSG_LOCAL_ENV_FILE: join(dir, 'no-such-environment.json') } };
+
+      // Act
+      const runs = await Promise.all([
+        ssg(['export', '--output', '/nonexistent/dir/x.csv'], nowhere),
+        ssg(['export', '--output', outDir], nowhere),
+        ssg(['export', '--output', join(outDir, 'x.csv'), '--format', 'csv', '--json']),
+      ]);
+
+      // Assess
+      expect(runs.map((r) => r.code)).toEqual([2, 2, 0]);
+      expect(runs[0]?.stderr.trim()).toBe('error: --output "/nonexistent/dir/x.csv": the directory "/nonexistent/dir" does not exist');
+      expect(runs[1]?.stderr.trim()).toBe(`error: --output ${JSON.stringify(outDir)} is a directory; name a file in it`);
+      expect(JSON.parse(runs[2]?.stdout ?? '')).toMatchObject({ file: join(outDir, 'x.csv'), format: 'csv', exported: 3 });
+      expect(readdirSync(outDir)).toEqual(['x.csv']);
     });
   });
 
@@ -582,6 +653,95 @@ describe('CLI: ssg against the local environment', () => {
         by: bounce.by,
         note: 'ticket 3',
       });
+    });
+
+    it('reads back every row of an export, addresses with "#" included, so export then import round-trips exactly', async () => {
+      // Prepare
+      for (const [address, reason] of [
+        ['hash#tag@import.example', 'COMPLAINT'],
+        ['#leading@import.example', 'BOUNCE'],
+        ["o'brien+news/2024@import.example", 'BOUNCE'],
+      ])
+        expect((await ssg(['suppress', address as string, '--reason', reason as string])).code).toBe(0);
+      const file = join(dir, 'round-trip.csv');
+      expect((await ssg(['export', '--output', file])).code).toBe(0);
+      const exported = readFileSync(file, 'utf8');
+      const lines = exported.split('\n').filter((l) => l !== '');
+
+      // Act
+      const run = await ssg(['import', file, '--json']);
+      const again = await ssg(['export']);
+      const fromDocument = await ssg(['import', '-', '--json'], { stdin: (await ssg(['export', '--json'])).stdout });
+
+      // Assess
+      expect(lines).toEqual(expect.arrayContaining(['hash#tag@import.example,COMPLAINT', '#leading@import.example,BOUNCE']));
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ rows: lines.length, rejected: 0, rejectedRows: [] });
+      expect(again.stdout.split('\n').sort()).toEqual(exported.split('\n').sort());
+      expect(JSON.parse(fromDocument.stdout)).toMatchObject({ rows: lines.length, imported: 0, rejected: 0 });
+    });
+
+    it('reports a row with a stray quote by its line number and still imports the rows after it', async () => {
+      // Prepare
+      const csv = 'a1@q.example,BOUNCE\na2@q.example,"BOUNCE\na3@q.example,BOUNCE\na4@q.example,COMPLAINT\na5@q.example,BOUNCE\n';
+
+      // Act
+      const run = await ssg(['import', '-', '--json'], { stdin: csv });
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        rows: 5,
+        imported: 4,
+        rejected: 1,
+        rejectedRows: [{ line: 2, error: expect.stringContaining('quote') }],
+      });
+      expect(await canonical('a4@q.example')).toMatchObject({ manual: { reason: 'COMPLAINT' } });
+    });
+
+    it('numbers lines right after a quoted multi-line field in a CRLF file', async () => {
+      // Prepare
+      const file = join(dir, 'crlf.csv');
+      writeFileSync(file, 'email,reason,notes\r\nml.one@import.example,BOUNCE,"first\r\nsecond"\r\nnot-an-address,BOUNCE,x\r\n');
+
+      // Act
+      const run = await ssg(['import', file, '--json']);
+
+      // Assess
+      expect(JSON.parse(run.stdout)).toMatchObject({ rows: 2, imported: 1, rejectedRows: [{ line: 4, error: expect.any(String) }] });
+    });
+
+    it('recognises NDJSON on stdin without --format', async () => {
+      // Act
+      const run = await ssg(['import', '-'], { stdin: '{"emailAddress":"nd.piped@import.example","reason":"BOUNCE"}\n' });
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('(ndjson)');
+      expect(await canonical('nd.piped@import.example')).toMatchObject({ manual: { reason: 'BOUNCE' } });
+    });
+
+    it('says so when the file is empty or not text, exits 2 and imports nothing', async () => {
+      // Prepare
+      const empty = join(dir, 'empty.csv');
+      const headerOnly = join(dir, 'header-only.csv');
+      const binary = join(dir, 'binary.csv');
+      writeFileSync(empty, '');
+      writeFileSync(headerOnly, 'email,reason\n');
+      writeFileSync(binary, Buffer.concat([Buffer.from('PK\x03\x04\x00\x00'), randomBytes(4096), Buffer.from('\nx@y.example,BOUNCE\n')]));
+
+      // Act
+      const runs = await Promise.all([ssg(['import', empty]), ssg(['import', headerOnly]), ssg(['import', binary]), ssg(['import', '-'])]);
+
+      // Assess
+      expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+      expect(runs.map((r) => r.stderr.trim())).toEqual([
+        `error: <file> ${JSON.stringify(empty)} is empty: there is nothing to import`,
+        `error: <file> ${JSON.stringify(headerOnly)} holds a header line and no rows: there is nothing to import`,
+        `error: <file> ${JSON.stringify(binary)} is not a text file (expected CSV or NDJSON)`,
+        'error: stdin is empty: there is nothing to import',
+      ]);
+      expect(runs.every((r) => r.stdout === '')).toBe(true);
     });
   });
 

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { parse } from 'csv-parse';
 import { GuardClient, type GuardResponse, GuardUnavailableError, MAX_RECIPIENTS } from '../../client';
 import { checkRegion } from '../context';
 import { EXIT, UnavailableError, UsageError } from '../errors';
+import { csvFields, csvRecords, isAddressRow, textLines } from '../import-rows';
 import { formatTime, table } from '../output';
 import type { Runner } from '../runner';
 
@@ -75,30 +75,29 @@ function openFile(path: string): Readable {
 
 /**
  * Reads recipients: one per line, or CSV with the address in the first column. A first row without an "@" is a
- * header and skipped; blank lines and lines starting with "#" are ignored.
+ * header and skipped; blank lines, and lines that start with "#" and hold no "@", are ignored (an address may start
+ * with "#"). A row that cannot be read, such as a stray quote, is a usage error naming its line.
  */
 export async function readRecipients(input: Readable, name: string): Promise<string[]> {
   const recipients: string[] = [];
-  const parser = input.pipe(
-    parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, trim: true, comment: '#' }),
-  );
-  input.on('error', (error) => parser.destroy(error));
+  const shown = `--recipients ${JSON.stringify(name)}`;
   try {
     let first = true;
-    for await (const record of parser as AsyncIterable<string[]>) {
-      const value = (record[0] ?? '').trim();
-      if (first && !value.includes('@')) {
-        first = false;
-        continue;
-      }
+    for await (const record of csvRecords(textLines(input, shown), (text) => isAddressRow(text, 0))) {
+      if ('error' in record) throw new UsageError(`${shown} line ${record.line} ${record.error}`);
+      const parsed = csvFields(record.text);
+      if (!parsed.ok) throw new UsageError(`${shown} line ${record.line} ${parsed.error}`);
+      const value = (parsed.fields[0] ?? '').trim();
+      const header = first && !value.includes('@');
       first = false;
-      if (value !== '') recipients.push(value);
+      if (header || value === '' || (value.startsWith('#') && !value.includes('@'))) continue;
+      recipients.push(value);
     }
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
-      throw new UsageError(`--recipients ${JSON.stringify(name)} cannot be read (${code})`);
-    throw new UsageError(`--recipients ${JSON.stringify(name)} is not a readable list: ${(error as Error).message}`);
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') throw new UsageError(`${shown} cannot be read (${code})`);
+    throw new UsageError(`${shown} is not a readable list: ${(error as Error).message}`);
   }
   return recipients;
 }

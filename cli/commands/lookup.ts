@@ -1,4 +1,3 @@
-import { GetSuppressedDestinationCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Command } from 'commander';
 import { canonicalAddress } from '../../lambdas/domain/address';
 import { suppressionFinding } from '../../lambdas/domain/finding';
@@ -6,23 +5,10 @@ import { type AuditEntry, type ManualEntry, type RegionEntry, regionEntries, typ
 import { StateTable } from '../../lambdas/domain/state-table';
 import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { caseCandidates, requireAddress } from '../address';
-import { EXIT } from '../errors';
+import { EXIT, UsageError } from '../errors';
+import { compareLive, DEFAULT_LIST_LIMIT, type LiveEntry, liveEntry } from '../live-ses';
 import { formatTime, table } from '../output';
 import type { Runner } from '../runner';
-
-/** What one region's SES list says right now. */
-export interface LiveEntry {
-  readonly region: string;
-  /** The spelling SES holds, when listed. */
-  readonly address?: string;
-  readonly reason?: string;
-  readonly lastUpdateTime?: string;
-  readonly listed: boolean;
-  /** Set when SES could not be asked. */
-  readonly error?: string;
-  /** Spellings tried, in order. */
-  readonly tried: readonly string[];
-}
 
 /** `ssg lookup`. */
 export function registerLookup(program: Command, runner: Runner): void {
@@ -31,10 +17,22 @@ export function registerLookup(program: Command, runner: Runner): void {
     .description('Why an address is suppressed: per-region entries, manual suppression, audit trail')
     .argument('<address>', 'the address (any case)')
     .option('--live', "also ask every region's SES list now, and report where it disagrees with the canonical record")
-    .addHelpText('after', '\nExit code 1 when --live finds a disagreement or a region could not be asked.')
+    .option(
+      '--list-limit <entries>',
+      `with --live: the most entries of each region's list to read looking for other spellings (default ${DEFAULT_LIST_LIMIT})`,
+    )
+    .addHelpText(
+      'after',
+      '\nSES keys its list by the exact address and cannot filter a listing by address: --live asks for the recorded,\n' +
+        "the given and the lower-case spelling, then reads each region's whole list (up to --list-limit entries) for any\n" +
+        'other spelling. Where the limit stops it, the answer is "could not be sure", never agreement.\n' +
+        'Exit code 1 when --live finds a disagreement, could not be sure, or a region could not be asked.',
+    )
     .action(
-      runner.action<{ live?: boolean }>(async ({ out, target }, [rawAddress = ''], options) => {
+      runner.action<{ live?: boolean; listLimit?: string }>(async ({ out, target }, [rawAddress = ''], options) => {
         const given = requireAddress(rawAddress, '<address>', false);
+        const listLimit = options.listLimit !== undefined ? parseListLimit(options.listLimit) : DEFAULT_LIST_LIMIT;
+        if (options.listLimit !== undefined && !options.live) throw new UsageError('--list-limit applies to --live only');
         const key = canonicalAddress(given);
         const t = await target();
         const [item, trail] = await Promise.all([
@@ -47,12 +45,13 @@ export function registerLookup(program: Command, runner: Runner): void {
 
         let live: LiveEntry[] | undefined;
         let disagreements: string[] = [];
+        let uncertain: string[] = [];
         if (options.live) {
           const regions = await t.regions();
           live = await Promise.all(
-            regions.map((region) => liveEntry(t.ses(region), region, caseCandidates(entries.get(region)?.address, given))),
+            regions.map((region) => liveEntry(t.ses(region), region, key, caseCandidates(entries.get(region)?.address, given), listLimit)),
           );
-          disagreements = compare(entries, live);
+          ({ disagreements, uncertain } = compareLive(entries, live));
         }
 
         if (out.json) {
@@ -64,61 +63,15 @@ export function registerLookup(program: Command, runner: Runner): void {
             since: finding?.since ?? null,
             record: item ?? null,
             auditTrail: trail,
-            ...(live ? { live, disagreements } : {}),
+            ...(live ? { live, disagreements, uncertain } : {}),
           });
         } else {
           printLookup(out.line, key, item, entries, manual, finding, trail);
-          if (live) printLive(out.line, live, disagreements);
+          if (live) printLive(out.line, live, disagreements, uncertain);
         }
-        return disagreements.length > 0 || live?.some((l) => l.error) ? EXIT.PROBLEMS : EXIT.OK;
+        return disagreements.length > 0 || uncertain.length > 0 || live?.some((l) => l.error) ? EXIT.PROBLEMS : EXIT.OK;
       }),
     );
-}
-
-async function liveEntry(ses: SESv2Client, region: string, candidates: string[]): Promise<LiveEntry> {
-  const tried: string[] = [];
-  for (const candidate of candidates) {
-    tried.push(candidate);
-    try {
-      const out = await ses.send(new GetSuppressedDestinationCommand({ EmailAddress: candidate }));
-      const d = out.SuppressedDestination;
-      return {
-        region,
-        listed: true,
-        address: d?.EmailAddress ?? candidate,
-        reason: d?.Reason,
-        lastUpdateTime: d?.LastUpdateTime?.toISOString(),
-        tried,
-      };
-    } catch (error) {
-      if ((error as Error).name === 'NotFoundException') continue;
-      return { region, listed: false, error: `${(error as Error).name}: ${(error as Error).message}`, tried };
-    }
-  }
-  return { region, listed: false, tried };
-}
-
-/** Where the canonical record and SES disagree, one sentence each. */
-function compare(entries: Map<string, RegionEntry>, live: readonly LiveEntry[]): string[] {
-  const found: string[] = [];
-  for (const l of live) {
-    if (l.error) continue;
-    const entry = entries.get(l.region);
-    const canonicalListed = entry?.status === 'LISTED';
-    if (canonicalListed && !l.listed) {
-      found.push(
-        `${l.region}: the canonical record lists it (${entry.reason}, as ${entry.address}) but SES does not hold it now (removed since the last sync?)`,
-      );
-    } else if (!canonicalListed && l.listed) {
-      found.push(
-        `${l.region}: SES lists it now (${l.reason}, as ${l.address}) but the canonical record ${entry ? 'marks it REMOVED' : 'has no entry'} (not synced yet?)`,
-      );
-    } else if (canonicalListed && l.listed && entry) {
-      if (entry.reason !== l.reason) found.push(`${l.region}: reason differs: canonical ${entry.reason}, SES ${l.reason}`);
-      if (entry.address !== l.address) found.push(`${l.region}: SES holds it as ${l.address}, the canonical record has ${entry.address}`);
-    }
-  }
-  return found;
 }
 
 type Line = (text?: string) => void;
@@ -186,18 +139,47 @@ function summarizeDetails(entry: AuditEntry): string {
   return parts.length ? `  (${parts.join('; ')})` : '';
 }
 
-function printLive(line: Line, live: readonly LiveEntry[], disagreements: readonly string[]): void {
+function printLive(line: Line, live: readonly LiveEntry[], disagreements: readonly string[], uncertain: readonly string[]): void {
   line('Live (each region’s SES list now):');
-  const rows = live.map((l) => [
-    l.region,
-    l.error ? 'ERROR' : l.listed ? 'LISTED' : 'not listed',
-    l.listed ? `${l.reason} since ${l.lastUpdateTime ?? '?'} as ${l.address}` : (l.error ?? `tried ${l.tried.join(', ')}`),
-  ]);
+  const rows: string[][] = [];
+  for (const l of live) {
+    const unsure = l.complete ? '' : '; other spellings not ruled out';
+    if (l.error) rows.push([l.region, 'ERROR', l.error]);
+    else if (!l.listed)
+      rows.push([l.region, l.complete ? 'not listed' : 'UNSURE', `tried ${l.tried.join(', ')}; read ${l.read} entries${unsure}`]);
+    else
+      l.spellings.forEach((s, i) => {
+        rows.push([
+          i === 0 ? l.region : '',
+          i === 0 ? 'LISTED' : '',
+          `${s.reason} since ${s.lastUpdateTime ?? '?'} as ${s.address}${unsure}`,
+        ]);
+      });
+  }
   for (const row of table(['region', 'SES now', 'detail'], rows)) line(row);
-  if (disagreements.length === 0) line('Live SES agrees with the canonical record.');
-  else {
+  if (disagreements.length > 0) {
     line(`Disagreements (${disagreements.length}):`);
     for (const d of disagreements) line(`  ${d}`);
     line('  A sync brings the canonical record up to date: ssg sync --full');
   }
+  if (uncertain.length > 0) {
+    line(
+      `Could not be sure in ${live
+        .filter((l) => !l.error && !l.complete)
+        .map((l) => l.region)
+        .join(', ')}:`,
+    );
+    for (const u of uncertain) line(`  ${u}`);
+    line('  Raise --list-limit to read more of the list.');
+  }
+  if (disagreements.length === 0 && uncertain.length === 0 && !live.some((l) => l.error))
+    line('Live SES agrees with the canonical record.');
+}
+
+/** Parses `--list-limit`. */
+function parseListLimit(raw: string): number {
+  const value = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1 || value > 10_000_000)
+    throw new UsageError(`--list-limit must be a whole number of entries from 1 to 10000000, got ${JSON.stringify(raw.slice(0, 40))}`);
+  return value;
 }
