@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { Pacer } from '../lambdas/domain/retry';
+import { SES_CALLERS } from '../lambdas/domain/ses';
 import type { SyncMode, SyncSummary } from '../lambdas/sync/state';
 import { syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
@@ -65,7 +66,9 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
         new SESv2Client({ region, endpoint: emu.endpoint, credentials: CREDENTIALS, maxAttempts: 1 }),
       ]),
     );
-    const pacers = Object.fromEntries(options.regions.map((region) => [region, new Pacer(options.requestsPerSecond * 0.97)]));
+    const pacers = Object.fromEntries(
+      options.regions.map((region) => [region, new Pacer(options.requestsPerSecond * SES_CALLERS.sync.pacingHeadroom)]),
+    );
 
     const runOurs = async (mode: SyncMode): Promise<SyncSide> => {
       emu.resetStats();

@@ -4,19 +4,17 @@ import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
-import { REGION_PATTERN } from '../lambdas/domain/env';
+import { STACK_NAME } from '../lambdas/domain/names';
+import { SES_CALLERS, SesClients } from '../lambdas/domain/ses';
+import { REGION_PATTERN } from '../lambdas/domain/settings';
 import { asCliError, UnavailableError, UsageError } from './errors';
 
-// SES allows about one call per second per operation; an operator's back-to-back lookups (address, then domain)
-// would be throttled. Adaptive retries slow the client down on throttling instead of failing the command.
-const SES_RETRY = { maxAttempts: 6, retryMode: 'adaptive' } as const;
-
-/** Stack name the CDK app deploys (`lib/app.ts` STACK_NAME). */
-export const DEFAULT_STACK_NAME = 'SesSuppressionGuard';
+/** Stack name the CDK app deploys. */
+export const DEFAULT_STACK_NAME = STACK_NAME;
 
 /** Environment variable that overrides where `--local` finds the local environment's description. */
 export const LOCAL_ENV_FILE_VARIABLE = 'SSG_LOCAL_ENV_FILE';
@@ -129,29 +127,22 @@ function localTarget(file: string, regionsOverride: string[] | undefined): Targe
   const base = { region: description.region, credentials: description.credentials, maxAttempts: 2 };
   const ddb = new DynamoDBClient({ ...base, endpoint: description.endpoints.dynamodb });
   const lambda = new LambdaClient({ ...base, endpoint: description.endpoints.lambda });
-  const sesClients = new Map<string, SESv2Client>();
+  // One emulator serves every region; it tells them apart by the region in the request signature.
+  const sesClients = new SesClients({ ...base, ...SES_CALLERS.cli.client, endpoint: description.endpoints.sesv2 });
   return {
     description: `local environment (${file})`,
     local: true,
     homeRegion: description.region,
     doc: documentClient(ddb),
     lambda,
-    ses(region) {
-      let client = sesClients.get(region);
-      if (!client) {
-        // One emulator serves every region; it tells them apart by the region in the request signature.
-        client = new SESv2Client({ ...base, ...SES_RETRY, region, endpoint: description.endpoints.sesv2 });
-        sesClients.set(region, client);
-      }
-      return client;
-    },
+    ses: (region) => sesClients.forRegion(region),
     output: (name) => requireOutput(description.outputs, name, `the local environment (${file})`),
     regions: async () => regionsOverride ?? description.regions,
     callerIdentity: async () => `local:${localUser()}`,
     destroy() {
       ddb.destroy();
       lambda.destroy();
-      for (const client of sesClients.values()) client.destroy();
+      sesClients.destroy();
     },
   };
 }
@@ -195,7 +186,7 @@ async function deployedTarget(
   const clientConfig = { region: homeRegion, profile };
   const ddb = new DynamoDBClient({ ...clientConfig, maxAttempts: 5 });
   const lambda = new LambdaClient(clientConfig);
-  const sesClients = new Map<string, SESv2Client>();
+  const sesClients = new SesClients({ ...SES_CALLERS.cli.client, profile });
   let regions: Promise<string[]> | undefined;
   return {
     description: where,
@@ -203,14 +194,7 @@ async function deployedTarget(
     homeRegion,
     doc: documentClient(ddb),
     lambda,
-    ses(region) {
-      let client = sesClients.get(region);
-      if (!client) {
-        client = new SESv2Client({ ...SES_RETRY, region, profile });
-        sesClients.set(region, client);
-      }
-      return client;
-    },
+    ses: (region) => sesClients.forRegion(region),
     output: (name) => requireOutput(outputs, name, where),
     regions() {
       // The sync function's SYNC_REGIONS is the one list every schedule and the guard agree on.
@@ -243,7 +227,7 @@ async function deployedTarget(
     destroy() {
       ddb.destroy();
       lambda.destroy();
-      for (const client of sesClients.values()) client.destroy();
+      sesClients.destroy();
     },
   };
 }

@@ -1,10 +1,10 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { STACK_NAME } from '../lambdas/domain/names';
 import { CONFIG_CONTEXT_KEY, parseConfig } from './config';
 import { SesSuppressionGuardStack } from './stack';
 
-/** Stack name, which the CLI and tools rely on to find the outputs. */
-export const STACK_NAME = 'SesSuppressionGuard';
+export { STACK_NAME };
 
 /** Builds the CDK app with the cdk-nag AwsSolutions checks; used by `bin/app.ts`, the tests and the local runner. */
 export function buildApp(app: App = new App()): { app: App; stack: SesSuppressionGuardStack } {

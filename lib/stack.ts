@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { ServiceConfig } from './config';
 import { PreSendGuard } from './pre-send-guard';
 import { SuppressionSync } from './suppression-sync';
+import { SuppressionTables } from './tables';
 
 /** Props of {@link SesSuppressionGuardStack}. */
 export interface SesSuppressionGuardStackProps extends StackProps {
@@ -13,6 +14,7 @@ export interface SesSuppressionGuardStackProps extends StackProps {
 
 /** The whole service in one stack, deployed in a home region. */
 export class SesSuppressionGuardStack extends Stack {
+  public readonly tables: SuppressionTables;
   public readonly sync: SuppressionSync;
   public readonly guard: PreSendGuard;
 
@@ -20,7 +22,9 @@ export class SesSuppressionGuardStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
+    this.tables = new SuppressionTables(this, 'Tables');
     this.sync = new SuppressionSync(this, 'Sync', {
+      tables: this.tables,
       regions: config.regions,
       syncSchedule: config.syncSchedule,
       fullSyncSchedule: config.fullSyncSchedule,
@@ -31,8 +35,8 @@ export class SesSuppressionGuardStack extends Stack {
     });
 
     this.guard = new PreSendGuard(this, 'Guard', {
-      table: this.sync.table,
-      stateTable: this.sync.stateTable,
+      table: this.tables.table,
+      stateTable: this.tables.stateTable,
       regions: config.regions,
       staleAfterMinutes: config.guardStaleAfterMinutes,
       staleMode: config.guardStaleMode,
@@ -46,8 +50,8 @@ export class SesSuppressionGuardStack extends Stack {
       for (const alarm of this.sync.alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
     }
 
-    new CfnOutput(this, 'SuppressionTableName', { value: this.sync.table.tableName, description: 'Canonical suppression table' });
-    new CfnOutput(this, 'SyncStateTableName', { value: this.sync.stateTable.tableName, description: 'Per-region sync state' });
+    new CfnOutput(this, 'SuppressionTableName', { value: this.tables.table.tableName, description: 'Canonical suppression table' });
+    new CfnOutput(this, 'SyncStateTableName', { value: this.tables.stateTable.tableName, description: 'Per-region sync state' });
     new CfnOutput(this, 'SyncFunctionName', {
       value: this.sync.syncFunction.functionName,
       description: 'Sync function; invoke with {"region": "...", "mode": "incremental" | "full"}',

@@ -2,23 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildApp, STACK_NAME } from '../lib/app';
-import { CONFIG_CONTEXT_KEY } from '../lib/config';
-import { projectContext } from '../local/synth';
+import { STACK_NAME } from '../lib/app';
+import { synthStack, TEST_REGIONS } from './support/cdk';
 
-const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
-
-function synthStack(config: Record<string, unknown> = {}) {
-  const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), 'ssg-cdk-')),
-    context: { ...projectContext(), [CONFIG_CONTEXT_KEY]: { regions: REGIONS, ...config } },
-  });
-  const { stack } = buildApp(app);
-  return { app, stack, template: Template.fromStack(stack) };
-}
+const REGIONS = TEST_REGIONS;
 
 describe('Stack: SesSuppressionGuard', () => {
   const { template } = synthStack();
@@ -141,6 +131,13 @@ describe('Stack: SesSuppressionGuard', () => {
   it('outputs the names users and tools rely on', () => {
     template.hasOutput('SuppressionTableName', { Value: { Ref: Match.stringLikeRegexp('^SyncSuppressionTable') } });
     template.hasOutput('SyncFunctionName', { Value: { Ref: Match.stringLikeRegexp('^SyncSyncFunction') } });
+  });
+
+  it('keeps the logical IDs of its stateful resources, so an update never replaces a table, queue or log group', () => {
+    const ids = (type: string) => Object.keys(template.findResources(type)).sort();
+    expect(ids('AWS::DynamoDB::Table')).toEqual(['SyncSuppressionTable8E544157', 'SyncSyncStateTableD47212A1']);
+    expect(ids('AWS::SQS::Queue')).toEqual(['SyncSyncDeadLetterQueueE6FCB0F4']);
+    expect(ids('AWS::Logs::LogGroup')).toEqual(['GuardGuardFunctionLogs38E7291B', 'SyncSyncFunctionLogs52FBEBE8']);
   });
 
   it('follows the configuration: regions, schedules, pacing and alarm thresholds', () => {

@@ -109,8 +109,62 @@ describe('Bundle: synthesized sync function', () => {
     expect(outcome.error).toMatchObject({ name: 'InvalidEventError', message: expect.stringMatching(message) });
   });
 
+  it('emits SyncLagSeconds with exactly the namespace and dimensions each stale alarm watches', async () => {
+    // Prepare
+    const { template } = testTemplate();
+    const alarms = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties?.MetricName === 'SyncLagSeconds',
+    );
+    expect(alarms).toHaveLength(3);
+    const before = fn.output.length;
+
+    // Act
+    for (const region of ['us-east-1', 'us-west-2', 'eu-west-1']) expect((await fn.invoke({ region })).error).toBeUndefined();
+
+    // Assess: the handler's embedded-metric-format records, as CloudWatch reads them
+    const emitted = emfRecords(fn.output.slice(before)).flatMap((record) =>
+      record._aws.CloudWatchMetrics.flatMap((directive) =>
+        directive.Metrics.map((metric) => ({
+          namespace: directive.Namespace,
+          name: metric.Name,
+          dimensions: Object.fromEntries(directive.Dimensions.flat().map((name) => [name, String(record[name])])),
+        })),
+      ),
+    );
+    for (const alarm of alarms) {
+      const watched = {
+        namespace: alarm.Properties?.Namespace,
+        name: alarm.Properties?.MetricName,
+        dimensions: Object.fromEntries(
+          ((alarm.Properties?.Dimensions ?? []) as Array<{ Name: string; Value: string }>).map((d) => [d.Name, d.Value]),
+        ),
+      };
+      expect(emitted).toContainEqual(watched);
+    }
+  });
+
   function fnName(): string {
     const { template, outdir } = testTemplate();
     return functionBundle(template, outdir, 'SyncSyncFunction', tables.names).logicalId;
   }
 });
+
+/** An embedded-metric-format record (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html). */
+interface EmfRecord {
+  readonly _aws: {
+    readonly CloudWatchMetrics: ReadonlyArray<{
+      readonly Namespace: string;
+      readonly Dimensions: string[][];
+      readonly Metrics: ReadonlyArray<{ readonly Name: string }>;
+    }>;
+  };
+  readonly [key: string]: unknown;
+}
+
+/** The EMF records among a function's output lines. */
+function emfRecords(output: string): EmfRecord[] {
+  return output.split('\n').flatMap((line) => {
+    if (!line.includes('"CloudWatchMetrics"')) return [];
+    return [JSON.parse(line.slice(line.indexOf('{'))) as EmfRecord];
+  });
+}
