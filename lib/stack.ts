@@ -3,6 +3,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { ServiceConfig } from './config';
+import { OperatorPolicy } from './operator-policy';
 import { PreSendGuard } from './pre-send-guard';
 import { SuppressionSync } from './suppression-sync';
 import { SuppressionTables } from './tables';
@@ -17,6 +18,7 @@ export class SesSuppressionGuardStack extends Stack {
   public readonly tables: SuppressionTables;
   public readonly sync: SuppressionSync;
   public readonly guard: PreSendGuard;
+  public readonly operatorPolicy: OperatorPolicy;
 
   constructor(scope: Construct, id: string, props: SesSuppressionGuardStackProps) {
     super(scope, id, props);
@@ -45,6 +47,13 @@ export class SesSuppressionGuardStack extends Stack {
       functionUrl: config.guardFunctionUrl,
     });
 
+    this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
+      tables: this.tables,
+      syncFunction: this.sync.syncFunction,
+      guardFunction: this.guard.function,
+      regions: config.regions,
+    });
+
     if (config.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
       for (const alarm of this.sync.alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
@@ -65,6 +74,11 @@ export class SesSuppressionGuardStack extends Stack {
         value: this.guard.url.url,
         description: 'Pre-send guard function URL (AWS_IAM auth; POST the request as JSON)',
       });
+    new CfnOutput(this, 'OperatorPolicyArn', {
+      value: this.operatorPolicy.policy.managedPolicyArn,
+      description:
+        "Customer-managed policy with what the operator CLI (ssg) needs; attach it to the operators' role, group or permission set",
+    });
     new CfnOutput(this, 'SyncDeadLetterQueueUrl', { value: this.sync.deadLetterQueue.queueUrl, description: 'Failed sync invocations' });
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -138,6 +138,32 @@ describe('Stack: SesSuppressionGuard', () => {
     expect(ids('AWS::DynamoDB::Table')).toEqual(['SyncSuppressionTable8E544157', 'SyncSyncStateTableD47212A1']);
     expect(ids('AWS::SQS::Queue')).toEqual(['SyncSyncDeadLetterQueueE6FCB0F4']);
     expect(ids('AWS::Logs::LogGroup')).toEqual(['GuardGuardFunctionLogs38E7291B', 'SyncSyncFunctionLogs52FBEBE8']);
+  });
+
+  it("gives operators a managed policy with exactly the CLI's actions, each on this stack's resources", () => {
+    // Prepare
+    const policies = template.findResources('AWS::IAM::ManagedPolicy');
+    expect(Object.keys(policies)).toHaveLength(1);
+    const [id, policy] = Object.entries(policies)[0]!;
+    const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>;
+    const actionsOf = (s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+    const resourcesOf = (action: string) => JSON.stringify(statements.filter((s) => actionsOf(s).includes(action)).map((s) => s.Resource));
+
+    // Assess: the IAM table of cli/README.md names every action the policy grants, and no other
+    const documented = readFileSync(join(__dirname, '..', 'cli', 'README.md'), 'utf8').split('## IAM permissions')[1] ?? '';
+    const documentedActions = [...documented.matchAll(/`([a-z0-9]+:[A-Za-z]+)`/g)]
+      .map((m) => m[1]!)
+      .filter((a) => a !== 'sts:GetCallerIdentity');
+    expect([...new Set(statements.flatMap(actionsOf))].sort()).toEqual([...new Set(documentedActions)].sort());
+    expect(resourcesOf('dynamodb:Scan')).toMatch(/SyncSuppressionTable8E544157/);
+    expect(resourcesOf('dynamodb:Scan')).not.toMatch(/SyncSyncStateTable/);
+    expect(resourcesOf('dynamodb:PutItem')).toMatch(/SyncSyncStateTableD47212A1/);
+    expect(resourcesOf('dynamodb:PutItem')).not.toMatch(/SyncSuppressionTable/);
+    expect(resourcesOf('lambda:GetFunctionConfiguration')).toMatch(/SyncSyncFunction/);
+    expect(resourcesOf('lambda:GetFunctionConfiguration')).not.toMatch(/GuardGuardFunction/);
+    expect(resourcesOf('cloudformation:DescribeStacks')).toBe(JSON.stringify([{ Ref: 'AWS::StackId' }]));
+    for (const region of REGIONS) expect(resourcesOf('ses:GetEmailIdentity')).toContain(`:ses:${region}:`);
+    template.hasOutput('OperatorPolicyArn', { Value: { Ref: id } });
   });
 
   it('follows the configuration: regions, schedules, pacing and alarm thresholds', () => {
