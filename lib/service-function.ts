@@ -46,6 +46,10 @@ export class ServiceFunction extends NodejsFunction {
         target: 'node22',
         format: OutputFormat.CJS,
         logLevel: LogLevel.WARNING,
+        // Only the SDK clients come from the runtime. Everything else is bundled at the version the tests ran,
+        // including @smithy/core (the SDK's retry classifier), which the sdkV3ExcludeSmithyPackages feature flag
+        // would otherwise leave to whatever version the runtime happens to ship.
+        externalModules: ['@aws-sdk/*'],
       },
     });
     logGroup.grantWrite(role);

@@ -182,6 +182,26 @@ describe('Stack: SesSuppressionGuard', () => {
   });
 });
 
+describe('Project: cdk.json', () => {
+  it("sets every feature flag whose recommended value differs from the CDK's unconfigured behaviour, as cdk init does", () => {
+    // Prepare
+    const { app } = synthStack();
+
+    // Act
+    const assembly = app.synth();
+
+    // Assess: the report the CDK CLI reads to print "N feature flags are not configured"
+    const report = assembly.manifest.artifacts?.['aws-cdk-lib/feature-flag-report']?.properties as {
+      flags: Record<string, { userValue?: unknown; recommendedValue?: unknown; unconfiguredBehavesLike?: { v2?: unknown } }>;
+    };
+    const unconfigured = Object.entries(report.flags)
+      .filter(([, flag]) => !('userValue' in flag) && flag.recommendedValue !== (flag.unconfiguredBehavesLike?.v2 ?? false))
+      .map(([name]) => name);
+    expect(Object.keys(report.flags).length).toBeGreaterThan(50);
+    expect(unconfigured).toEqual([]);
+  });
+});
+
 describe('cdk-nag: AwsSolutions', () => {
   it('synthesizes with zero unacknowledged findings', () => {
     const { app } = synthStack();
