@@ -74,8 +74,13 @@ export class SesPacers {
   private readonly pacers = new Map<string, Pacer>();
   private readonly requestsPerSecond: number;
 
-  /** Paces to `requestsPerSecond × headroom` per region and operation. */
-  constructor(requestsPerSecond: number, headroom: number) {
+  /** Paces to `requestsPerSecond × headroom` per region and operation; `now` and `wait` as {@link Pacer}'s. */
+  constructor(
+    requestsPerSecond: number,
+    headroom: number,
+    private readonly now?: () => number,
+    private readonly wait?: (ms: number) => Promise<void>,
+  ) {
     this.requestsPerSecond = requestsPerSecond * headroom;
   }
 
@@ -84,7 +89,7 @@ export class SesPacers {
     const key = `${region}|${operation}`;
     let pacer = this.pacers.get(key);
     if (!pacer) {
-      pacer = new Pacer(this.requestsPerSecond);
+      pacer = new Pacer(this.requestsPerSecond, this.now, this.wait);
       this.pacers.set(key, pacer);
     }
     return pacer;
