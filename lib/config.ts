@@ -42,6 +42,12 @@ export const SES_REGIONS = [
   'us-gov-east-1',
 ] as const;
 
+/** A value as error messages show it: JSON, cut to a short prefix with the full length when it is long. */
+export function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= 80 ? text : `${text.slice(0, 60)}… (${text.length} characters)`;
+}
+
 /** The defaults, documented in the README's configuration reference. */
 export const DEFAULT_CONFIG = {
   regions: ['us-east-1', 'us-west-2', 'eu-west-1'],
@@ -59,22 +65,17 @@ export const DEFAULT_CONFIG = {
 
 const SCHEDULE_SHAPE = 'must be an EventBridge Scheduler expression like "rate(15 minutes)" or "cron(0 3 * * ? *)"';
 
-const scheduleExpression = z
-  .string({ error: (issue) => `${SCHEDULE_SHAPE}, got ${JSON.stringify(issue.input)}` })
-  .superRefine((expression, ctx) => {
-    try {
-      checkSchedule(expression);
-    } catch (error) {
-      const why = (error as Error).message;
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          why === SCHEDULE_SHAPE
-            ? `${why}, got ${JSON.stringify(expression.slice(0, 80))}`
-            : `${JSON.stringify(expression.slice(0, 80))} ${why}`,
-      });
-    }
-  });
+const scheduleExpression = z.string({ error: (issue) => `${SCHEDULE_SHAPE}, got ${shown(issue.input)}` }).superRefine((expression, ctx) => {
+  try {
+    checkSchedule(expression);
+  } catch (error) {
+    const why = (error as Error).message;
+    ctx.addIssue({
+      code: 'custom',
+      message: why === SCHEDULE_SHAPE ? `${why}, got ${shown(expression)}` : `${shown(expression)} ${why}`,
+    });
+  }
+});
 
 const regionList = z.preprocess(
   (value) =>
@@ -87,25 +88,25 @@ const regionList = z.preprocess(
   z
     .array(
       z.string().refine((region) => (SES_REGIONS as readonly string[]).includes(region), {
-        error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${JSON.stringify(issue.input)}`,
+        error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${shown(issue.input)}`,
       }),
     )
     .min(1, { error: 'must name at least one region' })
     .refine((regions) => new Set(regions).size === regions.length, {
-      error: (issue) => `must not repeat a region, got ${JSON.stringify(issue.input)}`,
+      error: (issue) => `must not repeat a region, got ${shown(issue.input)}`,
     }),
 );
 
 const positive = (example: string) =>
-  z.number({ error: (issue) => `must be a positive number such as ${example}, got ${JSON.stringify(issue.input)}` }).positive({
-    error: (issue) => `must be a positive number such as ${example}, got ${JSON.stringify(issue.input)}`,
+  z.number({ error: (issue) => `must be a positive number such as ${example}, got ${shown(issue.input)}` }).positive({
+    error: (issue) => `must be a positive number such as ${example}, got ${shown(issue.input)}`,
     abort: true,
   });
 
 /** A positive number within the range that makes sense for the setting. */
 const between = (example: string, min: number, max: number, unit = '') =>
   positive(example).refine((n) => n >= min && n <= max, {
-    error: (issue) => `must be between ${min} and ${max}${unit}, got ${JSON.stringify(issue.input)}`,
+    error: (issue) => `must be between ${min} and ${max}${unit}, got ${shown(issue.input)}`,
   });
 
 /**
@@ -123,20 +124,20 @@ const configSchema = z
     overlapMinutes: between('10', 1, 1440, ' minutes').default(DEFAULT_CONFIG.overlapMinutes),
     staleAfterMinutes: between('60', 1, 10080, ' minutes').default(DEFAULT_CONFIG.staleAfterMinutes),
     syncErrorAlarmThreshold: between('1', 1, 1000)
-      .refine(Number.isInteger, { error: (i) => `must be a whole number, got ${JSON.stringify(i.input)}` })
+      .refine(Number.isInteger, { error: (i) => `must be a whole number, got ${shown(i.input)}` })
       .default(DEFAULT_CONFIG.syncErrorAlarmThreshold),
     guardStaleAfterMinutes: between('60', 1, 10080, ' minutes').default(DEFAULT_CONFIG.guardStaleAfterMinutes),
     guardStaleMode: z
-      .enum(['block', 'warn'], { error: (issue) => `must be "block" or "warn", got ${JSON.stringify(issue.input)}` })
+      .enum(['block', 'warn'], { error: (issue) => `must be "block" or "warn", got ${shown(issue.input)}` })
       .default(DEFAULT_CONFIG.guardStaleMode),
     guardCacheTtlSeconds: between('60', 1, 3600, ' seconds').default(DEFAULT_CONFIG.guardCacheTtlSeconds),
     guardFunctionUrl: z
-      .boolean({ error: (issue) => `must be true or false, got ${JSON.stringify(issue.input)}` })
+      .boolean({ error: (issue) => `must be true or false, got ${shown(issue.input)}` })
       .default(DEFAULT_CONFIG.guardFunctionUrl),
     alarmTopicArn: z
       .string()
       .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, {
-        error: (issue) => `must be an SNS topic ARN, got ${JSON.stringify(issue.input)}`,
+        error: (issue) => `must be an SNS topic ARN, got ${shown(issue.input)}`,
       })
       .optional(),
   })
@@ -161,8 +162,8 @@ const configSchema = z
         code: 'custom',
         path: [key],
         message: Number.isFinite(gap)
-          ? `must be at least ${needed} (syncSchedule ${JSON.stringify(config.syncSchedule)} leaves up to ${gap} minutes between runs, plus ${SYNC_FRESHNESS_MARGIN_MINUTES} minutes for the run itself), or ${consequence}; got ${config[key]}. Raise it or sync more often`
-          : `cannot be met: syncSchedule ${JSON.stringify(config.syncSchedule)} runs at most once, so ${consequence}; use a rate() or cron() schedule`,
+          ? `must be at least ${needed} (syncSchedule ${shown(config.syncSchedule)} leaves up to ${gap} minutes between runs, plus ${SYNC_FRESHNESS_MARGIN_MINUTES} minutes for the run itself), or ${consequence}; got ${config[key]}. Raise it or sync more often`
+          : `cannot be met: syncSchedule ${shown(config.syncSchedule)} runs at most once, so ${consequence}; use a rate() or cron() schedule`,
       });
     }
   });
@@ -260,9 +261,7 @@ export function configFromContext(context: Record<string, unknown>): ServiceConf
     }
   }
   if (base !== undefined && (typeof base !== 'object' || base === null || Array.isArray(base))) {
-    throw new ConfigError(
-      `invalid configuration: context "${CONFIG_CONTEXT_KEY}" must be an object of settings, got ${JSON.stringify(base).slice(0, 80)}`,
-    );
+    throw new ConfigError(`invalid configuration: context "${CONFIG_CONTEXT_KEY}" must be an object of settings, got ${shown(base)}`);
   }
   const overrides: Record<string, unknown> = {};
   const unknown: string[] = [];

@@ -50,6 +50,7 @@ function checkRate(body: string): ScheduleCheck {
   }
   const value = Number(digits);
   if (value < 1) throw new Error('must run at a rate of at least 1 (rate(0 ...) never runs)');
+  if (!Number.isSafeInteger(value)) throw new Error('has a rate value too large to be a number of minutes, hours or days');
   const singular = unit.replace(/s$/, '');
   if (value === 1 && unit !== singular) throw new Error(`must use the singular unit with 1: "rate(1 ${singular})"`);
   if (value > 1 && unit === singular) throw new Error(`must use the plural unit with ${value}: "rate(${value} ${singular}s)"`);

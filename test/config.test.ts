@@ -113,6 +113,28 @@ describe('Function: parseConfig (schedules, ranges and cross-setting checks)', (
   });
 });
 
+describe('Function: parseConfig (bounded echo)', () => {
+  it.each([
+    [{ syncSchedule: `rate(${'9'.repeat(100_000)} minutes)` }, 'syncSchedule'],
+    [{ regions: ['x'.repeat(100_000)] }, 'regions.0'],
+    [{ alarmTopicArn: 'a'.repeat(100_000) }, 'alarmTopicArn'],
+    [{ requestsPerSecond: 'f'.repeat(100_000) }, 'requestsPerSecond'],
+  ])('names the field and shows a short prefix of a huge value (%#)', (raw, field) => {
+    // Act
+    let message = '';
+    try {
+      parseConfig(raw);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+
+    // Assess
+    expect(message).toContain(`ses-suppression-guard.${field} `);
+    expect(message).toMatch(/… \(100,?\d{3} characters\)/);
+    expect(message.length).toBeLessThan(600);
+  });
+});
+
 describe('Function: configFromContext', () => {
   const CDK_OWN = {
     'aws:cdk:enable-path-metadata': true,
