@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SyncMode, SyncSummary } from '../client/sync-contract';
-import { Pacer } from '../lambdas/domain/retry';
+import { SES_CALLERS, SesClients, SesPacers } from '../lambdas/domain/ses';
 import { syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
 import { type BaselineResult, baselineSync } from './baseline-sync';
@@ -59,13 +58,9 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
     });
     const ours = await dynamo.tables('ours');
     const baseline = await dynamo.tables('baseline');
-    const ses = Object.fromEntries(
-      options.regions.map((region) => [
-        region,
-        new SESv2Client({ region, endpoint: emu.endpoint, credentials: CREDENTIALS, maxAttempts: 1 }),
-      ]),
-    );
-    const pacers = Object.fromEntries(options.regions.map((region) => [region, new Pacer(options.requestsPerSecond * 0.97)]));
+    // The sync's own SES policy: clients without SDK retries, paced per region and operation.
+    const ses = new SesClients({ ...SES_CALLERS.sync.client, endpoint: emu.endpoint, credentials: CREDENTIALS });
+    const pacers = new SesPacers(options.requestsPerSecond, SES_CALLERS.sync.pacingHeadroom);
 
     const runOurs = async (mode: SyncMode): Promise<SyncSide> => {
       emu.resetStats();
@@ -79,11 +74,11 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
             const summary = await syncRegion(
               { region, mode },
               {
-                ses: ses[region]!,
+                ses: ses.forRegion(region),
                 doc: ours.doc,
                 suppressionTable: ours.suppressionTable,
                 stateTable: ours.stateTable,
-                pacer: pacers[region]!,
+                pacer: pacers.forOperation(region, 'ListSuppressedDestinations'),
                 logger: quietLogger,
                 remainingMs: () => 900_000,
               },
@@ -109,7 +104,7 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
       const started = Date.now();
       const results: BaselineResult[] = await Promise.all(
         options.regions.map((region) =>
-          baselineSync(ses[region]!, baseline.doc, baseline.suppressionTable, region, options.requestsPerSecond),
+          baselineSync(ses.forRegion(region), baseline.doc, baseline.suppressionTable, region, options.requestsPerSecond),
         ),
       );
       return side(

@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { SESv2Client, SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
-import { REGION_PATTERN } from '../lambdas/domain/env';
+import { STACK_NAME } from '../lambdas/domain/names';
+import { SES_CALLERS, SesClients } from '../lambdas/domain/ses';
+import { REGION_PATTERN } from '../lambdas/domain/settings';
 import {
   ENVIRONMENT_FILE,
   LOCAL_ENV_FILE_VARIABLE,
@@ -16,12 +18,8 @@ import {
 } from '../local/environment-file';
 import { asCliError, UnavailableError, UsageError } from './errors';
 
-// SES allows about one call per second per operation; an operator's back-to-back lookups (address, then domain)
-// would be throttled. Adaptive retries slow the client down on throttling instead of failing the command.
-const SES_RETRY = { maxAttempts: 6, retryMode: 'adaptive' } as const;
-
-/** Stack name the CDK app deploys (`lib/app.ts` STACK_NAME). */
-export const DEFAULT_STACK_NAME = 'SesSuppressionGuard';
+/** Stack name the CDK app deploys. */
+export const DEFAULT_STACK_NAME = STACK_NAME;
 
 export { LOCAL_ENV_FILE_VARIABLE };
 
@@ -109,7 +107,8 @@ interface TargetSpec {
   readonly where: string;
   dynamoDb(): DynamoDBClient;
   lambda(): LambdaClient;
-  ses(region: string): SESv2Client;
+  /** How this target's SES clients are configured (all but the region; the CLI's retry policy included). */
+  readonly sesConfig: Omit<SESv2ClientConfig, 'region'>;
   /** The SES regions the service syncs, when `--regions` does not say. */
   syncRegions(lambda: LambdaClient, output: (name: OutputName) => string): Promise<string[]>;
   callerIdentity(): Promise<string>;
@@ -119,7 +118,7 @@ interface TargetSpec {
 function connect(spec: TargetSpec, regionsOverride: string[] | undefined): Target {
   const ddb = spec.dynamoDb();
   const lambda = spec.lambda();
-  const sesClients = new Map<string, SESv2Client>();
+  const sesClients = new SesClients(spec.sesConfig);
   const output = (name: OutputName) => requireOutput(spec.outputs, name, spec.where);
   let regions: Promise<string[]> | undefined;
   return {
@@ -128,14 +127,7 @@ function connect(spec: TargetSpec, regionsOverride: string[] | undefined): Targe
     homeRegion: spec.homeRegion,
     doc: documentClient(ddb),
     lambda,
-    ses(region) {
-      let client = sesClients.get(region);
-      if (!client) {
-        client = spec.ses(region);
-        sesClients.set(region, client);
-      }
-      return client;
-    },
+    ses: (region) => sesClients.forRegion(region),
     output,
     regions() {
       regions ??= regionsOverride ? Promise.resolve(regionsOverride) : spec.syncRegions(lambda, output);
@@ -145,7 +137,7 @@ function connect(spec: TargetSpec, regionsOverride: string[] | undefined): Targe
     destroy() {
       ddb.destroy();
       lambda.destroy();
-      for (const client of sesClients.values()) client.destroy();
+      sesClients.destroy();
     },
   };
 }
@@ -189,7 +181,8 @@ function localTarget(file: string): TargetSpec {
     dynamoDb: () => new DynamoDBClient({ ...base(), endpoint: description.endpoints.dynamodb }),
     lambda: () => new LambdaClient({ ...base(), endpoint: description.endpoints.lambda }),
     // One emulator serves every region; it tells them apart by the region in the request signature.
-    ses: (region) => new SESv2Client({ ...base(), ...SES_RETRY, region, endpoint: description.endpoints.sesv2 }),
+    // One emulator serves every region; it tells them apart by the region in the request signature.
+    sesConfig: { ...base(), ...SES_CALLERS.cli.client, endpoint: description.endpoints.sesv2 },
     syncRegions: async () => [...description.regions],
     callerIdentity: async () => `local:${localUser()}`,
   };
@@ -235,7 +228,7 @@ async function deployedTarget(stackName: string, stackRegion: string | undefined
     where,
     dynamoDb: () => new DynamoDBClient({ ...clientConfig, maxAttempts: 5 }),
     lambda: () => new LambdaClient(clientConfig),
-    ses: (region) => new SESv2Client({ ...SES_RETRY, region, profile }),
+    sesConfig: { ...SES_CALLERS.cli.client, profile },
     syncRegions: (lambda, output) =>
       // The sync function's SYNC_REGIONS is the one list every schedule and the guard agree on.
       lambda

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkSchedule } from './schedule';
 
 /** Context key in cdk.json that holds the service's configuration. */
 export const CONFIG_CONTEXT_KEY = 'ses-suppression-guard';
@@ -41,6 +42,12 @@ export const SES_REGIONS = [
   'us-gov-east-1',
 ] as const;
 
+/** A value as error messages show it: JSON, cut to a short prefix with the full length when it is long. */
+export function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length <= 80 ? text : `${text.slice(0, 60)}… (${text.length} characters)`;
+}
+
 /** The defaults, documented in the README's configuration reference. */
 export const DEFAULT_CONFIG = {
   regions: ['us-east-1', 'us-west-2', 'eu-west-1'],
@@ -56,9 +63,18 @@ export const DEFAULT_CONFIG = {
   guardFunctionUrl: false,
 } as const;
 
-const scheduleExpression = z.string().regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\)|at\([^)]+\))$/, {
-  error: (issue) =>
-    `must be an EventBridge Scheduler expression like "rate(15 minutes)" or "cron(0 3 * * ? *)", got ${JSON.stringify(issue.input)}`,
+const SCHEDULE_SHAPE = 'must be an EventBridge Scheduler expression like "rate(15 minutes)" or "cron(0 3 * * ? *)"';
+
+const scheduleExpression = z.string({ error: (issue) => `${SCHEDULE_SHAPE}, got ${shown(issue.input)}` }).superRefine((expression, ctx) => {
+  try {
+    checkSchedule(expression);
+  } catch (error) {
+    const why = (error as Error).message;
+    ctx.addIssue({
+      code: 'custom',
+      message: why === SCHEDULE_SHAPE ? `${why}, got ${shown(expression)}` : `${shown(expression)} ${why}`,
+    });
+  }
 });
 
 const regionList = z.preprocess(
@@ -72,52 +88,93 @@ const regionList = z.preprocess(
   z
     .array(
       z.string().refine((region) => (SES_REGIONS as readonly string[]).includes(region), {
-        error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${JSON.stringify(issue.input)}`,
+        error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${shown(issue.input)}`,
       }),
     )
     .min(1, { error: 'must name at least one region' })
     .refine((regions) => new Set(regions).size === regions.length, {
-      error: (issue) => `must not repeat a region, got ${JSON.stringify(issue.input)}`,
+      error: (issue) => `must not repeat a region, got ${shown(issue.input)}`,
     }),
 );
 
 const positive = (example: string) =>
-  z.number({ error: (issue) => `must be a positive number such as ${example}, got ${JSON.stringify(issue.input)}` }).positive({
-    error: (issue) => `must be a positive number such as ${example}, got ${JSON.stringify(issue.input)}`,
+  z.number({ error: (issue) => `must be a positive number such as ${example}, got ${shown(issue.input)}` }).positive({
+    error: (issue) => `must be a positive number such as ${example}, got ${shown(issue.input)}`,
+    abort: true,
   });
+
+/** A positive number within the range that makes sense for the setting. */
+const between = (example: string, min: number, max: number, unit = '') =>
+  positive(example).refine((n) => n >= min && n <= max, {
+    error: (issue) => `must be between ${min} and ${max}${unit}, got ${shown(issue.input)}`,
+  });
+
+/**
+ * Minutes a sync's watermark may age beyond the schedule's interval before the data counts as stale: the schedule's
+ * one-minute precision, the pass itself, and a throttled or retried invocation.
+ */
+export const SYNC_FRESHNESS_MARGIN_MINUTES = 5;
 
 const configSchema = z
   .object({
     regions: regionList.default([...DEFAULT_CONFIG.regions]),
     syncSchedule: scheduleExpression.default(DEFAULT_CONFIG.syncSchedule),
     fullSyncSchedule: scheduleExpression.default(DEFAULT_CONFIG.fullSyncSchedule),
-    requestsPerSecond: positive('1')
-      .max(50, { error: (i) => `must be at most 50, got ${JSON.stringify(i.input)}` })
-      .default(DEFAULT_CONFIG.requestsPerSecond),
-    overlapMinutes: positive('10').default(DEFAULT_CONFIG.overlapMinutes),
-    staleAfterMinutes: positive('60').default(DEFAULT_CONFIG.staleAfterMinutes),
-    syncErrorAlarmThreshold: positive('1').int().default(DEFAULT_CONFIG.syncErrorAlarmThreshold),
-    guardStaleAfterMinutes: positive('60').default(DEFAULT_CONFIG.guardStaleAfterMinutes),
+    requestsPerSecond: between('1', 0.1, 50).default(DEFAULT_CONFIG.requestsPerSecond),
+    overlapMinutes: between('10', 1, 1440, ' minutes').default(DEFAULT_CONFIG.overlapMinutes),
+    staleAfterMinutes: between('60', 1, 10080, ' minutes').default(DEFAULT_CONFIG.staleAfterMinutes),
+    syncErrorAlarmThreshold: between('1', 1, 1000)
+      .refine(Number.isInteger, { error: (i) => `must be a whole number, got ${shown(i.input)}` })
+      .default(DEFAULT_CONFIG.syncErrorAlarmThreshold),
+    guardStaleAfterMinutes: between('60', 1, 10080, ' minutes').default(DEFAULT_CONFIG.guardStaleAfterMinutes),
     guardStaleMode: z
-      .enum(['block', 'warn'], { error: (issue) => `must be "block" or "warn", got ${JSON.stringify(issue.input)}` })
+      .enum(['block', 'warn'], { error: (issue) => `must be "block" or "warn", got ${shown(issue.input)}` })
       .default(DEFAULT_CONFIG.guardStaleMode),
-    guardCacheTtlSeconds: positive('60')
-      .max(3600, { error: (i) => `must be at most 3600, got ${JSON.stringify(i.input)}` })
-      .default(DEFAULT_CONFIG.guardCacheTtlSeconds),
+    guardCacheTtlSeconds: between('60', 1, 3600, ' seconds').default(DEFAULT_CONFIG.guardCacheTtlSeconds),
     guardFunctionUrl: z
-      .boolean({ error: (issue) => `must be true or false, got ${JSON.stringify(issue.input)}` })
+      .boolean({ error: (issue) => `must be true or false, got ${shown(issue.input)}` })
       .default(DEFAULT_CONFIG.guardFunctionUrl),
     alarmTopicArn: z
       .string()
       .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, {
-        error: (issue) => `must be an SNS topic ARN, got ${JSON.stringify(issue.input)}`,
+        error: (issue) => `must be an SNS topic ARN, got ${shown(issue.input)}`,
       })
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Fresh data needs a sync at least every staleness window: the longest gap between two incremental runs plus
+    // the margin must fit into both windows, or they report stale data for part of every interval.
+    let gap: number;
+    try {
+      gap = checkSchedule(config.syncSchedule).longestGapMinutes;
+    } catch {
+      return; // syncSchedule itself is reported
+    }
+    const needed = Math.ceil(gap + SYNC_FRESHNESS_MARGIN_MINUTES);
+    const consequences = {
+      guardStaleAfterMinutes: 'the guard reports SUPPRESSION_DATA_STALE (and blocks, by default) for part of every interval',
+      staleAfterMinutes: 'the stale alarms fire between every two runs',
+    } as const;
+    for (const [key, consequence] of Object.entries(consequences) as [keyof typeof consequences, string][]) {
+      if (typeof config[key] !== 'number' || config[key] >= needed) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: Number.isFinite(gap)
+          ? `must be at least ${needed} (syncSchedule ${shown(config.syncSchedule)} leaves up to ${gap} minutes between runs, plus ${SYNC_FRESHNESS_MARGIN_MINUTES} minutes for the run itself), or ${consequence}; got ${config[key]}. Raise it or sync more often`
+          : `cannot be met: syncSchedule ${shown(config.syncSchedule)} runs at most once, so ${consequence}; use a rate() or cron() schedule`,
+      });
+    }
+  });
 
 /** Validated service configuration. */
 export type ServiceConfig = z.infer<typeof configSchema>;
+
+/** A configuration mistake: its message is complete and is shown to the user as it is, without a stack trace. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
 
 /** Validates the `ses-suppression-guard` context object, throwing an error that names the field and the value. */
 export function parseConfig(raw: unknown): ServiceConfig {
@@ -126,10 +183,98 @@ export function parseConfig(raw: unknown): ServiceConfig {
     const details = result.error.issues
       .map((issue) => {
         if (issue.code === 'unrecognized_keys') return `unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+        if (issue.path.length === 0) return `${CONFIG_CONTEXT_KEY} ${issue.message}`;
         return `${[CONFIG_CONTEXT_KEY, ...issue.path.map(String)].join('.')} ${issue.message}`;
       })
       .join('; ');
-    throw new Error(`invalid configuration in cdk.json context "${CONFIG_CONTEXT_KEY}": ${details}`);
+    throw new ConfigError(`invalid configuration: ${details}`);
   }
   return result.data;
+}
+
+/** How a setting given on the command line (always a string with `cdk -c key=value`) becomes its value. */
+const SETTING_TYPES: { readonly [K in keyof ServiceConfig]-?: 'list' | 'number' | 'boolean' | 'string' } = {
+  regions: 'list',
+  syncSchedule: 'string',
+  fullSyncSchedule: 'string',
+  requestsPerSecond: 'number',
+  overlapMinutes: 'number',
+  staleAfterMinutes: 'number',
+  syncErrorAlarmThreshold: 'number',
+  guardStaleAfterMinutes: 'number',
+  guardStaleMode: 'string',
+  guardCacheTtlSeconds: 'number',
+  guardFunctionUrl: 'boolean',
+  alarmTopicArn: 'string',
+};
+
+/** The names of every setting. */
+export const SETTING_NAMES = Object.keys(SETTING_TYPES) as (keyof ServiceConfig)[];
+
+/** A command-line value as the setting's type; a value that does not convert is left as it is, for the schema to name. */
+function fromCommandLine(setting: keyof ServiceConfig, raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw;
+  const text = raw.trim();
+  switch (SETTING_TYPES[setting]) {
+    case 'number':
+      return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : raw;
+    case 'boolean':
+      return text === 'true' ? true : text === 'false' ? false : raw;
+    case 'list':
+      if (text.startsWith('[')) {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          return raw;
+        }
+      }
+      return text;
+    default:
+      return text;
+  }
+}
+
+/**
+ * Context keys that are someone else's: the CDK's own (`aws:cdk:...`, feature flags `@aws-cdk/...`, cached lookups
+ * `availability-zones:...`, `acknowledged-issue-numbers`) all contain a character a setting name never has.
+ */
+function isForeignContextKey(key: string): boolean {
+  return !/^[A-Za-z][A-Za-z0-9]*$/.test(key) && !key.startsWith(`${CONFIG_CONTEXT_KEY}.`);
+}
+
+/**
+ * The configuration from the app's whole context: the `ses-suppression-guard` object of cdk.json, overridden
+ * setting by setting from the command line, as `-c regions=us-east-1,eu-west-1` or
+ * `-c ses-suppression-guard.regions=us-east-1,eu-west-1` (strings, converted to each setting's type), or replaced
+ * whole by `-c 'ses-suppression-guard={"regions": ["us-east-1"]}'` (JSON). A command-line key that names no setting
+ * is an error, never ignored.
+ */
+export function configFromContext(context: Record<string, unknown>): ServiceConfig {
+  let base = context[CONFIG_CONTEXT_KEY];
+  if (typeof base === 'string') {
+    try {
+      base = JSON.parse(base) as unknown;
+    } catch (error) {
+      throw new ConfigError(
+        `invalid configuration: -c ${CONFIG_CONTEXT_KEY}=… must be a JSON object such as '{"regions": ["us-east-1"]}' (${(error as Error).message}); to change one setting, use -c <setting>=<value>`,
+      );
+    }
+  }
+  if (base !== undefined && (typeof base !== 'object' || base === null || Array.isArray(base))) {
+    throw new ConfigError(`invalid configuration: context "${CONFIG_CONTEXT_KEY}" must be an object of settings, got ${shown(base)}`);
+  }
+  const overrides: Record<string, unknown> = {};
+  const unknown: string[] = [];
+  for (const [key, raw] of Object.entries(context)) {
+    if (key === CONFIG_CONTEXT_KEY || isForeignContextKey(key)) continue;
+    const setting = key.startsWith(`${CONFIG_CONTEXT_KEY}.`) ? key.slice(CONFIG_CONTEXT_KEY.length + 1) : key;
+    if ((SETTING_NAMES as string[]).includes(setting)) overrides[setting] = fromCommandLine(setting as keyof ServiceConfig, raw);
+    else unknown.push(key.slice(0, 80));
+  }
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `invalid configuration: ${unknown.map((key) => `-c ${key}=…`).join(', ')} names no setting; the settings are ${SETTING_NAMES.join(', ')} (e.g. -c regions=us-east-1,eu-west-1)`,
+    );
+  }
+  return parseConfig({ ...(base as Record<string, unknown> | undefined), ...overrides });
 }

@@ -1,12 +1,14 @@
 import * as path from 'node:path';
-import { ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { writeEnvironment } from '../lambdas/domain/settings';
+import { GUARD_ENVIRONMENT } from '../lambdas/guard/settings';
 import { DEFAULT_CONFIG } from './config';
 import { ServiceFunction } from './service-function';
-import { logicalId } from './suppression-sync';
+import { grantGuardReader } from './tables';
 
 /** Props of {@link PreSendGuard}. */
 export interface PreSendGuardProps {
@@ -27,8 +29,6 @@ export interface PreSendGuardProps {
   /** Adds a function URL with AWS_IAM auth for callers outside Lambda. @default false */
   readonly functionUrl?: boolean;
 }
-
-const GUARD_SERVICE_NAME = 'ses-suppression-guard';
 
 /**
  * The pre-send guard: a function blast senders invoke before they send, which checks the sender identity, the
@@ -58,21 +58,18 @@ export class PreSendGuard extends Construct {
       // SDK clients time out within seconds; the rest is headroom for 50,000-recipient lists.
       timeout: Duration.seconds(30),
       memorySize: 1024,
-      environment: {
-        SYNC_REGIONS: props.regions.join(','),
-        GUARD_STALE_AFTER_MINUTES: String(staleAfterMinutes),
-        GUARD_STALE_MODE: staleMode,
-        GUARD_CACHE_TTL_SECONDS: String(cacheTtlSeconds),
-        SES_REQUESTS_PER_SECOND: String(props.requestsPerSecond ?? DEFAULT_CONFIG.requestsPerSecond),
-        POWERTOOLS_SERVICE_NAME: GUARD_SERVICE_NAME,
-      },
+      environment: writeEnvironment(GUARD_ENVIRONMENT, {
+        suppressionTable: props.table.tableName,
+        stateTable: props.stateTable.tableName,
+        regions: props.regions,
+        staleAfterMinutes,
+        staleMode,
+        cacheTtlSeconds,
+        requestsPerSecond: props.requestsPerSecond ?? DEFAULT_CONFIG.requestsPerSecond,
+      }),
     });
     const role = this.function.executionRole;
-
-    this.function.addEnvironment('SUPPRESSION_TABLE_NAME', props.table.tableName);
-    props.table.grant(this.function, 'dynamodb:BatchGetItem');
-    this.function.addEnvironment('SYNC_STATE_TABLE_NAME', props.stateTable.tableName);
-    props.stateTable.grant(this.function, 'dynamodb:GetItem', 'dynamodb:BatchGetItem');
+    grantGuardReader(props, this.function);
 
     const stack = Stack.of(this);
     const sesArn = (region: string, resource: string) =>
@@ -111,10 +108,6 @@ export class PreSendGuard extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'ses:GetAccount and ses:ListEmailIdentities have no resource types in the Service Authorization Reference; "*" is the only valid resource and both are read-only.',
-    });
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${logicalId(this.function.logGroupResource.node.defaultChild as CfnElement)}.Arn>:*]`,
-      reason: "Writing log events needs the log streams of the function's own log group, which are only addressable with a wildcard.",
     });
 
     if (props.functionUrl) {

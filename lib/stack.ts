@@ -3,8 +3,10 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { ServiceConfig } from './config';
+import { OperatorPolicy } from './operator-policy';
 import { PreSendGuard } from './pre-send-guard';
 import { SuppressionSync } from './suppression-sync';
+import { SuppressionTables } from './tables';
 
 /** Props of {@link SesSuppressionGuardStack}. */
 export interface SesSuppressionGuardStackProps extends StackProps {
@@ -13,14 +15,18 @@ export interface SesSuppressionGuardStackProps extends StackProps {
 
 /** The whole service in one stack, deployed in a home region. */
 export class SesSuppressionGuardStack extends Stack {
+  public readonly tables: SuppressionTables;
   public readonly sync: SuppressionSync;
   public readonly guard: PreSendGuard;
+  public readonly operatorPolicy: OperatorPolicy;
 
   constructor(scope: Construct, id: string, props: SesSuppressionGuardStackProps) {
     super(scope, id, props);
     const { config } = props;
 
+    this.tables = new SuppressionTables(this, 'Tables');
     this.sync = new SuppressionSync(this, 'Sync', {
+      tables: this.tables,
       regions: config.regions,
       syncSchedule: config.syncSchedule,
       fullSyncSchedule: config.fullSyncSchedule,
@@ -31,8 +37,8 @@ export class SesSuppressionGuardStack extends Stack {
     });
 
     this.guard = new PreSendGuard(this, 'Guard', {
-      table: this.sync.table,
-      stateTable: this.sync.stateTable,
+      table: this.tables.table,
+      stateTable: this.tables.stateTable,
       regions: config.regions,
       staleAfterMinutes: config.guardStaleAfterMinutes,
       staleMode: config.guardStaleMode,
@@ -41,13 +47,20 @@ export class SesSuppressionGuardStack extends Stack {
       functionUrl: config.guardFunctionUrl,
     });
 
+    this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
+      tables: this.tables,
+      syncFunction: this.sync.syncFunction,
+      guardFunction: this.guard.function,
+      regions: config.regions,
+    });
+
     if (config.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
       for (const alarm of this.sync.alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
     }
 
-    new CfnOutput(this, 'SuppressionTableName', { value: this.sync.table.tableName, description: 'Canonical suppression table' });
-    new CfnOutput(this, 'SyncStateTableName', { value: this.sync.stateTable.tableName, description: 'Per-region sync state' });
+    new CfnOutput(this, 'SuppressionTableName', { value: this.tables.table.tableName, description: 'Canonical suppression table' });
+    new CfnOutput(this, 'SyncStateTableName', { value: this.tables.stateTable.tableName, description: 'Per-region sync state' });
     new CfnOutput(this, 'SyncFunctionName', {
       value: this.sync.syncFunction.functionName,
       description: 'Sync function; invoke with {"region": "...", "mode": "incremental" | "full"}',
@@ -61,6 +74,11 @@ export class SesSuppressionGuardStack extends Stack {
         value: this.guard.url.url,
         description: 'Pre-send guard function URL (AWS_IAM auth; POST the request as JSON)',
       });
+    new CfnOutput(this, 'OperatorPolicyArn', {
+      value: this.operatorPolicy.policy.managedPolicyArn,
+      description:
+        "Customer-managed policy with what the operator CLI (ssg) needs; attach it to the operators' role, group or permission set",
+    });
     new CfnOutput(this, 'SyncDeadLetterQueueUrl', { value: this.sync.deadLetterQueue.queueUrl, description: 'Failed sync invocations' });
   }
 }

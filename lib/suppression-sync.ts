@@ -1,18 +1,22 @@
 import * as path from 'node:path';
-import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { writeEnvironment } from '../lambdas/domain/settings';
+import { SYNC_ENVIRONMENT, SYNC_METRICS } from '../lambdas/sync/settings';
 import { DEFAULT_CONFIG } from './config';
-import { ServiceFunction } from './service-function';
+import { logicalId, ServiceFunction } from './service-function';
+import { grantSyncWriter, type TableRefs } from './tables';
 
 /** Props of {@link SuppressionSync}. */
 export interface SuppressionSyncProps {
+  /** The tables the sync writes. */
+  readonly tables: TableRefs;
   /** SES regions whose suppression lists are synced. */
   readonly regions: readonly string[];
   /** @default 'rate(15 minutes)' */
@@ -29,17 +33,11 @@ export interface SuppressionSyncProps {
   readonly syncErrorAlarmThreshold?: number;
 }
 
-/** Namespace of the service's custom metrics. */
-export const METRICS_NAMESPACE = 'SesSuppressionGuard';
-const SYNC_SERVICE_NAME = 'ses-suppression-sync';
-
 /**
- * The canonical suppression table, the per-region sync state, the sync function and one incremental and one full
- * schedule per region, with retries ending in a dead-letter queue and alarms on errors and stale regions.
+ * The sync function and one incremental and one full schedule per region, with retries ending in a dead-letter
+ * queue and alarms on errors and stale regions.
  */
 export class SuppressionSync extends Construct {
-  public readonly table: dynamodb.Table;
-  public readonly stateTable: dynamodb.Table;
   public readonly syncFunction: ServiceFunction;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly schedules: scheduler.Schedule[] = [];
@@ -54,25 +52,6 @@ export class SuppressionSync extends Construct {
     }
     this.regions = props.regions;
     const staleAfterMinutes = props.staleAfterMinutes ?? DEFAULT_CONFIG.staleAfterMinutes;
-
-    this.table = new dynamodb.Table(this, 'SuppressionTable', {
-      partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.stateTable = new dynamodb.Table(this, 'SyncStateTable', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'expiresAt',
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
 
     this.deadLetterQueue = new sqs.Queue(this, 'SyncDeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -90,28 +69,17 @@ export class SuppressionSync extends Construct {
       description: 'Syncs one region of the SES v2 suppression list into the canonical table',
       // A pass checkpoints before the deadline, so a long timeout only means more pages per invocation.
       timeout: Duration.minutes(15),
-      memorySize: 512,
       retryAttempts: 2,
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
-      environment: {
-        SYNC_REGIONS: props.regions.join(','),
-        SES_REQUESTS_PER_SECOND: String(props.requestsPerSecond ?? DEFAULT_CONFIG.requestsPerSecond),
-        SYNC_OVERLAP_SECONDS: String((props.overlapMinutes ?? DEFAULT_CONFIG.overlapMinutes) * 60),
-        POWERTOOLS_SERVICE_NAME: SYNC_SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      },
+      environment: writeEnvironment(SYNC_ENVIRONMENT, {
+        suppressionTable: props.tables.table.tableName,
+        stateTable: props.tables.stateTable.tableName,
+        regions: props.regions,
+        requestsPerSecond: props.requestsPerSecond ?? DEFAULT_CONFIG.requestsPerSecond,
+        overlapSeconds: (props.overlapMinutes ?? DEFAULT_CONFIG.overlapMinutes) * 60,
+      }),
     });
-    this.syncFunction.addEnvironment('SUPPRESSION_TABLE_NAME', this.table.tableName);
-    this.table.grant(this.syncFunction, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan');
-    this.syncFunction.addEnvironment('SYNC_STATE_TABLE_NAME', this.stateTable.tableName);
-    this.stateTable.grant(
-      this.syncFunction,
-      'dynamodb:GetItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:PutItem',
-      'dynamodb:Query',
-      'dynamodb:BatchWriteItem',
-    );
+    grantSyncWriter(props.tables, this.syncFunction);
     this.syncFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadSesSuppressionList',
@@ -124,10 +92,6 @@ export class SuppressionSync extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'ses:ListSuppressedDestinations has no resource types in the Service Authorization Reference; "*" is the only valid resource and the action is read-only.',
-    });
-    Validations.of(this.syncFunction.executionRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${logicalId(this.syncFunction.logGroupResource.node.defaultChild as CfnElement)}.Arn>:*]`,
-      reason: "Writing log events needs the log streams of the function's own log group, which are only addressable with a wildcard.",
     });
 
     // One role for every schedule, holding invoke rights on the sync function only.
@@ -153,9 +117,9 @@ export class SuppressionSync extends Construct {
         new cloudwatch.Alarm(this, `StaleAlarm${suffix}`, {
           alarmDescription: `The SES suppression list of ${region} has not synced successfully for more than ${staleAfterMinutes} minutes (or the sync is not running).`,
           metric: new cloudwatch.Metric({
-            namespace: METRICS_NAMESPACE,
-            metricName: 'SyncLagSeconds',
-            dimensionsMap: { service: SYNC_SERVICE_NAME, Region: region },
+            namespace: SYNC_METRICS.namespace,
+            metricName: SYNC_METRICS.names.syncLag,
+            dimensionsMap: SYNC_METRICS.dimensions(region),
             statistic: cloudwatch.Stats.MINIMUM,
             period: Duration.hours(1),
           }),
@@ -205,9 +169,4 @@ export class SuppressionSync extends Construct {
     });
     return schedule;
   }
-}
-
-/** The logical ID CloudFormation will see, as cdk-nag names it in finding IDs. */
-export function logicalId(element: CfnElement): string {
-  return Stack.of(element).resolve(element.logicalId) as string;
 }

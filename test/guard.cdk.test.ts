@@ -6,21 +6,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildApp } from '../lib/app';
-import { CONFIG_CONTEXT_KEY, parseConfig } from '../lib/config';
+import { parseConfig } from '../lib/config';
 import { PreSendGuard } from '../lib/pre-send-guard';
-import { projectContext } from '../local/synth';
+import { synthStack, TEST_REGIONS } from './support/cdk';
 
-const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
-
-function synthStack(config: Record<string, unknown> = {}) {
-  const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), 'ssg-guard-cdk-')),
-    context: { ...projectContext(), [CONFIG_CONTEXT_KEY]: { regions: REGIONS, ...config } },
-  });
-  const { stack } = buildApp(app);
-  return { app, stack, template: Template.fromStack(stack) };
-}
+const REGIONS = TEST_REGIONS;
 
 function guardPolicy(template: Template): Array<{ Sid?: string; Action: string | string[]; Resource: unknown }> {
   const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('GuardGuardFunctionRole'));
@@ -47,7 +37,6 @@ describe('Construct: PreSendGuard', () => {
           GUARD_STALE_MODE: 'block',
           GUARD_CACHE_TTL_SECONDS: '60',
           SES_REQUESTS_PER_SECOND: '1',
-          POWERTOOLS_SERVICE_NAME: 'ses-suppression-guard',
         },
       },
     });

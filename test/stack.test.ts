@@ -1,24 +1,14 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildApp, STACK_NAME } from '../lib/app';
-import { CONFIG_CONTEXT_KEY } from '../lib/config';
-import { projectContext } from '../local/synth';
+import { STACK_NAME } from '../lib/app';
+import { synthStack, TEST_REGIONS } from './support/cdk';
 
-const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
-
-function synthStack(config: Record<string, unknown> = {}) {
-  const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), 'ssg-cdk-')),
-    context: { ...projectContext(), [CONFIG_CONTEXT_KEY]: { regions: REGIONS, ...config } },
-  });
-  const { stack } = buildApp(app);
-  return { app, stack, template: Template.fromStack(stack) };
-}
+const REGIONS = TEST_REGIONS;
 
 describe('Stack: SesSuppressionGuard', () => {
   const { template } = synthStack();
@@ -143,6 +133,39 @@ describe('Stack: SesSuppressionGuard', () => {
     template.hasOutput('SyncFunctionName', { Value: { Ref: Match.stringLikeRegexp('^SyncSyncFunction') } });
   });
 
+  it('keeps the logical IDs of its stateful resources, so an update never replaces a table, queue or log group', () => {
+    const ids = (type: string) => Object.keys(template.findResources(type)).sort();
+    expect(ids('AWS::DynamoDB::Table')).toEqual(['SyncSuppressionTable8E544157', 'SyncSyncStateTableD47212A1']);
+    expect(ids('AWS::SQS::Queue')).toEqual(['SyncSyncDeadLetterQueueE6FCB0F4']);
+    expect(ids('AWS::Logs::LogGroup')).toEqual(['GuardGuardFunctionLogs38E7291B', 'SyncSyncFunctionLogs52FBEBE8']);
+  });
+
+  it("gives operators a managed policy with exactly the CLI's actions, each on this stack's resources", () => {
+    // Prepare
+    const policies = template.findResources('AWS::IAM::ManagedPolicy');
+    expect(Object.keys(policies)).toHaveLength(1);
+    const [id, policy] = Object.entries(policies)[0]!;
+    const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>;
+    const actionsOf = (s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+    const resourcesOf = (action: string) => JSON.stringify(statements.filter((s) => actionsOf(s).includes(action)).map((s) => s.Resource));
+
+    // Assess: the IAM table of cli/README.md names every action the policy grants, and no other
+    const documented = readFileSync(join(__dirname, '..', 'cli', 'README.md'), 'utf8').split('## IAM permissions')[1] ?? '';
+    const documentedActions = [...documented.matchAll(/`([a-z0-9]+:[A-Za-z]+)`/g)]
+      .map((m) => m[1]!)
+      .filter((a) => a !== 'sts:GetCallerIdentity');
+    expect([...new Set(statements.flatMap(actionsOf))].sort()).toEqual([...new Set(documentedActions)].sort());
+    expect(resourcesOf('dynamodb:Scan')).toMatch(/SyncSuppressionTable8E544157/);
+    expect(resourcesOf('dynamodb:Scan')).not.toMatch(/SyncSyncStateTable/);
+    expect(resourcesOf('dynamodb:PutItem')).toMatch(/SyncSyncStateTableD47212A1/);
+    expect(resourcesOf('dynamodb:PutItem')).not.toMatch(/SyncSuppressionTable/);
+    expect(resourcesOf('lambda:GetFunctionConfiguration')).toMatch(/SyncSyncFunction/);
+    expect(resourcesOf('lambda:GetFunctionConfiguration')).not.toMatch(/GuardGuardFunction/);
+    expect(resourcesOf('cloudformation:DescribeStacks')).toBe(JSON.stringify([{ Ref: 'AWS::StackId' }]));
+    for (const region of REGIONS) expect(resourcesOf('ses:GetEmailIdentity')).toContain(`:ses:${region}:`);
+    template.hasOutput('OperatorPolicyArn', { Value: { Ref: id } });
+  });
+
   it('follows the configuration: regions, schedules, pacing and alarm thresholds', () => {
     const custom = synthStack({
       regions: ['eu-central-1'],
@@ -156,6 +179,26 @@ describe('Stack: SesSuppressionGuard', () => {
       Environment: { Variables: Match.objectLike({ SYNC_REGIONS: 'eu-central-1', SES_REQUESTS_PER_SECOND: '2' }) },
     });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SyncLagSeconds', Threshold: 1800 });
+  });
+});
+
+describe('Project: cdk.json', () => {
+  it("sets every feature flag whose recommended value differs from the CDK's unconfigured behaviour, as cdk init does", () => {
+    // Prepare
+    const { app } = synthStack();
+
+    // Act
+    const assembly = app.synth();
+
+    // Assess: the report the CDK CLI reads to print "N feature flags are not configured"
+    const report = assembly.manifest.artifacts?.['aws-cdk-lib/feature-flag-report']?.properties as {
+      flags: Record<string, { userValue?: unknown; recommendedValue?: unknown; unconfiguredBehavesLike?: { v2?: unknown } }>;
+    };
+    const unconfigured = Object.entries(report.flags)
+      .filter(([, flag]) => !('userValue' in flag) && flag.recommendedValue !== (flag.unconfiguredBehavesLike?.v2 ?? false))
+      .map(([name]) => name);
+    expect(Object.keys(report.flags).length).toBeGreaterThan(50);
+    expect(unconfigured).toEqual([]);
   });
 });
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { regionAttribute } from '../lambdas/domain/records';
@@ -46,7 +48,8 @@ describe('Bundle: synthesized sync function', () => {
       SYNC_STATE_TABLE_NAME: tables.stateTable,
       SYNC_REGIONS: 'us-east-1,us-west-2,eu-west-1',
     });
-    expect(fn.initMs).toBeGreaterThanOrEqual(0);
+    // Everything but the SDK (which the runtime provides) is in the bundle: it requires only built-ins and @aws-sdk.
+    expect(externalRequires(readFileSync(bundle.file, 'utf8'))).toEqual([]);
   });
 
   it('syncs every configured region into the canonical table', async () => {
@@ -109,8 +112,68 @@ describe('Bundle: synthesized sync function', () => {
     expect(outcome.error).toMatchObject({ name: 'InvalidEventError', message: expect.stringMatching(message) });
   });
 
+  it('emits SyncLagSeconds with exactly the namespace and dimensions each stale alarm watches', async () => {
+    // Prepare
+    const { template } = testTemplate();
+    const alarms = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties?.MetricName === 'SyncLagSeconds',
+    );
+    expect(alarms).toHaveLength(3);
+    const before = fn.output.length;
+
+    // Act
+    for (const region of ['us-east-1', 'us-west-2', 'eu-west-1']) expect((await fn.invoke({ region })).error).toBeUndefined();
+
+    // Assess: the handler's embedded-metric-format records, as CloudWatch reads them
+    const emitted = emfRecords(fn.output.slice(before)).flatMap((record) =>
+      record._aws.CloudWatchMetrics.flatMap((directive) =>
+        directive.Metrics.map((metric) => ({
+          namespace: directive.Namespace,
+          name: metric.Name,
+          dimensions: Object.fromEntries(directive.Dimensions.flat().map((name) => [name, String(record[name])])),
+        })),
+      ),
+    );
+    for (const alarm of alarms) {
+      const watched = {
+        namespace: alarm.Properties?.Namespace,
+        name: alarm.Properties?.MetricName,
+        dimensions: Object.fromEntries(
+          ((alarm.Properties?.Dimensions ?? []) as Array<{ Name: string; Value: string }>).map((d) => [d.Name, d.Value]),
+        ),
+      };
+      expect(emitted).toContainEqual(watched);
+    }
+  });
+
   function fnName(): string {
     const { template, outdir } = testTemplate();
     return functionBundle(template, outdir, 'SyncSyncFunction', tables.names).logicalId;
   }
 });
+
+/** Modules a bundle requires that are neither Node.js built-ins nor the AWS SDK the Lambda runtime provides. */
+function externalRequires(code: string): string[] {
+  const required = [...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!);
+  return [...new Set(required)].filter((name) => !isBuiltin(name) && !name.startsWith('@aws-sdk/') && !name.startsWith('.'));
+}
+
+/** An embedded-metric-format record (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html). */
+interface EmfRecord {
+  readonly _aws: {
+    readonly CloudWatchMetrics: ReadonlyArray<{
+      readonly Namespace: string;
+      readonly Dimensions: string[][];
+      readonly Metrics: ReadonlyArray<{ readonly Name: string }>;
+    }>;
+  };
+  readonly [key: string]: unknown;
+}
+
+/** The EMF records among a function's output lines. */
+function emfRecords(output: string): EmfRecord[] {
+  return output.split('\n').flatMap((line) => {
+    if (!line.includes('"CloudWatchMetrics"')) return [];
+    return [JSON.parse(line.slice(line.indexOf('{'))) as EmfRecord];
+  });
+}

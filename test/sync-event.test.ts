@@ -1,5 +1,6 @@
 import { addressRef, canonicalAddress } from '../lambdas/domain/address';
 import { backoffDelay, isRetryable, isThrottle, Pacer } from '../lambdas/domain/retry';
+import { SES_CALLERS, SesPacers } from '../lambdas/domain/ses';
 import { InvalidEventError, parseSyncEvent } from '../lambdas/sync/event';
 
 describe('Function: parseSyncEvent', () => {
@@ -52,6 +53,33 @@ describe('Class: Pacer', () => {
   });
 });
 
+describe('Class: SesPacers', () => {
+  it('paces each operation in each region on its own, at the caller share of the rate', async () => {
+    // Prepare
+    let clock = 0;
+    const waits: string[] = [];
+    const pacers = new SesPacers(
+      2,
+      SES_CALLERS.guard.pacingHeadroom,
+      () => clock,
+      async (ms) => {
+        waits.push(`${ms}`);
+        clock += ms;
+      },
+    );
+
+    // Act
+    await pacers.acquire('us-east-1', 'GetAccount');
+    await pacers.acquire('us-east-1', 'GetEmailIdentity');
+    await pacers.acquire('eu-west-1', 'GetAccount');
+    await pacers.acquire('us-east-1', 'GetAccount');
+
+    // Assess: only the second GetAccount in us-east-1 waits, for 1 / (2 × 0.8) s
+    expect(waits).toEqual(['625']);
+    expect(pacers.forOperation('us-east-1', 'GetAccount')).toBe(pacers.forOperation('us-east-1', 'GetAccount'));
+  });
+});
+
 describe('Function: isRetryable', () => {
   it.each([
     [{ name: 'TooManyRequestsException', $metadata: { httpStatusCode: 429 } }, true, true],
@@ -59,6 +87,12 @@ describe('Function: isRetryable', () => {
     [{ name: 'TimeoutError' }, true, false],
     [{ name: 'BadRequestException', $metadata: { httpStatusCode: 400 } }, false, false],
     [{ name: 'InvalidNextTokenException', $metadata: { httpStatusCode: 400 } }, false, false],
+    [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), true, false],
+    [Object.assign(new Error('getaddrinfo EAI_AGAIN'), { code: 'EAI_AGAIN' }), true, false],
+    [{ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }, true, true],
+    [{ name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }, true, false],
+    [{ name: 'AbortError' }, false, false],
+    [null, false, false],
   ])('classifies %j', (error, retryable, throttle) => {
     expect(isRetryable(error)).toBe(retryable);
     expect(isThrottle(error)).toBe(throttle);

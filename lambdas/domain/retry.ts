@@ -1,33 +1,30 @@
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+
 /** Sleeps for `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface AwsLikeError {
-  name?: string;
-  code?: string;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: number };
-}
-
-/** True for throttling errors: SES answers `TooManyRequestsException` (HTTP 429). */
+/**
+ * True for throttling errors (SES answers `TooManyRequestsException`, HTTP 429), as the SDK's own retry strategy
+ * classifies them.
+ */
 export function isThrottle(error: unknown): boolean {
-  const e = error as AwsLikeError;
-  return (
-    e?.name === 'TooManyRequestsException' ||
-    e?.name === 'ThrottlingException' ||
-    e?.name === 'ProvisionedThroughputExceededException' ||
-    e?.$metadata?.httpStatusCode === 429
-  );
+  return isSdkError(error) && isThrottlingError(error);
 }
 
-/** True for errors worth retrying: throttling, 5xx answers and transport failures. */
+/**
+ * True for errors worth retrying: throttling, 5xx answers, transport failures and timeouts, as the SDK's own retry
+ * strategy classifies them.
+ */
 export function isRetryable(error: unknown): boolean {
-  if (isThrottle(error)) return true;
-  const e = error as AwsLikeError;
-  const status = e?.$metadata?.httpStatusCode;
-  if (status !== undefined && status >= 500) return true;
-  if (e?.$retryable) return true;
-  const name = e?.name ?? e?.code ?? '';
-  return ['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'NetworkingError'].includes(name);
+  if (!isSdkError(error)) return false;
+  return isThrottlingError(error) || isTransientError(error) || isServerError(error);
+}
+
+/** The SDK's error shape (name, `$metadata`, `$retryable`), as its classifier reads it. */
+type SdkError = Parameters<typeof isThrottlingError>[0];
+
+function isSdkError(error: unknown): error is SdkError {
+  return typeof error === 'object' && error !== null;
 }
 
 /** Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2^attempt)]. */

@@ -1,54 +1,33 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import type { GuardResponse, Severity } from '../../client/contract';
-import { documentClient, SesClients } from '../domain/clients';
-import { numberFromEnv, regionsFromEnv, requireEnv } from '../domain/env';
-import { Pacer } from '../domain/retry';
+import type { GuardResponse } from '../../client/contract';
+import { documentClient } from '../domain/clients';
+import { SES_CALLERS, SesClients, SesPacers } from '../domain/ses';
+import { readEnvironment, stringVariable } from '../domain/settings';
 import { LookupCache } from './cache';
-import { GUARD_SDK_SETTINGS, guardDynamoClient } from './clients';
+import { guardDynamoClient } from './clients';
 import { evaluate, type GuardDeps, invalidRequestResponse } from './guard';
+import { GUARD_ENVIRONMENT, GUARD_SERVICE_NAME } from './settings';
 
-const logger = new Logger({ serviceName: 'ses-suppression-guard' });
+const settings = readEnvironment(GUARD_ENVIRONMENT);
+const logger = new Logger({ serviceName: GUARD_SERVICE_NAME });
 
-/** Reads GUARD_STALE_MODE: `block` (default) or `warn`. */
-function staleModeFromEnv(name: string): Severity {
-  const value = (process.env[name] ?? '').trim() || 'block';
-  if (value !== 'block' && value !== 'warn')
-    throw new Error(`${name} environment variable must be "block" or "warn", got ${JSON.stringify(process.env[name])}`);
-  return value;
-}
-
-// Pace well under the allowed rate: the first request of a cold container leaves late (SDK set-up), so the next
-// one would land early. What still gets throttled (the sync shares the budget) is retried by the SDK.
-const SES_REQUESTS_PER_SECOND = numberFromEnv('SES_REQUESTS_PER_SECOND', 1) * 0.8;
-const pacers = new Map<string, Pacer>();
-
-/** Waits for the next slot of `operation` in `region`; one pacer per region and operation for the container's lifetime. */
-function paceSes(region: string, operation: string): Promise<void> {
-  const key = `${region}|${operation}`;
-  let pacer = pacers.get(key);
-  if (!pacer) {
-    pacer = new Pacer(SES_REQUESTS_PER_SECOND);
-    pacers.set(key, pacer);
-  }
-  return pacer.acquire();
-}
-
-const sesClients = new SesClients(GUARD_SDK_SETTINGS);
+const sesClients = new SesClients(SES_CALLERS.guard.client);
+const sesPacers = new SesPacers(settings.requestsPerSecond, SES_CALLERS.guard.pacingHeadroom);
 
 const deps: GuardDeps = {
   doc: documentClient(guardDynamoClient()),
   ses: (region) => sesClients.forRegion(region),
-  paceSes,
-  suppressionTable: requireEnv('SUPPRESSION_TABLE_NAME'),
-  stateTable: requireEnv('SYNC_STATE_TABLE_NAME'),
-  regions: regionsFromEnv('SYNC_REGIONS'),
-  defaultRegion: requireEnv('AWS_REGION'),
+  paceSes: (region, operation) => sesPacers.acquire(region, operation),
+  suppressionTable: settings.suppressionTable,
+  stateTable: settings.stateTable,
+  regions: settings.regions,
+  defaultRegion: readEnvironment({ region: stringVariable('AWS_REGION') }).region, // set by the Lambda runtime
   // Module level, so a burst of checks in one container shares each SES lookup.
-  cache: new LookupCache(numberFromEnv('GUARD_CACHE_TTL_SECONDS', 60) * 1000),
+  cache: new LookupCache(settings.cacheTtlSeconds * 1000),
   logger,
-  staleAfterMinutes: numberFromEnv('GUARD_STALE_AFTER_MINUTES', 60),
-  staleMode: staleModeFromEnv('GUARD_STALE_MODE'),
+  staleAfterMinutes: settings.staleAfterMinutes,
+  staleMode: settings.staleMode,
 };
 
 /** A Lambda function URL (payload format 2.0) request. */

@@ -2,57 +2,44 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { SyncSummary } from '../../client/sync-contract';
-import { documentClient, SesClients } from '../domain/clients';
-import { numberFromEnv, regionsFromEnv, requireEnv } from '../domain/env';
-import { Pacer } from '../domain/retry';
+import { documentClient } from '../domain/clients';
+import { SES_CALLERS, SesClients, SesPacers } from '../domain/ses';
+import { readEnvironment } from '../domain/settings';
 import { parseSyncEvent } from './event';
+import { SYNC_DEADLINE_MARGIN_MS, SYNC_ENVIRONMENT, SYNC_METRICS, SYNC_SERVICE_NAME } from './settings';
 import { syncRegion } from './sync';
 
-const logger = new Logger({ serviceName: 'ses-suppression-sync' });
-const metrics = new Metrics({ namespace: 'SesSuppressionGuard', serviceName: 'ses-suppression-sync' });
-
-const SUPPRESSION_TABLE = requireEnv('SUPPRESSION_TABLE_NAME');
-const STATE_TABLE = requireEnv('SYNC_STATE_TABLE_NAME');
-const REGIONS = regionsFromEnv('SYNC_REGIONS');
-const REQUESTS_PER_SECOND = numberFromEnv('SES_REQUESTS_PER_SECOND', 1);
-const OVERLAP_MS = numberFromEnv('SYNC_OVERLAP_SECONDS', 600) * 1000;
-const MARGIN_MS = numberFromEnv('SYNC_DEADLINE_MARGIN_SECONDS', 20) * 1000;
-// Pace a little under the allowed rate: requests that land a few milliseconds early would be throttled.
-const PACING_HEADROOM = 0.97;
+const settings = readEnvironment(SYNC_ENVIRONMENT);
+const logger = new Logger({ serviceName: SYNC_SERVICE_NAME });
+const metrics = new Metrics({ namespace: SYNC_METRICS.namespace, serviceName: SYNC_METRICS.serviceName });
 
 const doc = documentClient();
-// The sync runs its own paced retry loop for SES, so the SDK must not add a second, unpaced one.
-const ses = new SesClients({ maxAttempts: 1 });
-const pacers = new Map<string, Pacer>();
+const ses = new SesClients(SES_CALLERS.sync.client);
+const pacers = new SesPacers(settings.requestsPerSecond, SES_CALLERS.sync.pacingHeadroom);
 
 /** Scheduled entry point: `{"region": "us-east-1", "mode": "incremental" | "full"}`. */
 export const handler = async (event: unknown, context: Context): Promise<SyncSummary> => {
   logger.addContext(context);
-  const request = parseSyncEvent(event, REGIONS);
+  const request = parseSyncEvent(event, settings.regions);
   logger.appendKeys({ region: request.region, mode: request.mode });
-  let pacer = pacers.get(request.region);
-  if (!pacer) {
-    pacer = new Pacer(REQUESTS_PER_SECOND * PACING_HEADROOM);
-    pacers.set(request.region, pacer);
-  }
-  metrics.addDimension('Region', request.region);
+  metrics.addDimension(SYNC_METRICS.regionDimension, request.region);
   try {
     const summary = await syncRegion(request, {
       ses: ses.forRegion(request.region),
       doc,
-      suppressionTable: SUPPRESSION_TABLE,
-      stateTable: STATE_TABLE,
-      pacer,
+      suppressionTable: settings.suppressionTable,
+      stateTable: settings.stateTable,
+      pacer: pacers.forOperation(request.region, 'ListSuppressedDestinations'),
       logger,
       remainingMs: () => context.getRemainingTimeInMillis(),
-      options: { overlapMs: OVERLAP_MS, marginMs: MARGIN_MS },
+      options: { overlapMs: settings.overlapSeconds * 1000, marginMs: SYNC_DEADLINE_MARGIN_MS },
     });
     // Three metrics per region (each is a billed custom metric); errors are counted by Lambda's own Errors metric.
-    metrics.addMetric('ItemsWritten', MetricUnit.Count, summary.itemsWritten);
-    metrics.addMetric('Throttled', MetricUnit.Count, summary.throttled);
+    metrics.addMetric(SYNC_METRICS.names.itemsWritten, MetricUnit.Count, summary.itemsWritten);
+    metrics.addMetric(SYNC_METRICS.names.throttled, MetricUnit.Count, summary.throttled);
     if (summary.syncedThrough) {
       metrics.addMetric(
-        'SyncLagSeconds',
+        SYNC_METRICS.names.syncLag,
         MetricUnit.Seconds,
         Math.max(0, Math.round((Date.now() - Date.parse(summary.syncedThrough)) / 1000)),
       );

@@ -1,0 +1,7 @@
+/** Names the CDK app, the handlers and the CLI agree on, defined once. */
+
+/** Name of the CloudFormation stack the CDK app deploys and the CLI reads its outputs from. */
+export const STACK_NAME = 'SesSuppressionGuard';
+
+/** CloudWatch namespace of the service's custom metrics. */
+export const METRICS_NAMESPACE = 'SesSuppressionGuard';

@@ -1,0 +1,25 @@
+import { choiceVariable, positiveNumberVariable, regionListVariable, stringVariable } from '../domain/settings';
+
+/**
+ * The guard function's runtime contract: the construct (`lib/pre-send-guard.ts`) writes this environment and the
+ * handler reads it.
+ */
+
+/** Service name in the function's logs. */
+export const GUARD_SERVICE_NAME = 'ses-suppression-guard';
+
+/** The function's environment variables. */
+export const GUARD_ENVIRONMENT = {
+  suppressionTable: stringVariable('SUPPRESSION_TABLE_NAME'),
+  stateTable: stringVariable('SYNC_STATE_TABLE_NAME'),
+  /** Regions the guard may be asked about and whose sync freshness it checks. */
+  regions: regionListVariable('SYNC_REGIONS'),
+  /** A region whose sync watermark is older than this makes the data stale. */
+  staleAfterMinutes: positiveNumberVariable('GUARD_STALE_AFTER_MINUTES'),
+  /** Severity of SUPPRESSION_DATA_STALE. */
+  staleMode: choiceVariable('GUARD_STALE_MODE', ['block', 'warn']),
+  /** How long SES lookups are cached in a warm function. */
+  cacheTtlSeconds: positiveNumberVariable('GUARD_CACHE_TTL_SECONDS'),
+  /** SES management calls per second per region (shared with the sync's budget). */
+  requestsPerSecond: positiveNumberVariable('SES_REQUESTS_PER_SECOND'),
+} as const;

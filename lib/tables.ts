@@ -1,0 +1,102 @@
+import { type CfnElement, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+
+/**
+ * Logical IDs of the two tables, as the first release created them (under the sync construct). They are a
+ * contract: a new logical ID would make CloudFormation create a new, empty table and leave the old one behind
+ * (RETAIN), so moving the tables in the construct tree must not change them.
+ */
+export const TABLE_LOGICAL_IDS = {
+  suppression: 'SyncSuppressionTable8E544157',
+  state: 'SyncSyncStateTableD47212A1',
+} as const;
+
+/**
+ * The service's two tables and what each role may do with them: the canonical suppression table (one item per
+ * address) and the sync state table (per-region watermarks, leases, pass data, the audit trail).
+ */
+export class SuppressionTables extends Construct implements TableRefs {
+  /** The canonical suppression table, keyed by the canonical address. */
+  public readonly table: dynamodb.Table;
+  /** The per-region sync state and the audit trail. */
+  public readonly stateTable: dynamodb.Table;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.table = new dynamodb.Table(this, 'SuppressionTable', {
+      partitionKey: { name: 'address', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    (this.table.node.defaultChild as CfnElement).overrideLogicalId(TABLE_LOGICAL_IDS.suppression);
+    this.stateTable = new dynamodb.Table(this, 'SyncStateTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expiresAt',
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    (this.stateTable.node.defaultChild as CfnElement).overrideLogicalId(TABLE_LOGICAL_IDS.state);
+  }
+
+  /** See {@link grantSyncWriter}. */
+  grantSyncWriter(grantee: iam.IGrantable): void {
+    grantSyncWriter(this, grantee);
+  }
+
+  /** See {@link grantGuardReader}. */
+  grantGuardReader(grantee: iam.IGrantable): void {
+    grantGuardReader(this, grantee);
+  }
+
+  /** See {@link grantOperator}. */
+  grantOperator(grantee: iam.IGrantable): void {
+    grantOperator(this, grantee);
+  }
+}
+
+/** The two tables, as the roles' grants need them (the constructs also accept imported tables). */
+export interface TableRefs {
+  readonly table: dynamodb.ITable;
+  readonly stateTable: dynamodb.ITable;
+}
+
+/**
+ * The sync: reads canonical items in batches, writes them one by one and sweeps the table in a full pass; keeps its
+ * watermark, lease and seen-address chunks in the state table.
+ */
+export function grantSyncWriter(tables: TableRefs, grantee: iam.IGrantable): void {
+  tables.table.grant(grantee, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan');
+  tables.stateTable.grant(
+    grantee,
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:BatchWriteItem',
+  );
+}
+
+/** The guard: batch reads of recipients, and the regions' sync state for freshness. Nothing else. */
+export function grantGuardReader(tables: TableRefs, grantee: iam.IGrantable): void {
+  tables.table.grant(grantee, 'dynamodb:BatchGetItem');
+  tables.stateTable.grant(grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem');
+}
+
+/**
+ * The operator's CLI (`ssg`): `status`, `lookup` and `export` read; `suppress`, `unsuppress` and `import` change the
+ * manual entry of an item in one transaction with its audit record (an update of the canonical item and a put of a
+ * new audit item; sync state is never changed).
+ */
+export function grantOperator(tables: TableRefs, grantee: iam.IGrantable): void {
+  tables.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem');
+  tables.stateTable.grant(grantee, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem');
+}
