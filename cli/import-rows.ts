@@ -11,6 +11,13 @@ import { UsageError } from './errors';
  */
 
 /** File formats. */
+/**
+ * The start of an NDJSON line: a JSON object's opening brace followed by a member name or its closing brace. A CSV row
+ * never starts so: an address may begin with `{` (it is a valid atom character), but not with `{"`, since a quote in
+ * a field makes the CSV writer quote the whole field.
+ */
+const NDJSON_START = /^\s*\{\s*["}]/;
+
 export type RowFormat = 'csv' | 'ndjson';
 
 /** Header of the CSV export when `--header` is given. */
@@ -368,7 +375,7 @@ export class RowReader implements AsyncIterable<GoodRow | RejectedRow> {
     const lines = textLines(this.input, this.options.name);
     const first = await this.firstDataLine(lines);
     if (first) {
-      this.format ??= first.some((l) => l.text.trimStart().startsWith('{')) ? 'ndjson' : 'csv';
+      this.format ??= first.some((l) => NDJSON_START.test(l.text)) ? 'ndjson' : 'csv';
       const all = (async function* () {
         yield* first;
         yield* lines;

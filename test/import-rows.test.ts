@@ -219,6 +219,18 @@ describe('Module: import-rows', () => {
       expect(forced.rows).toEqual([{ line: 1, error: expect.stringContaining('is not a valid email address') }]);
     });
 
+    it('reads CSV whose first address starts with a brace as CSV, not as NDJSON', async () => {
+      // Act
+      const { rows, reader } = await readAll('{a.a@a.example,BOUNCE\n#@a.example,COMPLAINT\n');
+
+      // Assess
+      expect(reader.format).toBe('csv');
+      expect(rows).toEqual([
+        { line: 1, address: '{a.a@a.example', reason: 'BOUNCE' },
+        { line: 2, address: '#@a.example', reason: 'COMPLAINT' },
+      ]);
+    });
+
     it('rejects a line longer than the limit without echoing it, and bounds every echoed value', async () => {
       // Prepare
       const long = `${'x'.repeat(MAX_LINE_CHARS + 10)}\n`;
