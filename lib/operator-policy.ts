@@ -50,11 +50,12 @@ export class OperatorPolicy extends Construct {
           stack.formatArn({ service: 'ses', region, resource: 'identity', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
         ),
       }),
-      // `lookup --live` reads and `unsuppress` removes an address from the regions' suppression lists.
+      // `lookup --live` reads (every spelling, so it also lists) and `unsuppress` removes an address from the regions'
+      // suppression lists.
       new iam.PolicyStatement({
         sid: 'ManageSesSuppressionList',
-        actions: ['ses:GetSuppressedDestination', 'ses:DeleteSuppressedDestination'],
-        // Neither action has a resource type in the Service Authorization Reference.
+        actions: ['ses:GetSuppressedDestination', 'ses:ListSuppressedDestinations', 'ses:DeleteSuppressedDestination'],
+        // None of these actions has a resource type in the Service Authorization Reference.
         resources: ['*'],
       }),
     );
@@ -69,7 +70,7 @@ export class OperatorPolicy extends Construct {
     Validations.of(this.policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'ses:GetSuppressedDestination and ses:DeleteSuppressedDestination have no resource types in the Service Authorization Reference; "*" is the only valid resource. Removing an address is the operator\'s job (`ssg unsuppress`).',
+        'ses:GetSuppressedDestination, ses:ListSuppressedDestinations and ses:DeleteSuppressedDestination have no resource types in the Service Authorization Reference; "*" is the only valid resource. Removing an address is the operator\'s job (`ssg unsuppress`).',
     });
   }
 }
