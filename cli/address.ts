@@ -1,5 +1,5 @@
 import { canonicalAddress } from '../lambdas/domain/address';
-import { checkAddress } from '../lambdas/guard/email';
+import { checkAddress } from '../lambdas/domain/email';
 import { UsageError } from './errors';
 
 /**

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { checkAddress } from '../lambdas/domain/email';
 import type { SuppressionReason } from '../lambdas/domain/records';
-import { checkAddress } from '../lambdas/guard/email';
 import { UsageError } from './errors';
 
 /**

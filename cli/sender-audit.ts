@@ -1,5 +1,5 @@
 import { GetEmailIdentityCommand, type GetEmailIdentityCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { identityCandidates, parseFrom } from '../lambdas/guard/email';
+import { identityCandidates, parseFrom } from '../lambdas/domain/email';
 import { type DnsLookups, isNoRecord } from './dns';
 import { UsageError } from './errors';
 

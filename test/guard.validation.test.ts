@@ -1,5 +1,5 @@
 import type { GuardResponse } from '../client/contract';
-import { parseFrom } from '../lambdas/guard/email';
+import { parseFrom } from '../lambdas/domain/email';
 import { evaluate, type GuardDeps } from '../lambdas/guard/guard';
 import { SesEmulator } from '../local/ses-emulator';
 import { guardDeps, syncAllRegions, verifyDomain } from './support/guard';

@@ -16,8 +16,8 @@ import {
   textLines,
 } from '../cli/import-rows';
 import { write } from '../cli/output';
+import { checkAddress } from '../lambdas/domain/email';
 import type { SuppressionReason } from '../lambdas/domain/records';
-import { checkAddress } from '../lambdas/guard/email';
 
 /** The bytes of `text` as a stream cut at the given offsets, as a file or a pipe delivers them. */
 async function* chunked(bytes: Buffer, cuts: readonly number[] = []): AsyncGenerator<Buffer> {

@@ -12,10 +12,10 @@ import type {
   SuppressedRecipient,
 } from '../../client/contract';
 import { addressRef, canonicalAddress } from '../domain/address';
+import { checkAddress, identityCandidates, type ParsedAddress } from '../domain/email';
 import type { SuppressionReason } from '../domain/records';
 import type { LookupCache } from './cache';
 import { DependencyError, redactAddresses } from './dependency';
-import { checkAddress, identityCandidates, type ParsedAddress } from './email';
 import { parseRequest, type RequestIssue, type ValidRequest } from './request';
 import { type AccountDetails, type ConfigurationSetDetails, type IdentityDetails, type IdentitySummary, SesLookups } from './ses-lookups';
 import { type RegionFreshness, readFreshness, readSuppressionItems, staleRegions, suppressionFinding } from './suppression';

@@ -1,6 +1,6 @@
 import { MAX_RECIPIENTS } from '../../client/contract';
+import { type ParsedFrom, parseFrom } from '../domain/email';
 import { hasControlCharacter } from '../domain/text';
-import { type ParsedFrom, parseFrom } from './email';
 
 /** A request that passed validation, with defaults applied. */
 export interface ValidRequest {
