@@ -169,6 +169,94 @@ describe('Function: evaluate (bad input)', () => {
   });
 });
 
+describe('Function: evaluate (hostile input)', () => {
+  let emu: SesEmulator;
+  let tables: TestTables;
+  let deps: GuardDeps;
+
+  beforeAll(async () => {
+    // Prepare: an environment where a valid request proceeds, so only the input can stop it.
+    emu = await SesEmulator.start({ requestsPerSecond: 0 });
+    tables = await createTestTables();
+    verifyDomain(emu, 'example.com');
+    await syncAllRegions(emu, tables);
+    deps = guardDeps(emu, tables);
+  });
+  afterAll(async () => {
+    await emu.stop();
+  });
+
+  it.each([
+    ['a CRLF header injection in the display name', 'Evil\r\nBcc: victim@example.org <news@example.com>'],
+    ['a bare LF before the address', 'News\n<news@example.com>'],
+    ['a NUL in a quoted display name', '"News\u0000" <news@example.com>'],
+    ['a TAB in the address part', 'news@example.com\t'],
+    ['a display name of 300 characters', `${'N'.repeat(300)} <news@example.com>`],
+  ])('refuses a from with %s as INVALID_REQUEST naming from', async (_name, from) => {
+    // Act
+    const response = await evaluate({ ...VALID, from }, deps);
+
+    // Assess
+    expect(response.proceed).toBe(false);
+    expect(response.problems.map((p) => [p.code, p.details.field])).toEqual([['INVALID_REQUEST', 'from']]);
+  });
+
+  it.each([
+    ['a 1 MB from without "@"', { ...VALID, from: 'x'.repeat(1_000_000) }, 'from'],
+    ['a 1 MB from of spaces before "<"', { ...VALID, from: `a${' '.repeat(1_000_000)}<` }, 'from'],
+    ['a 1 MB region', { ...VALID, region: 'r'.repeat(1_000_000) }, 'region'],
+    ['a 1 MB caller', { ...VALID, caller: 'c'.repeat(1_000_000) }, 'caller'],
+    ['a 1 MB configuration set name', { ...VALID, configurationSetName: 's'.repeat(1_000_000) }, 'configurationSetName'],
+    ['an unknown field holding a 1 MB string', { ...VALID, extra: ['e'.repeat(1_000_000)] }, 'extra'],
+  ])('echoes %s in a bounded message and value', async (_name, event, field) => {
+    // Act
+    const response = await evaluate(event, deps);
+
+    // Assess: the field is named, and nothing echoed grows with the input.
+    expect(response.proceed).toBe(false);
+    const problem = response.problems.find((p) => p.details.field === field);
+    expect(problem?.code).toBe('INVALID_REQUEST');
+    expect(problem?.message.length).toBeLessThan(400);
+    expect(JSON.stringify(problem?.details.value).length).toBeLessThan(300);
+    expect(JSON.stringify(response).length).toBeLessThan(4_000);
+  });
+
+  it('names a 60,000-character unknown key by a bounded prefix', async () => {
+    // Act
+    const response = await evaluate({ ...VALID, ['k'.repeat(60_000)]: 1 }, deps);
+
+    // Assess
+    const problem = response.problems[0];
+    expect(problem?.code).toBe('INVALID_REQUEST');
+    expect(String(problem?.details.field)).toMatch(/^k{64}\.\.\. \(60000 characters\)$/);
+    expect(problem?.message.length).toBeLessThan(400);
+  });
+
+  it('answers a deeply nested value (depth 10,000) with a serializable, bounded echo', async () => {
+    // Prepare
+    let nested: unknown = 'bottom';
+    for (let i = 0; i < 10_000; i++) nested = [nested];
+
+    // Act
+    const response = await evaluate({ ...VALID, configurationSetName: nested }, deps);
+
+    // Assess
+    const text = JSON.stringify(response);
+    expect(text.length).toBeLessThan(4_000);
+    expect(response.problems[0]?.details.value).toMatch(/^\[\[\[.*\.\.\.$/);
+  });
+
+  it('bounds the echo of a 100,000-character invalid recipient in the verdict', async () => {
+    // Act
+    const response = await evaluate({ ...VALID, recipients: ['a@example.org', `${'x'.repeat(100_000)}@example.org`] }, deps);
+
+    // Assess
+    expect(response.recipients.invalid).toHaveLength(1);
+    expect(JSON.stringify(response.recipients.invalid).length).toBeLessThan(800);
+    expect(response.recipients.invalid[0]?.error).toContain('100012 characters');
+  });
+});
+
 describe('Function: parseFrom', () => {
   it.each([
     ['campaigns@example.com', undefined],

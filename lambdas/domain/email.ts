@@ -1,3 +1,5 @@
+import { hasControlCharacter } from './text';
+
 /** A syntactically valid address, split into its parts. */
 export interface ParsedAddress {
   /** The address as given, trimmed. */
@@ -6,6 +8,9 @@ export interface ParsedAddress {
   /** Lower-cased domain. */
   readonly domain: string;
 }
+
+/** Longest raw value looked at: an address of 254 characters with generous surrounding whitespace. */
+const MAX_RAW_ADDRESS_LENGTH = 1024;
 
 // RFC 5322 atext, the characters of an unquoted local part.
 const ATEXT = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$/;
@@ -16,8 +21,10 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
  * two labels). Returns the parsed address, or a sentence saying what is wrong.
  */
 export function checkAddress(raw: string): { ok: true; value: ParsedAddress } | { ok: false; error: string } {
-  const address = raw.trim();
   const fail = (why: string) => ({ ok: false as const, error: why });
+  // Refused before any scan, so a huge value costs no more than a short one.
+  if (raw.length > MAX_RAW_ADDRESS_LENGTH) return fail(`is ${raw.length} characters long; the limit is 254`);
+  const address = raw.trim();
   if (address === '') return fail('is empty');
   if (address.includes('<') || address.includes('>'))
     return fail('must be a bare address like user@example.com, without a display name or angle brackets');
@@ -53,8 +60,22 @@ export interface ParsedFrom extends ParsedAddress {
 
 const NAME_ADDR = /^(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<([^<>]*)>$/;
 
-/** Parses `from`: a bare address or `Display Name <address>` (the name may be quoted). */
+/** Longest display name `from` may carry: far above any real one, far below a header line's 998 characters. */
+export const MAX_DISPLAY_NAME_LENGTH = 256;
+/** Longest `from`: a quoted display name of the maximum length, an address of 254 characters, and the punctuation. */
+export const MAX_FROM_LENGTH = MAX_DISPLAY_NAME_LENGTH + 254 + 8;
+
+/**
+ * Parses `from`: a bare address or `Display Name <address>` (the name may be quoted). Refuses anything longer than
+ * {@link MAX_FROM_LENGTH} before looking inside it, and any control character (CR and LF would inject headers).
+ */
 export function parseFrom(raw: string): { ok: true; value: ParsedFrom } | { ok: false; error: string } {
+  if (raw.length > MAX_FROM_LENGTH) {
+    return { ok: false, error: `is ${raw.length} characters long; the limit is ${MAX_FROM_LENGTH} (a display name and an address)` };
+  }
+  if (hasControlCharacter(raw)) {
+    return { ok: false, error: 'contains a control character (CR, LF, NUL, TAB, ...), which could inject a mail header' };
+  }
   const value = raw.trim();
   if (value.includes('<') || value.includes('>')) {
     const match = NAME_ADDR.exec(value);
@@ -62,6 +83,9 @@ export function parseFrom(raw: string): { ok: true; value: ParsedFrom } | { ok: 
     const checked = checkAddress(match[3] ?? '');
     if (!checked.ok) return { ok: false, error: `has an address that ${checked.error}` };
     const displayName = (match[1] ?? match[2] ?? '').trim();
+    if (displayName.length > MAX_DISPLAY_NAME_LENGTH) {
+      return { ok: false, error: `has a display name of ${displayName.length} characters; the limit is ${MAX_DISPLAY_NAME_LENGTH}` };
+    }
     return { ok: true, value: { ...checked.value, ...(displayName ? { displayName } : {}) } };
   }
   const checked = checkAddress(value);

@@ -45,10 +45,3 @@ function errorName(error: unknown): string {
   const code = /\b(E[A-Z]{4,})\b/.exec(e?.message ?? '')?.[1];
   return code ?? e?.name ?? 'UnknownError';
 }
-
-const EMAIL_LIKE = /[^\s"'<>@,;:()[\]]+@[^\s"'<>@,;:()[\]]+/g;
-
-/** Replaces anything that looks like an email address with a placeholder, for text that goes to logs. */
-export function redactAddresses(text: string): string {
-  return text.replace(EMAIL_LIKE, '<address>');
-}

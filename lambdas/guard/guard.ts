@@ -14,8 +14,9 @@ import type {
 import { addressRef, canonicalAddress } from '../domain/address';
 import { checkAddress, identityCandidates, type ParsedAddress } from '../domain/email';
 import type { SuppressionReason } from '../domain/records';
+import { boundedValue, excerpt, redactAddresses } from '../domain/text';
 import type { LookupCache } from './cache';
-import { DependencyError, redactAddresses } from './dependency';
+import { DependencyError } from './dependency';
 import { parseRequest, type RequestIssue, type ValidRequest } from './request';
 import { type AccountDetails, type ConfigurationSetDetails, type IdentityDetails, type IdentitySummary, SesLookups } from './ses-lookups';
 import { type RegionFreshness, readFreshness, readSuppressionItems, staleRegions, suppressionFinding } from './suppression';
@@ -127,7 +128,10 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
     if (!checked.ok) {
       verdicts[index] = {
         kind: 'invalid',
-        value: { address: raw, error: `recipients[${index}] ${JSON.stringify(raw)} is not a valid address: it ${checked.error}` },
+        value: {
+          address: boundedValue(raw, 256) as string,
+          error: `recipients[${index}] ${excerpt(raw, 256)} is not a valid address: it ${checked.error}`,
+        },
       };
       return;
     }
@@ -315,7 +319,7 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
       error: {
         name: failure.errorName,
         httpStatus: failure.httpStatus,
-        message: redactAddresses(String((failure.cause as Error)?.message ?? '')),
+        message: redactAddresses(String((failure.cause as Error)?.message ?? '').slice(0, 500)),
       },
     });
     add(

@@ -1,6 +1,6 @@
 import { MAX_RECIPIENTS } from '../../client/contract';
 import { type ParsedFrom, parseFrom } from '../domain/email';
-import { hasControlCharacter } from '../domain/text';
+import { boundedValue, excerpt, hasControlCharacter } from '../domain/text';
 
 /** A request that passed validation, with defaults applied. */
 export interface ValidRequest {
@@ -46,7 +46,7 @@ export function parseRequest(
       issues: [
         {
           field: '(request)',
-          value: summarize(event),
+          value: boundedValue(event),
           message: `the request must be a JSON object like {"from": "...", "recipients": ["..."]}, got ${describe(event)}`,
         },
       ],
@@ -55,11 +55,15 @@ export function parseRequest(
   const input = event as Record<string, unknown>;
   const issues: RequestIssue[] = [];
   const issue = (field: string, value: unknown, message: string) =>
-    issues.push({ field, value: summarize(value), message: `${field} ${message}` });
+    issues.push({ field, value: boundedValue(value), message: `${field} ${message}` });
 
   for (const key of Object.keys(input)) {
     if (!(FIELDS as readonly string[]).includes(key))
-      issue(key, input[key], `is not a known field (expected ${FIELDS.join(', ')}), got ${describe(input[key])}`);
+      issue(
+        key.length <= 64 ? key : `${key.slice(0, 64)}... (${key.length} characters)`,
+        input[key],
+        `is not a known field (expected ${FIELDS.join(', ')}), got ${describe(input[key])}`,
+      );
   }
 
   let from: ParsedFrom | undefined;
@@ -68,7 +72,7 @@ export function parseRequest(
   else {
     const parsed = parseFrom(input.from);
     if (parsed.ok) from = parsed.value;
-    else issue('from', input.from, `${parsed.error}, got ${JSON.stringify(input.from)}`);
+    else issue('from', input.from, `${parsed.error}, got ${excerpt(input.from)}`);
   }
 
   let region = context.defaultRegion;
@@ -77,8 +81,7 @@ export function parseRequest(
     else region = input.region;
   }
   if (typeof region === 'string' && !context.regions.includes(region)) {
-    const given =
-      input.region === undefined ? `defaults to the guard's region ${JSON.stringify(region)}, which` : `${JSON.stringify(region)}`;
+    const given = input.region === undefined ? `defaults to the guard's region ${excerpt(region)}, which` : excerpt(region);
     issue('region', region, `must be one of the configured regions ${context.regions.join(', ')}; ${given} is not one`);
   }
 
@@ -102,7 +105,7 @@ export function parseRequest(
       issue(
         'configurationSetName',
         configurationSetName,
-        `must be 1-64 letters, digits, "_" or "-" (an SES configuration set name), got ${JSON.stringify(configurationSetName)}`,
+        `must be 1-64 letters, digits, "_" or "-" (an SES configuration set name), got ${excerpt(configurationSetName)}`,
       );
     }
   }
@@ -111,11 +114,7 @@ export function parseRequest(
   if (caller !== undefined) {
     if (typeof caller !== 'string') issue('caller', caller, `must be a string, got ${describe(caller)}`);
     else if (caller.length > MAX_CALLER_LENGTH || hasControlCharacter(caller)) {
-      issue(
-        'caller',
-        caller,
-        `must be at most ${MAX_CALLER_LENGTH} printable characters, got ${JSON.stringify(caller.slice(0, 40))}${caller.length > 40 ? '...' : ''}`,
-      );
+      issue('caller', caller, `must be at most ${MAX_CALLER_LENGTH} printable characters, got ${excerpt(caller, 40)}`);
     }
   }
 
@@ -143,17 +142,6 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length} items`;
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value)}`;
+  if (typeof value === 'string') return `the string ${excerpt(value)}`;
   return `${typeof value} ${String(value)}`;
-}
-
-/** The value to echo back in `details.value`: as given when small, summarized when large. */
-function summarize(value: unknown): unknown {
-  if (Array.isArray(value)) return value.length <= 10 ? value : `[array of ${value.length} items]`;
-  if (typeof value === 'string' && value.length > 200) return `${value.slice(0, 200)}...`;
-  if (value !== null && typeof value === 'object') {
-    const json = JSON.stringify(value);
-    return json.length <= 200 ? value : '[object]';
-  }
-  return value === undefined ? null : value;
 }
