@@ -1,5 +1,6 @@
 import { canonicalAddress } from '../lambdas/domain/address';
 import { checkAddress } from '../lambdas/domain/email';
+import { excerpt } from '../lambdas/domain/text';
 import { UsageError } from './errors';
 
 /**
@@ -11,12 +12,12 @@ export function requireAddress(raw: string, what: string, strict: boolean): stri
   const address = raw.trim();
   if (strict) {
     const checked = checkAddress(address);
-    if (!checked.ok) throw new UsageError(`${what} ${JSON.stringify(raw)} is not a valid email address: it ${checked.error}`);
+    if (!checked.ok) throw new UsageError(`${what} ${excerpt(raw)} is not a valid email address: it ${checked.error}`);
     return checked.value.address;
   }
   const at = address.lastIndexOf('@');
   if (address === '' || /\s/.test(address) || at <= 0 || at === address.length - 1) {
-    throw new UsageError(`${what} ${JSON.stringify(raw)} is not a valid email address (expected local-part@domain)`);
+    throw new UsageError(`${what} ${excerpt(raw)} is not a valid email address (expected local-part@domain)`);
   }
   return address;
 }

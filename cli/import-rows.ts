@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { checkAddress } from '../lambdas/domain/email';
 import type { SuppressionReason } from '../lambdas/domain/records';
+import { excerpt } from '../lambdas/domain/text';
 import { UsageError } from './errors';
 
 /**
@@ -58,11 +59,7 @@ export function formatRow(address: string, reason: SuppressionReason, format: Ro
 }
 
 /** A value for a message: JSON-quoted, cut to a short prefix with its length when long. */
-export function echo(value: string): string {
-  return value.length <= ECHO_CHARS
-    ? JSON.stringify(value)
-    : `${JSON.stringify(value.slice(0, ECHO_CHARS))}... (${value.length} characters)`;
-}
+export const echo = (value: string): string => excerpt(value, ECHO_CHARS);
 
 const ADDRESS_HEADERS = new Set([
   'emailaddress',

@@ -1,5 +1,6 @@
 import { GetEmailIdentityCommand, type GetEmailIdentityCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { identityCandidates, parseFrom } from '../lambdas/domain/email';
+import { excerpt } from '../lambdas/domain/text';
 import { type DnsLookups, isNoRecord } from './dns';
 import { UsageError } from './errors';
 
@@ -48,7 +49,7 @@ export function parseSender(raw: string): SenderTarget {
   const value = raw.trim();
   if (value.includes('@')) {
     const parsed = parseFrom(value);
-    if (!parsed.ok) throw new UsageError(`--from ${JSON.stringify(raw)} is not a valid sender address: it ${parsed.error}`);
+    if (!parsed.ok) throw new UsageError(`--from ${excerpt(raw)} is not a valid sender address: it ${parsed.error}`);
     return {
       sender: parsed.value.address,
       domain: parsed.value.domain,
@@ -56,8 +57,7 @@ export function parseSender(raw: string): SenderTarget {
     };
   }
   const domain = value.toLowerCase().replace(/\.$/, '');
-  if (!DOMAIN.test(domain))
-    throw new UsageError(`--from must be a sender address or a domain like example.com, got ${JSON.stringify(raw)}`);
+  if (!DOMAIN.test(domain)) throw new UsageError(`--from must be a sender address or a domain like example.com, got ${excerpt(raw)}`);
   const labels = domain.split('.');
   const candidates = labels.slice(0, -1).map((_, i) => labels.slice(i).join('.'));
   return { sender: domain, domain, candidates };

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { GuardClient, type GuardResponse, GuardUnavailableError, MAX_RECIPIENTS } from '../../client';
+import { excerpt } from '../../lambdas/domain/text';
 import { checkRegion } from '../context';
 import { EXIT, UnavailableError, UsageError } from '../errors';
 import { csvFields, csvRecords, isAddressRow, textLines } from '../import-rows';
@@ -28,10 +29,10 @@ export function registerCheck(program: Command, runner: Runner): void {
           const region = options.region !== undefined ? checkRegion(options.region, '--region') : undefined;
           if (options.from.trim() === '') throw new UsageError('--from must name the sender, got ""');
           const recipients = await readRecipients(options.recipients === '-' ? stdin : openFile(options.recipients), options.recipients);
-          if (recipients.length === 0) throw new UsageError(`--recipients ${JSON.stringify(options.recipients)} names no recipients`);
+          if (recipients.length === 0) throw new UsageError(`--recipients ${excerpt(options.recipients)} names no recipients`);
           if (recipients.length > MAX_RECIPIENTS) {
             throw new UsageError(
-              `--recipients ${JSON.stringify(options.recipients)} has ${recipients.length} recipients; the guard checks at most ${MAX_RECIPIENTS} per call, split the list`,
+              `--recipients ${excerpt(options.recipients)} has ${recipients.length} recipients; the guard checks at most ${MAX_RECIPIENTS} per call, split the list`,
             );
           }
 
