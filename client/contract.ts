@@ -125,6 +125,64 @@ export interface RecipientsVerdict {
   readonly invalid: readonly InvalidRecipient[];
   /** Recipients that repeat an earlier one (case-insensitively); each address is checked and listed once. */
   readonly duplicates: number;
+  /**
+   * Present only when the guard left entries out of `suppressed` and `invalid` to keep its answer under Lambda's
+   * payload limit: how many of each are not listed. `allowed` is always complete.
+   */
+  readonly omitted?: { readonly suppressed: number; readonly invalid: number };
+}
+
+/** Lambda's limit on a synchronous response payload (and on a request payload): 6 MB. */
+export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/**
+ * The recipients part of the guard's answer when the full form would not fit under Lambda's payload limit: each
+ * recipient named by its position in the request's `recipients` instead of by its address. A typical answer is far
+ * below the limit and uses the full form; {@link GuardClient.check} expands this form, so its callers always see the
+ * full one. Callers of the function URL or of `Invoke` receive it as is.
+ */
+export interface IndexedRecipientsVerdict {
+  readonly form: 'indexed';
+  readonly total: number;
+  /** Positions in the request of the recipients to send to, in input order. */
+  readonly allowedIndexes: readonly number[];
+  readonly suppressed: ReadonlyArray<Omit<SuppressedRecipient, 'address'> & { readonly index: number }>;
+  readonly invalid: ReadonlyArray<Omit<InvalidRecipient, 'address'> & { readonly index: number }>;
+  readonly duplicates: number;
+  readonly omitted?: { readonly suppressed: number; readonly invalid: number };
+}
+
+/** What the guard function returns: its answer, with the recipients in the full or (for very large answers) the indexed form. */
+export type GuardWireResponse = GuardResponse | (Omit<GuardResponse, 'recipients'> & { readonly recipients: IndexedRecipientsVerdict });
+
+/** True when `response` names its recipients by position. */
+export function isIndexed(
+  response: GuardWireResponse,
+): response is Omit<GuardResponse, 'recipients'> & { readonly recipients: IndexedRecipientsVerdict } {
+  return (response.recipients as Partial<IndexedRecipientsVerdict>).form === 'indexed';
+}
+
+/**
+ * The full form of a guard answer, given the request it answers: indexed recipients become the addresses at those
+ * positions (trimmed, as the guard lists them).
+ */
+export function expandResponse(response: GuardWireResponse, request: Pick<GuardRequest, 'recipients'>): GuardResponse {
+  if (!isIndexed(response)) return response;
+  const { form: _form, allowedIndexes, suppressed, invalid, ...counts } = response.recipients;
+  const at = (index: number) => {
+    const value = request.recipients[index];
+    if (typeof value !== 'string') throw new RangeError(`the guard named recipient ${index}, which the request does not have`);
+    return value;
+  };
+  return {
+    ...response,
+    recipients: {
+      ...counts,
+      allowed: allowedIndexes.map((index) => at(index).trim()),
+      suppressed: suppressed.map(({ index, ...rest }) => ({ address: at(index).trim(), ...rest })),
+      invalid: invalid.map(({ index, ...rest }) => ({ address: at(index), ...rest })),
+    },
+  };
 }
 
 /** The guard's answer. */

@@ -1,5 +1,5 @@
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
-import type { GuardRequest, GuardResponse } from './contract';
+import { expandResponse, type GuardRequest, type GuardResponse, type GuardWireResponse } from './contract';
 
 export * from './contract';
 export * from './sync-contract';
@@ -96,13 +96,22 @@ export class GuardClient {
         'INVALID_RESPONSE',
       );
     }
-    return response;
+    try {
+      return expandResponse(response, request);
+    } catch (error) {
+      throw new GuardUnavailableError(
+        `the guard function ${this.functionName} answered about another request: ${(error as Error).message}`,
+        'INVALID_RESPONSE',
+        { cause: error },
+      );
+    }
   }
 }
 
-/** A structural check of the fields callers act on. */
-export function isGuardResponse(value: unknown): value is GuardResponse {
+/** A structural check of the fields callers act on, in either form of the recipients. */
+export function isGuardResponse(value: unknown): value is GuardWireResponse {
   const v = value as Partial<GuardResponse> | null;
+  const recipients = v?.recipients as { allowed?: unknown; allowedIndexes?: unknown } | null | undefined;
   return (
     v !== null &&
     typeof v === 'object' &&
@@ -111,8 +120,8 @@ export function isGuardResponse(value: unknown): value is GuardResponse {
     v.problems.every(
       (p) => p !== null && typeof p === 'object' && typeof p.code === 'string' && (p.severity === 'block' || p.severity === 'warn'),
     ) &&
-    v.recipients !== null &&
-    typeof v.recipients === 'object' &&
-    Array.isArray(v.recipients.allowed)
+    recipients !== null &&
+    typeof recipients === 'object' &&
+    (Array.isArray(recipients.allowed) || Array.isArray(recipients.allowedIndexes))
   );
 }

@@ -48,14 +48,36 @@ export interface GuardDeps {
 
 /** Validates `event` and checks it; never throws for bad input or unavailable dependencies. */
 export async function evaluate(event: unknown, deps: GuardDeps): Promise<GuardResponse> {
+  return (await evaluateWithPositions(event, deps)).response;
+}
+
+/**
+ * Where each listed recipient stands in the request's `recipients`: `allowed[i]` is the position of
+ * `response.recipients.allowed[i]`, and so on. The handler uses them to name recipients by position when the full
+ * answer would not fit in a Lambda response.
+ */
+export interface RecipientPositions {
+  readonly allowed: readonly number[];
+  readonly suppressed: readonly number[];
+  readonly invalid: readonly number[];
+}
+
+/** An answer and the request positions of the recipients it lists. */
+export interface Evaluation {
+  readonly response: GuardResponse;
+  readonly positions: RecipientPositions;
+}
+
+/** {@link evaluate}, also returning the request position of every listed recipient. */
+export async function evaluateWithPositions(event: unknown, deps: GuardDeps): Promise<Evaluation> {
   const parsed = parseRequest(event, deps);
   if (!parsed.ok) {
     deps.logger.warn('invalid request', {
       issues: parsed.issues.map((i) => ({ field: redactAddresses(i.field), message: redactAddresses(i.message) })),
     });
-    return invalidRequestResponse(parsed.issues, event);
+    return { response: invalidRequestResponse(parsed.issues, event), positions: { allowed: [], suppressed: [], invalid: [] } };
   }
-  return checkSend(parsed.request, deps);
+  return checkSendWithPositions(parsed.request, deps);
 }
 
 /** The answer to a malformed request: one `INVALID_REQUEST` problem per issue, nothing checked, never proceed. */
@@ -104,6 +126,10 @@ type Verdict =
  * Independent lookups run concurrently; SES lookups go through the cache.
  */
 export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise<GuardResponse> {
+  return (await checkSendWithPositions(request, deps)).response;
+}
+
+async function checkSendWithPositions(request: ValidRequest, deps: GuardDeps): Promise<Evaluation> {
   const started = Date.now();
   const now = deps.now ?? Date.now;
   const { region } = request;
@@ -261,11 +287,19 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
   const allowed: string[] = [];
   const suppressed: SuppressedRecipient[] = [];
   const invalid: InvalidRecipient[] = [];
-  for (const verdict of verdicts) {
-    if (verdict?.kind === 'allowed') allowed.push(verdict.address);
-    else if (verdict?.kind === 'suppressed') suppressed.push(verdict.value);
-    else if (verdict?.kind === 'invalid') invalid.push(verdict.value);
-  }
+  const positions = { allowed: [] as number[], suppressed: [] as number[], invalid: [] as number[] };
+  verdicts.forEach((verdict, index) => {
+    if (verdict?.kind === 'allowed') {
+      allowed.push(verdict.address);
+      positions.allowed.push(index);
+    } else if (verdict?.kind === 'suppressed') {
+      suppressed.push(verdict.value);
+      positions.suppressed.push(index);
+    } else if (verdict?.kind === 'invalid') {
+      invalid.push(verdict.value);
+      positions.invalid.push(index);
+    }
+  });
 
   if (sandbox) {
     add(
@@ -353,11 +387,14 @@ export async function checkSend(request: ValidRequest, deps: GuardDeps): Promise
     durationMs: Date.now() - started,
   });
   return {
-    proceed,
-    problems: ordered,
-    sender: senderVerdict,
-    account: accountVerdict,
-    recipients: { total: request.recipients.length, allowed, suppressed, invalid, duplicates },
+    response: {
+      proceed,
+      problems: ordered,
+      sender: senderVerdict,
+      account: accountVerdict,
+      recipients: { total: request.recipients.length, allowed, suppressed, invalid, duplicates },
+    },
+    positions,
   };
 }
 
