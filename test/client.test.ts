@@ -1,6 +1,13 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { GuardClient, type GuardResponse, GuardUnavailableError } from '../client';
+import {
+  GuardClient,
+  type GuardResponse,
+  GuardUnavailableError,
+  type IndexedRecipientsVerdict,
+  MAX_PAYLOAD_BYTES,
+  MAX_RECIPIENTS,
+} from '../client';
 import { freePort } from '../local/dynamodb-local';
 import { type LambdaApi, startLambdaApi } from '../local/lambda-api';
 import type { LocalLambda } from '../local/lambda-runtime';
@@ -91,6 +98,88 @@ describe('Class: GuardClient', () => {
       // Assess
       expect(error).toBeInstanceOf(GuardUnavailableError);
       expect(error).toMatchObject({ reason: 'INVOKE_FAILED', cause: expect.objectContaining({ name: 'ResourceNotFoundException' }) });
+    });
+  });
+
+  describe("Method: check (answers at Lambda's payload limit, through the local Lambda API's 6 MB quotas)", () => {
+    let emu: SesEmulator;
+    let tables: TestTables;
+    let fn: LocalLambda;
+    let api: LambdaApi;
+    let client: GuardClient;
+    // 245-character addresses (the longest a mailbox gets is 254): 20,000 of them make a 5 MB request.
+    const longAddress = (i: number) =>
+      `s${String(i).padStart(6, '0')}-${'a'.repeat(56)}@${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(50)}.example`;
+
+    beforeAll(async () => {
+      // Prepare: 20,000 long addresses suppressed in us-east-1, synced into the canonical table.
+      emu = await SesEmulator.start({ requestsPerSecond: 0, seed: 5 });
+      tables = await createTestTables();
+      verifyDomain(emu, 'example.com', ['us-east-1']);
+      emu
+        .region('us-east-1')
+        .putSuppressedMany(Array.from({ length: 20_000 }, (_, i) => ({ emailAddress: longAddress(i), reason: 'BOUNCE' })));
+      await syncAllRegions(emu, tables);
+      fn = await startGuardBundle(emu, tables, 'us-east-1');
+      api = await startLambdaApi({ functions: { 'ses-guard': fn } });
+      client = new GuardClient({
+        functionName: 'ses-guard',
+        lambda: new LambdaClient({ region: 'us-east-1', endpoint: api.endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1 }),
+      });
+    }, 180_000);
+    afterAll(async () => {
+      await api?.stop();
+      await fn?.stop();
+      await emu?.stop();
+    });
+
+    it('answers 20,000 suppressed long addresses, whose full answer is over 6 MB, by position; the client expands it', async () => {
+      // Prepare: two sendable recipients around the suppressed ones.
+      const recipients = ['first@example.org', ...Array.from({ length: 20_000 }, (_, i) => longAddress(i)), 'last@example.org'];
+      const request = { from: 'campaigns@example.com', region: 'us-east-1', recipients };
+      expect(Buffer.byteLength(JSON.stringify(request))).toBeLessThan(MAX_PAYLOAD_BYTES);
+
+      // Act
+      const raw = await rawInvoke(api, request);
+      const response = await client.check(request);
+
+      // Assess: the wire answer is the indexed form under the quota; the expanded one would not have fit.
+      expect(raw.recipients).toMatchObject({ form: 'indexed', total: 20_002, allowedIndexes: [0, 20_001] });
+      expect(raw.recipients).not.toHaveProperty('omitted');
+      expect(response.proceed).toBe(true);
+      expect(response.recipients.allowed).toEqual(['first@example.org', 'last@example.org']);
+      expect(response.recipients.suppressed).toHaveLength(20_000);
+      expect(response.recipients.suppressed[19_999]).toEqual({
+        address: longAddress(19_999),
+        reason: 'BOUNCE',
+        regions: ['us-east-1'],
+        since: expect.any(String),
+      });
+      expect(Buffer.byteLength(JSON.stringify(response))).toBeGreaterThan(MAX_PAYLOAD_BYTES);
+    });
+
+    it('answers 50,000 recipients, almost all invalid, under the quota: invalid entries past the limit are counted, not listed', async () => {
+      // Prepare: the largest recipient count, 112-character non-addresses (5.7 MB of request), 10 valid ones first.
+      const valid = Array.from({ length: 10 }, (_, i) => `ok${i}@example.org`);
+      const junk = Array.from({ length: MAX_RECIPIENTS - 10 }, (_, i) => `${String(i).padStart(6, '0')}-${'x'.repeat(105)}`);
+      const request = { from: 'campaigns@example.com', region: 'us-east-1', recipients: [...valid, ...junk] };
+      expect(Buffer.byteLength(JSON.stringify(request))).toBeLessThan(MAX_PAYLOAD_BYTES);
+
+      // Act
+      const raw = await rawInvoke(api, request);
+      const response = await client.check(request);
+
+      // Assess
+      expect(raw.recipients.allowedIndexes).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(response.proceed).toBe(true);
+      expect(response.recipients.allowed).toEqual(valid);
+      const omitted = response.recipients.omitted!;
+      expect(omitted.invalid).toBeGreaterThan(0);
+      expect(response.recipients.invalid.length + omitted.invalid).toBe(MAX_RECIPIENTS - 10);
+      expect(response.recipients.invalid[0]).toMatchObject({ address: junk[0], error: expect.stringContaining('recipients[10]') });
+      expect(response.problems).toContainEqual(
+        expect.objectContaining({ code: 'RECIPIENTS_INVALID', details: { count: MAX_RECIPIENTS - 10 } }),
+      );
     });
   });
 
@@ -200,3 +289,15 @@ describe('Class: GuardClient', () => {
     });
   });
 });
+
+/** Invokes the guard through the local Lambda API and returns the payload as it crossed the wire. */
+async function rawInvoke(api: LambdaApi, request: unknown): Promise<{ recipients: IndexedRecipientsVerdict }> {
+  const lambda = new LambdaClient({ region: 'us-east-1', endpoint: api.endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  const out = await lambda.send(
+    new InvokeCommand({ FunctionName: 'ses-guard', Payload: new TextEncoder().encode(JSON.stringify(request)) }),
+  );
+  expect(out.FunctionError).toBeUndefined();
+  const payload = out.Payload ?? new Uint8Array();
+  expect(payload.byteLength).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+  return JSON.parse(new TextDecoder().decode(payload));
+}

@@ -1,12 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import type { GuardResponse } from '../../client/contract';
+import { type GuardResponse, type GuardWireResponse, MAX_PAYLOAD_BYTES } from '../../client/contract';
 import { documentClient } from '../domain/clients';
 import { SES_CALLERS, SesClients, SesPacers } from '../domain/ses';
 import { readEnvironment, stringVariable } from '../domain/settings';
 import { LookupCache } from './cache';
 import { guardDynamoClient } from './clients';
-import { evaluate, type GuardDeps, invalidRequestResponse } from './guard';
+import { type Evaluation, evaluateWithPositions, type GuardDeps, invalidRequestResponse } from './guard';
+import { fitResponse, jsonBytes, type PayloadMeasure } from './response-size';
 import { GUARD_ENVIRONMENT, GUARD_SERVICE_NAME } from './settings';
 
 const settings = readEnvironment(GUARD_ENVIRONMENT);
@@ -29,6 +30,9 @@ const deps: GuardDeps = {
   staleAfterMinutes: settings.staleAfterMinutes,
   staleMode: settings.staleMode,
 };
+
+/** What an answer may take of Lambda's 6 MB response quota: a margin below it for the runtime's own framing. */
+export const RESPONSE_BUDGET_BYTES = MAX_PAYLOAD_BYTES - 16 * 1024;
 
 /** A Lambda function URL (payload format 2.0) request. */
 interface FunctionUrlEvent {
@@ -54,9 +58,9 @@ function isFunctionUrlEvent(event: unknown): event is FunctionUrlEvent {
  * Entry point. Invoked directly, the payload is the request and the result the response. Through the optional
  * function URL, the request is the JSON body of a POST and the response the JSON body (400 for INVALID_REQUEST).
  */
-export const handler = async (event: unknown, context?: Context): Promise<GuardResponse | FunctionUrlResult> => {
+export const handler = async (event: unknown, context?: Context): Promise<GuardWireResponse | FunctionUrlResult> => {
   if (context) logger.addContext(context);
-  if (!isFunctionUrlEvent(event)) return evaluate(event, deps);
+  if (!isFunctionUrlEvent(event)) return withinQuota(await evaluateWithPositions(event, deps), jsonBytes);
 
   let response: GuardResponse;
   if (event.requestContext.http.method !== 'POST') {
@@ -76,10 +80,22 @@ export const handler = async (event: unknown, context?: Context): Promise<GuardR
   } catch {
     return urlResult(400, invalidRequestResponse([{ field: '(request)', value: null, message: 'the request body must be a JSON object' }]));
   }
-  response = await evaluate(body, deps);
-  return urlResult(response.problems.some((p) => p.code === 'INVALID_REQUEST') ? 400 : 200, response);
+  const evaluation = await evaluateWithPositions(body, deps);
+  const status = evaluation.response.problems.some((p) => p.code === 'INVALID_REQUEST') ? 400 : 200;
+  // Through a function URL the answer travels as a string inside the runtime's response: measure it escaped.
+  return urlResult(
+    status,
+    withinQuota(evaluation, (candidate) => jsonBytes(urlResult(status, candidate))),
+  );
 };
 
-function urlResult(statusCode: number, response: GuardResponse): FunctionUrlResult {
+/** The answer in the form that fits Lambda's response quota (see README, "Response size"). */
+function withinQuota({ response, positions }: Evaluation, measure: PayloadMeasure): GuardWireResponse {
+  const fitted = fitResponse(response, positions, measure, RESPONSE_BUDGET_BYTES);
+  if (fitted.form !== 'full') logger.warn('answer fitted under the response quota', { form: fitted.form, omitted: fitted.omitted });
+  return fitted.response;
+}
+
+function urlResult(statusCode: number, response: GuardWireResponse): FunctionUrlResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(response) };
 }
