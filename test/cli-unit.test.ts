@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { readRecipients } from '../cli/commands/check';
+import { printVerdict, readRecipients } from '../cli/commands/check';
 import { buildProgram } from '../cli/main';
 import { formatDuration, Progress, table } from '../cli/output';
 import { Runner } from '../cli/runner';
@@ -97,6 +97,34 @@ describe('Function: buildProgram', () => {
     expect(new Set(descriptions).size).toBe(descriptions.length);
     const reference = readFileSync(join(__dirname, '..', 'cli', 'README.md'), 'utf8');
     for (const command of program.commands) expect(reference).toMatch(new RegExp(`^\\| \`${command.name()}[ \`]`, 'm'));
+  });
+});
+
+describe('Function: printVerdict', () => {
+  it('counts recipients the guard left out of its answer to stay under the payload limit, and says so', () => {
+    // Prepare
+    const lines: string[] = [];
+    const verdict = {
+      proceed: true,
+      problems: [],
+      sender: null,
+      account: null,
+      recipients: {
+        total: 50_000,
+        allowed: ['ok@example.org'],
+        suppressed: [],
+        invalid: [{ address: 'x', error: 'recipients[1] "x" is not a valid address' }],
+        duplicates: 0,
+        omitted: { suppressed: 0, invalid: 49_998 },
+      },
+    };
+
+    // Act
+    printVerdict((text = '') => lines.push(text), verdict);
+
+    // Assess
+    expect(lines).toContain('Recipients: 50000 given, 1 allowed, 0 suppressed, 49999 invalid, 0 duplicates');
+    expect(lines.join('\n')).toMatch(/49998 invalid recipients are counted but not listed/);
   });
 });
 

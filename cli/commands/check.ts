@@ -105,7 +105,8 @@ export async function readRecipients(input: Readable, name: string): Promise<str
 
 type Line = (text?: string) => void;
 
-function printVerdict(line: Line, v: GuardResponse): void {
+/** Prints a verdict for a person. */
+export function printVerdict(line: Line, v: GuardResponse): void {
   line(v.proceed ? 'PROCEED: the send may go ahead' : 'BLOCKED: do not send');
   if (v.sender) {
     const s = v.sender;
@@ -122,9 +123,15 @@ function printVerdict(line: Line, v: GuardResponse): void {
     );
   }
   const r = v.recipients;
+  const omitted = r.omitted ?? { suppressed: 0, invalid: 0 };
   line(
-    `Recipients: ${r.total} given, ${r.allowed.length} allowed, ${r.suppressed.length} suppressed, ${r.invalid.length} invalid, ${r.duplicates} duplicates`,
+    `Recipients: ${r.total} given, ${r.allowed.length} allowed, ${r.suppressed.length + omitted.suppressed} suppressed, ${r.invalid.length + omitted.invalid} invalid, ${r.duplicates} duplicates`,
   );
+  if (omitted.suppressed + omitted.invalid > 0) {
+    line(
+      `  (${omitted.suppressed} suppressed and ${omitted.invalid} invalid recipients are counted but not listed: the full answer is over Lambda's 6 MB response limit)`,
+    );
+  }
   if (v.problems.length > 0) {
     line('Problems:');
     for (const p of v.problems) line(`  ${p.severity === 'block' ? 'BLOCK' : 'warn '}  ${p.code}: ${p.message}`);
