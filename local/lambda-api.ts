@@ -74,15 +74,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, functions: Reco
   }
   const body = await readBody(req, MAX_REQUEST_PAYLOAD_BYTES);
   if (body === undefined) return sendError(res, 413, 'RequestEntityTooLargeException', new RequestTooLargeError(0).message);
-  let event: unknown;
   try {
-    event = body.length ? JSON.parse(body) : {};
+    JSON.parse(body.length ? body : '{}');
   } catch {
     return sendError(res, 400, 'InvalidRequestContentException', 'Could not parse request body into json');
   }
   let outcome: Awaited<ReturnType<LocalLambda['invoke']>>;
   try {
-    outcome = await fn.invoke(event);
+    // The body as sent: re-serializing a parsed value fails on nesting deeper than JSON.stringify recurses.
+    outcome = await fn.invokeJson(body.length ? body : '{}');
   } catch (error) {
     if (error instanceof RequestTooLargeError) return sendError(res, 413, error.name, error.message);
     throw error;

@@ -220,12 +220,20 @@ export class LocalLambda {
    * {@link RequestTooLargeError} when the serialized event is over the request quota; every function-side failure
    * (error, timeout, crash, oversized response) resolves with `error` set, as Lambda reports a function error.
    */
-  async invoke<T = unknown>(
-    event: unknown,
+  invoke<T = unknown>(event: unknown, timeoutMs?: number): Promise<InvokeResult<T>> {
+    return this.invokeJson<T>(JSON.stringify(event === undefined ? null : event), timeoutMs);
+  }
+
+  /**
+   * {@link invoke} with the request payload as JSON text, passed to the function as it came (as Lambda does): the
+   * runtime parses it in the function's process, so a payload the caller could not re-serialize (nesting deeper than
+   * `JSON.stringify` recurses) still reaches the handler.
+   */
+  async invokeJson<T = unknown>(
+    serialized: string,
     timeoutMs = this.options.timeoutMs ?? this.bundle.timeoutSeconds * 1000,
   ): Promise<InvokeResult<T>> {
     if (this.stopped) throw new Error(`function ${this.bundle.logicalId} has been stopped`);
-    const serialized = JSON.stringify(event === undefined ? null : event);
     const bytes = Buffer.byteLength(serialized);
     if (bytes > MAX_REQUEST_PAYLOAD_BYTES) throw new RequestTooLargeError(bytes);
     const id = `local-${++this.seq}`;

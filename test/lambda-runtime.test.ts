@@ -203,6 +203,18 @@ describe('Class: LocalLambda', () => {
       });
     });
 
+    it('passes the request payload to the function as sent, even nested deeper than JSON.stringify can re-serialize', async () => {
+      // Prepare: arrays nested 100,000 deep (Lambda hands such a payload to the handler; a re-serialization overflows).
+      const payload = `{"action":"depth","nested":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+
+      // Act
+      const out = await invoke(payload);
+
+      // Assess
+      expect(out.FunctionError).toBeUndefined();
+      expect(JSON.parse(Buffer.from(out.Payload!).toString())).toBe(100_000);
+    });
+
     it('refuses an oversized event passed to invoke directly, before any environment runs it', async () => {
       // Prepare
       const started = fn.environmentsStarted;
