@@ -50,7 +50,8 @@ export async function freePort(): Promise<number> {
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const jar = dynamoDbLocalJar();
   const port = options.port ?? (await freePort());
-  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  // Generous: a JVM starting on a loaded two-core machine can take well over half a minute to answer.
+  const startTimeoutMs = options.startTimeoutMs ?? 120_000;
   const child: ChildProcess = spawn(
     process.env.JAVA ?? 'java',
     [`-Djava.library.path=${join(dirname(jar), 'DynamoDBLocal_lib')}`, '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)],
