@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { type ColdStartRow, runColdStart } from './cold-start';
 import { type GuardRow, runGuardBench } from './guard-bench';
 import { startBenchDynamo } from './harness';
+import { type HostileRow, hostileCheck, runHostileBench } from './hostile-input';
 import { runSyncBench, type SyncScenario } from './sync-bench';
 
 /** Targets from the benchmark issue, checked against the figures (and by CI in quick mode). */
@@ -67,7 +68,12 @@ async function main(): Promise<void> {
     const cold = await runColdStart(dynamo, coldRuns);
     printCold(cold);
 
-    const checks = targetChecks(sync, guard, cold, quick);
+    const hostileRuns = quick ? 1 : 5;
+    log(`Hostile input: the largest requests Lambda accepts (≤ 6 MB), built to be costly to refuse, ${hostileRuns} run(s) each`);
+    const hostile = await runHostileBench(dynamo, hostileRuns);
+    printHostile(hostile);
+
+    const checks = [...targetChecks(sync, guard, cold, quick), hostileCheck(hostile, quick)];
     console.log('\nTargets');
     printTable(
       ['target', 'measured', 'met'],
@@ -83,6 +89,7 @@ async function main(): Promise<void> {
       sync: { options: syncOptions, scenarios: sync },
       guard: { tableSize: guardOptions.tableSize, rows: guard },
       coldStart: cold,
+      hostileInput: hostile,
     };
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
@@ -139,6 +146,23 @@ function printCold(rows: ColdStartRow[]): void {
       String(r.loadMedianMs),
       String(r.firstInvokeMedianMs),
       String(r.firstResponseMedianMs),
+    ]),
+  );
+}
+
+function printHostile(rows: HostileRow[]): void {
+  console.log("\n6. Hostile input (synthesized guard; handler time excludes the runtime's JSON parsing of the payload)");
+  printTable(
+    ['request', 'bytes', 'runs', 'handler median ms', 'handler max ms', 'invocation median ms', 'answer bytes', 'answer'],
+    rows.map((r) => [
+      r.request,
+      String(r.requestBytes),
+      String(r.runs),
+      String(r.handlerMedianMs),
+      String(r.handlerMaxMs),
+      String(r.invocationMedianMs),
+      String(r.responseBytes),
+      r.code,
     ]),
   );
 }

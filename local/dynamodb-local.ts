@@ -15,7 +15,7 @@ export interface DynamoDbLocal {
 export interface DynamoDbLocalOptions {
   /** @default - a free port chosen by the OS */
   readonly port?: number;
-  /** @default 30000 */
+  /** @default 120000 */
   readonly startTimeoutMs?: number;
 }
 

@@ -18,6 +18,11 @@ export interface InvokeResult<T = unknown> {
   /** A function error, as Lambda reports it (`errorType`/`errorMessage` become `name`/`message`). */
   readonly error?: { name: string; message: string; stack?: string };
   readonly durationMs: number;
+  /**
+   * The handler's own time: from the call with the parsed event to its result, without the runtime's parsing of the
+   * request payload and serializing of the response (included in `durationMs`). Absent when the handler never ran.
+   */
+  readonly handlerMs?: number;
   /** The response payload as Lambda would return it (JSON). */
   readonly payload: string;
 }
@@ -57,8 +62,12 @@ process.on('message', async (msg) => {
   };
   const t0 = Date.now();
   let reply;
+  let handlerMs;
   try {
-    const result = await handler(JSON.parse(msg.event), context);
+    const event = JSON.parse(msg.event);
+    const h0 = performance.now();
+    const result = await handler(event, context);
+    handlerMs = performance.now() - h0;
     try {
       reply = { payload: JSON.stringify(result === undefined ? null : result) };
     } catch (error) {
@@ -67,7 +76,7 @@ process.on('message', async (msg) => {
   } catch (error) {
     reply = { error: failure(error) };
   }
-  process.send({ type: 'result', id: msg.id, durationMs: Date.now() - t0, ...reply });
+  process.send({ type: 'result', id: msg.id, durationMs: Date.now() - t0, handlerMs, ...reply });
 });
 `;
 
@@ -88,6 +97,7 @@ interface WorkerMessage {
   payload?: string;
   error?: { name: string; message: string; stack?: string };
   durationMs?: number;
+  handlerMs?: number;
 }
 
 /** One execution environment: a Node.js process that has loaded the bundle and runs one invocation at a time. */
@@ -103,7 +113,7 @@ class Worker {
       const current = this.current;
       if (msg.type !== 'result' || !current || msg.id !== current.id) return;
       this.current = undefined;
-      current.settle({ payload: msg.payload, error: msg.error, durationMs: msg.durationMs ?? 0 });
+      current.settle({ payload: msg.payload, error: msg.error, durationMs: msg.durationMs ?? 0, handlerMs: msg.handlerMs });
     });
     child.on('exit', (code, signal) => {
       this.exitStatus = signal ? `signal: ${signal}` : `exit status ${code}`;
@@ -143,6 +153,7 @@ interface WorkerOutcome {
   error?: { name: string; message: string; stack?: string };
   exited?: string;
   durationMs: number;
+  handlerMs?: number;
 }
 
 /**
@@ -278,7 +289,12 @@ export class LocalLambda {
           outcome.durationMs,
         );
       }
-      return { result: JSON.parse(payload) as T, durationMs: outcome.durationMs, payload };
+      return {
+        result: JSON.parse(payload) as T,
+        durationMs: outcome.durationMs,
+        ...(outcome.handlerMs !== undefined ? { handlerMs: outcome.handlerMs } : {}),
+        payload,
+      };
     } finally {
       clearTimeout(timer);
       this.busy.delete(worker);
