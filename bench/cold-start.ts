@@ -1,8 +1,6 @@
 import { statSync } from 'node:fs';
-import { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
-import { functionBundle } from '../local/template-resources';
-import { type BenchDynamo, median, round } from './harness';
+import { type BenchDynamo, median, round, startBenchFunction } from './harness';
 
 /** Cold start of one synthesized bundle. */
 export interface ColdStartRow {
@@ -17,8 +15,6 @@ export interface ColdStartRow {
   readonly firstResponseMedianMs: number;
 }
 
-const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
-
 /** Starts each bundle in `runs` fresh processes and times module load and the first invocation. */
 export async function runColdStart(dynamo: BenchDynamo, runs: number): Promise<ColdStartRow[]> {
   const tables = await dynamo.tables('cold');
@@ -26,10 +22,6 @@ export async function runColdStart(dynamo: BenchDynamo, runs: number): Promise<C
   emu
     .region('us-east-1')
     .putIdentity({ name: 'example.net', verifiedForSending: true, verificationStatus: 'SUCCESS', dkimStatus: 'SUCCESS' });
-  const names: Record<string, string> = {};
-  for (const [id, r] of Object.entries(dynamo.template.Resources)) {
-    if (r.Type === 'AWS::DynamoDB::Table') names[id] = id.startsWith('SyncSuppressionTable') ? tables.suppressionTable : tables.stateTable;
-  }
   const targets = [
     { prefix: 'SyncSyncFunction', name: 'sync', event: { region: 'us-east-1' } },
     {
@@ -41,19 +33,17 @@ export async function runColdStart(dynamo: BenchDynamo, runs: number): Promise<C
   const rows: ColdStartRow[] = [];
   try {
     for (const target of targets) {
-      const bundle = functionBundle(dynamo.template, dynamo.outdir, target.prefix, names);
       const load: number[] = [];
       const first: number[] = [];
+      let file = '';
       for (let i = 0; i < runs; i++) {
-        const fn = await LocalLambda.start(bundle, {
-          env: {
-            AWS_REGION: 'us-east-1',
-            AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-            AWS_ENDPOINT_URL_DYNAMODB: dynamo.local.endpoint,
-            AWS_ENDPOINT_URL_SESV2: emu.endpoint,
-          },
+        const fn = await startBenchFunction(dynamo, target.prefix, {
+          tables,
+          dynamoEndpoint: dynamo.local.endpoint,
+          sesEndpoint: emu.endpoint,
+          region: 'us-east-1',
         });
+        file = fn.bundle.file;
         const outcome = await fn.invoke(target.event);
         await fn.stop();
         if (outcome.error) throw new Error(`${target.name} bundle failed its first invocation: ${outcome.error.message}`);
@@ -62,7 +52,7 @@ export async function runColdStart(dynamo: BenchDynamo, runs: number): Promise<C
       }
       rows.push({
         function: target.name,
-        bundleBytes: statSync(bundle.file).size,
+        bundleBytes: statSync(file).size,
         runs,
         loadMedianMs: round(median(load), 1),
         firstInvokeMedianMs: round(median(first), 1),

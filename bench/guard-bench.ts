@@ -5,11 +5,10 @@ import type { GuardRequest, GuardResponse } from '../client/contract';
 import { forEachLimit } from '../lambdas/domain/batch';
 import { documentClient } from '../lambdas/domain/clients';
 import { regionAttribute, regionStateKey } from '../lambdas/domain/records';
-import { LocalLambda } from '../local/lambda-runtime';
+import type { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
-import { functionBundle } from '../local/template-resources';
 import { CountingProxy } from './counting-proxy';
-import { type BenchDynamo, median, percentile, round } from './harness';
+import { BENCH_CREDENTIALS, type BenchDynamo, median, percentile, round, startBenchFunction } from './harness';
 
 /** Guard latency for one recipient count, ours against the GetItem-per-recipient baseline. */
 export interface GuardRow {
@@ -36,7 +35,6 @@ export interface GuardBenchOptions {
 }
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
-const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 /** Fills a canonical table, then times the synthesized guard bundle and the per-recipient baseline side by side. */
 export async function runGuardBench(dynamo: BenchDynamo, options: GuardBenchOptions, log: (line: string) => void): Promise<GuardRow[]> {
@@ -81,18 +79,13 @@ export async function runGuardBench(dynamo: BenchDynamo, options: GuardBenchOpti
       emu.region(region).setAccount({ max24HourSend: -1 });
     }
 
-    const { template, outdir } = dynamo;
-    const bundle = functionBundle(template, outdir, 'GuardGuardFunction', { ...tableNames(template, tables) });
-    guard = await LocalLambda.start(bundle, {
-      env: {
-        AWS_REGION: 'us-west-2',
-        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-        AWS_ENDPOINT_URL_SESV2: emu.endpoint,
-      },
+    guard = await startBenchFunction(dynamo, 'GuardGuardFunction', {
+      tables,
+      dynamoEndpoint: proxy.endpoint,
+      sesEndpoint: emu.endpoint,
+      region: 'us-west-2',
     });
-    const baselineClient = new DynamoDBClient({ region: 'us-west-2', endpoint: proxy.endpoint, credentials: CREDENTIALS });
+    const baselineClient = new DynamoDBClient({ region: 'us-west-2', endpoint: proxy.endpoint, credentials: BENCH_CREDENTIALS });
     const baselineDoc = documentClient(baselineClient);
 
     const rows: GuardRow[] = [];
@@ -165,13 +158,4 @@ export async function runGuardBench(dynamo: BenchDynamo, options: GuardBenchOpti
 /** Size of a bundle's JavaScript file in bytes. */
 export function bundleBytes(file: string): number {
   return statSync(file).size;
-}
-
-function tableNames(template: BenchDynamo['template'], tables: { suppressionTable: string; stateTable: string }): Record<string, string> {
-  const names: Record<string, string> = {};
-  for (const [id, r] of Object.entries(template.Resources)) {
-    if (r.Type !== 'AWS::DynamoDB::Table') continue;
-    names[id] = id.startsWith('SyncSuppressionTable') ? tables.suppressionTable : tables.stateTable;
-  }
-  return names;
 }

@@ -4,8 +4,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../local/dynamodb-local';
+import { LocalLambda } from '../local/lambda-runtime';
 import { synthesize, type Template } from '../local/synth';
-import { createTablesFromTemplate, findResource } from '../local/template-resources';
+import { createTablesFromTemplate, findResource, functionBundle } from '../local/template-resources';
 
 /** Counts DynamoDB requests by operation, as seen on the wire by one client. */
 export class RequestCounter {
@@ -115,4 +116,34 @@ export function percentile(values: readonly number[], p: number): number {
 export function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
+}
+
+/** Credentials of every benchmark client and function (DynamoDB Local and the SES emulator accept any). */
+export const BENCH_CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+
+/** Where a benchmarked function reaches its tables and SES. */
+export interface BenchFunctionTarget {
+  readonly tables: { readonly suppressionTable: string; readonly stateTable: string };
+  /** The DynamoDB endpoint (DynamoDB Local, or a counting proxy in front of it). */
+  readonly dynamoEndpoint: string;
+  readonly sesEndpoint: string;
+  readonly region: string;
+}
+
+/** Starts a synthesized bundle of the template (by logical id prefix) in the local Lambda runtime, on `target`. */
+export function startBenchFunction(dynamo: BenchDynamo, logicalIdPrefix: string, target: BenchFunctionTarget): Promise<LocalLambda> {
+  const names: Record<string, string> = {};
+  for (const [id, r] of Object.entries(dynamo.template.Resources)) {
+    if (r.Type !== 'AWS::DynamoDB::Table') continue;
+    names[id] = id.startsWith('SyncSuppressionTable') ? target.tables.suppressionTable : target.tables.stateTable;
+  }
+  return LocalLambda.start(functionBundle(dynamo.template, dynamo.outdir, logicalIdPrefix, names), {
+    env: {
+      AWS_REGION: target.region,
+      AWS_ACCESS_KEY_ID: BENCH_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: BENCH_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: target.dynamoEndpoint,
+      AWS_ENDPOINT_URL_SESV2: target.sesEndpoint,
+    },
+  });
 }

@@ -1,8 +1,6 @@
 import { MAX_PAYLOAD_BYTES } from '../client/contract';
-import { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
-import { functionBundle } from '../local/template-resources';
-import { type BenchDynamo, median, round } from './harness';
+import { type BenchDynamo, median, round, startBenchFunction } from './harness';
 
 /** The guard's handler time on one hostile request it must refuse. */
 export interface HostileRow {
@@ -19,7 +17,6 @@ export interface HostileRow {
   readonly code: string;
 }
 
-const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 // Just under Lambda's 6 MB request quota, leaving room for the rest of the JSON.
 const BIG = MAX_PAYLOAD_BYTES - 4096;
 
@@ -57,18 +54,11 @@ export function hostileRequests(): Array<{ name: string; payload: string }> {
 export async function runHostileBench(dynamo: BenchDynamo, runs: number): Promise<HostileRow[]> {
   const tables = await dynamo.tables('hostile');
   const emu = await SesEmulator.start({ requestsPerSecond: 0 });
-  const names: Record<string, string> = {};
-  for (const [id, r] of Object.entries(dynamo.template.Resources)) {
-    if (r.Type === 'AWS::DynamoDB::Table') names[id] = id.startsWith('SyncSuppressionTable') ? tables.suppressionTable : tables.stateTable;
-  }
-  const fn = await LocalLambda.start(functionBundle(dynamo.template, dynamo.outdir, 'GuardGuardFunction', names), {
-    env: {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.local.endpoint,
-      AWS_ENDPOINT_URL_SESV2: emu.endpoint,
-    },
+  const fn = await startBenchFunction(dynamo, 'GuardGuardFunction', {
+    tables,
+    dynamoEndpoint: dynamo.local.endpoint,
+    sesEndpoint: emu.endpoint,
+    region: 'us-east-1',
   });
   const rows: HostileRow[] = [];
   try {

@@ -176,7 +176,8 @@ export class LocalLambda {
   output = '';
 
   private constructor(
-    private readonly bundle: FunctionBundle,
+    /** The bundle this function runs. */
+    readonly bundle: FunctionBundle,
     private readonly options: LocalLambdaOptions,
     private readonly root: string,
     private readonly env: Record<string, string>,
