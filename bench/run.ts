@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { quietSdkNodeVersionWarning } from '../local/sdk-warnings';
 import { type ColdStartRow, runColdStart } from './cold-start';
 import { type GuardRow, runGuardBench } from './guard-bench';
 import { startBenchDynamo } from './harness';
@@ -20,6 +21,7 @@ const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 
 /** `npm run bench [-- --quick] [--out file]`: prints a table and writes the figures to JSON. */
 async function main(): Promise<void> {
+  quietSdkNodeVersionWarning();
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
