@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { GuardRequest, GuardResponse } from '../client/contract';
 import { forEachLimit } from '../lambdas/domain/batch';
 import { documentClient } from '../lambdas/domain/clients';
@@ -43,41 +43,7 @@ export async function runGuardBench(dynamo: BenchDynamo, options: GuardBenchOpti
   const proxy = await CountingProxy.start(dynamo.local.endpoint);
   let guard: LocalLambda | undefined;
   try {
-    log(`  guard: filling the canonical table with ${options.tableSize} addresses...`);
-    const now = new Date().toISOString();
-    const addresses = Array.from({ length: options.tableSize }, (_, i) => `listed.${i}@example.org`);
-    const batches: string[][] = [];
-    for (let i = 0; i < addresses.length; i += 25) batches.push(addresses.slice(i, i + 25));
-    await forEachLimit(batches, 16, async (batch) => {
-      let pending = batch.map((address, j) => ({
-        PutRequest: {
-          Item: {
-            address,
-            firstSeen: now,
-            lastUpdated: now,
-            origin: `ses:${REGIONS[j % 3]}`,
-            [regionAttribute(REGIONS[j % 3]!)]: { address, reason: 'BOUNCE', lastUpdateTime: now, status: 'LISTED', syncedAt: now },
-          },
-        },
-      }));
-      while (pending.length > 0) {
-        const out = await tables.doc.send(new BatchWriteCommand({ RequestItems: { [tables.suppressionTable]: pending } }));
-        pending = (out.UnprocessedItems?.[tables.suppressionTable] as typeof pending | undefined) ?? [];
-      }
-    });
-    for (const region of REGIONS) {
-      await tables.doc.send(
-        new PutCommand({ TableName: tables.stateTable, Item: { ...regionStateKey(region), region, watermark: now, lastSuccessAt: now } }),
-      );
-      emu.region(region).putIdentity({
-        name: 'example.net',
-        type: 'DOMAIN',
-        verifiedForSending: true,
-        verificationStatus: 'SUCCESS',
-        dkimStatus: 'SUCCESS',
-      });
-      emu.region(region).setAccount({ max24HourSend: -1 });
-    }
+    const addresses = await prepareGuardData(tables, emu, options.tableSize, log);
 
     guard = await startBenchFunction(dynamo, 'GuardGuardFunction', {
       tables,
@@ -158,4 +124,52 @@ export async function runGuardBench(dynamo: BenchDynamo, options: GuardBenchOpti
 /** Size of a bundle's JavaScript file in bytes. */
 export function bundleBytes(file: string): number {
   return statSync(file).size;
+}
+
+/**
+ * Fills a canonical table with `tableSize` suppressed addresses (`listed.<i>@example.org`, each listed in one of the
+ * three regions), marks every region freshly synced, and verifies the sender domain `example.net` everywhere.
+ */
+export async function prepareGuardData(
+  tables: { doc: DynamoDBDocumentClient; suppressionTable: string; stateTable: string },
+  emu: SesEmulator,
+  tableSize: number,
+  log: (line: string) => void,
+): Promise<string[]> {
+  log(`  guard: filling the canonical table with ${tableSize} addresses...`);
+  const now = new Date().toISOString();
+  const addresses = Array.from({ length: tableSize }, (_, i) => `listed.${i}@example.org`);
+  const batches: string[][] = [];
+  for (let i = 0; i < addresses.length; i += 25) batches.push(addresses.slice(i, i + 25));
+  await forEachLimit(batches, 16, async (batch) => {
+    let pending = batch.map((address, j) => ({
+      PutRequest: {
+        Item: {
+          address,
+          firstSeen: now,
+          lastUpdated: now,
+          origin: `ses:${REGIONS[j % 3]}`,
+          [regionAttribute(REGIONS[j % 3]!)]: { address, reason: 'BOUNCE', lastUpdateTime: now, status: 'LISTED', syncedAt: now },
+        },
+      },
+    }));
+    while (pending.length > 0) {
+      const out = await tables.doc.send(new BatchWriteCommand({ RequestItems: { [tables.suppressionTable]: pending } }));
+      pending = (out.UnprocessedItems?.[tables.suppressionTable] as typeof pending | undefined) ?? [];
+    }
+  });
+  for (const region of REGIONS) {
+    await tables.doc.send(
+      new PutCommand({ TableName: tables.stateTable, Item: { ...regionStateKey(region), region, watermark: now, lastSuccessAt: now } }),
+    );
+    emu.region(region).putIdentity({
+      name: 'example.net',
+      type: 'DOMAIN',
+      verifiedForSending: true,
+      verificationStatus: 'SUCCESS',
+      dkimStatus: 'SUCCESS',
+    });
+    emu.region(region).setAccount({ max24HourSend: -1 });
+  }
+  return addresses;
 }

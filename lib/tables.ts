@@ -2,6 +2,7 @@ import { type CfnElement, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { SES_LOOKUP_PK_PREFIX } from '../lambdas/domain/records';
 
 /**
  * Logical IDs of the two tables, as the first release created them (under the sync construct). They are a
@@ -85,10 +86,17 @@ export function grantSyncWriter(tables: TableRefs, grantee: iam.IGrantable): voi
   );
 }
 
-/** The guard: batch reads of recipients, and the regions' sync state for freshness. Nothing else. */
+/**
+ * The guard: batch reads of recipients, and the regions' sync state for freshness; it writes only the SES answers
+ * its execution environments share (state items whose key starts with `ses-lookup#`). Nothing else.
+ */
 export function grantGuardReader(tables: TableRefs, grantee: iam.IGrantable): void {
   tables.table.grant(grantee, 'dynamodb:BatchGetItem');
   tables.stateTable.grant(grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem');
+  const put = tables.stateTable.grant(grantee, 'dynamodb:PutItem');
+  for (const statement of put.principalStatements) {
+    statement.addCondition('ForAllValues:StringLike', { 'dynamodb:LeadingKeys': [`${SES_LOOKUP_PK_PREFIX}*`] });
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { synthStack, TEST_REGIONS } from './support/cdk';
 
 const REGIONS = TEST_REGIONS;
 
-function guardPolicy(template: Template): Array<{ Sid?: string; Action: string | string[]; Resource: unknown }> {
+function guardPolicy(template: Template): Array<{ Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown }> {
   const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('GuardGuardFunctionRole'));
   expect(policies).toHaveLength(1);
   return policies[0]![1].Properties.PolicyDocument.Statement;
@@ -42,7 +42,7 @@ describe('Construct: PreSendGuard', () => {
     });
   });
 
-  it('grants BatchGetItem only on the canonical table, reads on the state table and read-only SES actions', () => {
+  it('grants BatchGetItem only on the canonical table, reads and shared SES answers on the state table, and read-only SES actions', () => {
     const statements = guardPolicy(template);
     const byAction = (action: string) => statements.filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action));
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
@@ -51,6 +51,7 @@ describe('Construct: PreSendGuard', () => {
         'dynamodb:BatchGetItem',
         'dynamodb:BatchGetItem',
         'dynamodb:GetItem',
+        'dynamodb:PutItem',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'ses:GetAccount',
@@ -66,6 +67,10 @@ describe('Construct: PreSendGuard', () => {
     ).toEqual([expect.stringMatching(/SyncSuppressionTable/), expect.stringMatching(/SyncSyncStateTable/)].sort());
     const suppression = byAction('dynamodb:BatchGetItem').find((s) => JSON.stringify(s.Resource).includes('SyncSuppressionTable'));
     expect(suppression?.Action).toBe('dynamodb:BatchGetItem');
+    // Its only write: the SES answers its environments share, in the state table.
+    const [put] = byAction('dynamodb:PutItem');
+    expect(JSON.stringify(put?.Resource)).toMatch(/SyncSyncStateTable/);
+    expect(put?.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ses-lookup#*'] } });
     // Identity and configuration set reads are scoped to the configured regions' ARNs.
     for (const [action, resource] of [
       ['ses:GetEmailIdentity', 'identity'],

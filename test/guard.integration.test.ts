@@ -3,8 +3,10 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { GuardResponse, Problem } from '../client/contract';
 import { documentClient } from '../lambdas/domain/clients';
 import { regionAttribute } from '../lambdas/domain/records';
+import { StateTable } from '../lambdas/domain/state-table';
 import { LookupCache } from '../lambdas/guard/cache';
 import { evaluate } from '../lambdas/guard/guard';
+import type { SharedLookupStore } from '../lambdas/guard/ses-lookups';
 import { freePort } from '../local/dynamodb-local';
 import { SesEmulator } from '../local/ses-emulator';
 import { GUARD_REGIONS, guardDeps, setWatermark, syncAllRegions, verifyDomain } from './support/guard';
@@ -720,6 +722,91 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
         expect(stats[region]?.ListEmailIdentities?.requests).toBe(1);
       }
       expect(stats['eu-west-1']).toBeUndefined();
+    });
+
+    describe('SES answers shared between execution environments (the state table)', () => {
+      // What the handler builds: the state table as the store; short re-read delays for the test.
+      const sharedStore = (overrides: Partial<SharedLookupStore> = {}): SharedLookupStore => {
+        const state = new StateTable(tables.doc, tables.stateTable);
+        return {
+          get: (key) => state.getSesLookup(key),
+          put: (key, value, fetchedAt) => state.putSesLookup(key, value, fetchedAt),
+          ttlMs: 30_000,
+          now: Date.now,
+          rereadDelaysMs: [20, 40],
+          ...overrides,
+        };
+      };
+      const request = { from: 'campaigns@example.com', region: 'us-west-2', recipients: ['r@example.org'] };
+
+      it('answers a second environment (its own empty cache) without asking SES again', async () => {
+        // Prepare
+        verifyDomain(emu, 'example.com');
+        await syncAllRegions(emu, tables);
+        const first = await evaluate(request, guardDeps(emu, tables, { sharedLookups: sharedStore() }));
+        emu.resetStats();
+
+        // Act
+        const second = await evaluate(request, guardDeps(emu, tables, { sharedLookups: sharedStore() }));
+
+        // Assess
+        expect(first.proceed).toBe(true);
+        expect(second).toEqual(first);
+        expect(emu.stats().totals.requests).toBe(0);
+      });
+
+      it('answers from the store when SES throttles an environment that lost the race to another', async () => {
+        // Prepare: environment A asked SES and stored the answers; B looked at the store before A wrote (its first
+        // read of each key finds nothing), and SES now throttles every call of B.
+        verifyDomain(emu, 'example.com');
+        await syncAllRegions(emu, tables);
+        await evaluate(request, guardDeps(emu, tables, { sharedLookups: sharedStore() }));
+        const raced = (): SharedLookupStore => {
+          const store = sharedStore();
+          const missed = new Set<string>();
+          const get = async (key: string) => {
+            if (missed.has(key)) return store.get(key);
+            missed.add(key);
+            return undefined;
+          };
+          return { ...store, get };
+        };
+        emu.failNextRequests('us-west-2', 1_000, 'throttle');
+
+        // Act
+        const withStore = await evaluate(request, guardDeps(emu, tables, { sharedLookups: raced() }));
+        const withoutStore = await evaluate(request, guardDeps(emu, tables));
+
+        // Assess: the same throttling without the store is the self-inflicted unavailability the store prevents.
+        expect(withStore.proceed).toBe(true);
+        expect(withStore.problems).toEqual([]);
+        expect(withoutStore.proceed).toBe(false);
+        expect(withoutStore.problems).toContainEqual(expect.objectContaining({ code: 'GUARD_DEPENDENCY_UNAVAILABLE' }));
+      });
+
+      it('asks SES again once the stored answer is older than the store TTL, and a failing store costs only the sharing', async () => {
+        // Prepare
+        verifyDomain(emu, 'example.com');
+        await syncAllRegions(emu, tables);
+        await evaluate(request, guardDeps(emu, tables, { sharedLookups: sharedStore() }));
+        emu.resetStats();
+        const later = sharedStore({ now: () => Date.now() + 31_000 });
+        const broken = sharedStore({
+          get: async () => Promise.reject(new Error('store unavailable')),
+          put: async () => Promise.reject(new Error('store unavailable')),
+        });
+
+        // Act
+        const expired = await evaluate(request, guardDeps(emu, tables, { sharedLookups: later }));
+        const callsAfterExpiry = emu.stats().totals.requests;
+        const unshared = await evaluate(request, guardDeps(emu, tables, { sharedLookups: broken }));
+
+        // Assess
+        expect(expired.proceed).toBe(true);
+        expect(callsAfterExpiry).toBeGreaterThan(0);
+        expect(unshared.proceed).toBe(true);
+        expect(emu.stats().totals.requests).toBe(2 * callsAfterExpiry);
+      });
     });
 
     it('reads 1,000 recipients with at most 10 BatchGetItem requests and never GetItem', async () => {

@@ -95,6 +95,14 @@ export function regionStateKey(region: string): { pk: string; sk: string } {
   return { pk: `region#${region}`, sk: 'state' };
 }
 
+/** Prefix of the partition key of shared SES lookups (the only items the guard writes). */
+export const SES_LOOKUP_PK_PREFIX = 'ses-lookup#';
+
+/** Key of one shared SES lookup: `key` names the region, the operation and its argument. */
+export function sesLookupKey(key: string): { pk: string; sk: string } {
+  return { pk: `${SES_LOOKUP_PK_PREFIX}${key}`, sk: 'lookup' };
+}
+
 /** Progress of one pass through a region's list, saved after every page so the next invocation can go on. */
 export interface PassCheckpoint {
   readonly passId: string;

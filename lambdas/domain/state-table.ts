@@ -13,6 +13,7 @@ import {
   regionStateKey,
   STATE_PK,
   STATE_SK,
+  sesLookupKey,
 } from './records';
 
 /**
@@ -23,14 +24,41 @@ import {
  * | region state | `region#<region>` / `state` | the sync ({@link StateTable.save} fenced by the lease) | UpdateItem |
  * | seen-address chunks | `region#<region>` / `full#<pass>#<n>` | the sync's full pass | PutItem; BatchWriteItem delete; TTL |
  * | audit trail | `audit#<address>` / `<time>#<random>` | manual operations (`manual.ts`) | in their TransactWriteItems |
+ * | shared SES lookup | `ses-lookup#<region>\|<operation>\|<name>` / `lookup` | the guard ({@link StateTable.putSesLookup}) | PutItem; TTL |
  *
- * Readers: the sync (state, seen chunks), the guard ({@link StateTable.readFreshness}), the CLI (state, audit trail).
+ * Readers: the sync (state, seen chunks), the guard ({@link StateTable.readFreshness}, shared SES lookups), the CLI
+ * (state, audit trail).
  */
 export class StateTable {
   constructor(
     readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
+
+  /**
+   * A shared SES lookup: the answer one guard environment got from SES, for the others (each environment has its own
+   * in-memory cache, and SES allows about one call a second per operation). Undefined when absent or unreadable.
+   */
+  async getSesLookup(key: string): Promise<SharedSesLookup | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: sesLookupKey(key), ConsistentRead: true }));
+    const item = out.Item;
+    if (typeof item?.value !== 'string' || typeof item.fetchedAt !== 'number') return undefined;
+    try {
+      return { value: JSON.parse(item.value) as unknown, fetchedAt: item.fetchedAt };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stores an SES lookup's answer, fetched at `fetchedAt` (epoch ms); DynamoDB's TTL deletes it a day later. */
+  async putSesLookup(key: string, value: unknown, fetchedAt: number): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...sesLookupKey(key), value: JSON.stringify(value), fetchedAt, expiresAt: Math.floor(fetchedAt / 1000) + 86_400 },
+      }),
+    );
+  }
 
   /** The region's state, or an empty state when the region was never synced. */
   async load(region: string): Promise<RegionSyncState> {
@@ -236,6 +264,12 @@ export class StateTable {
     } while (startKey);
     return entries;
   }
+}
+
+/** A shared SES lookup: the answer as SES gave it (JSON), and when. */
+export interface SharedSesLookup {
+  readonly value: unknown;
+  readonly fetchedAt: number;
 }
 
 /** The addresses a full pass saw (by canonical key). */

@@ -18,7 +18,14 @@ import { boundedValue, excerpt, redactAddresses } from '../domain/text';
 import type { LookupCache } from './cache';
 import { DependencyError } from './dependency';
 import { parseRequest, type RequestIssue, type ValidRequest } from './request';
-import { type AccountDetails, type ConfigurationSetDetails, type IdentityDetails, type IdentitySummary, SesLookups } from './ses-lookups';
+import {
+  type AccountDetails,
+  type ConfigurationSetDetails,
+  type IdentityDetails,
+  type IdentitySummary,
+  SesLookups,
+  type SharedLookupStore,
+} from './ses-lookups';
 import { type RegionFreshness, readFreshness, readSuppressionItems, staleRegions, suppressionFinding } from './suppression';
 
 /** What a check needs; the handler builds these once per container, tests build their own. */
@@ -41,6 +48,8 @@ export interface GuardDeps {
   readonly staleMode?: Severity;
   /** Resolves when the next call of an SES operation in a region may start (SES allows about one a second per operation). @default no pacing */
   readonly paceSes?: (region: string, operation: string) => Promise<void>;
+  /** SES answers shared between execution environments (the state table in production). @default none */
+  readonly sharedLookups?: SharedLookupStore;
   /** BatchGetItem requests in flight at once. @default 16 */
   readonly batchConcurrency?: number;
   readonly now?: () => number;
@@ -133,7 +142,7 @@ async function checkSendWithPositions(request: ValidRequest, deps: GuardDeps): P
   const started = Date.now();
   const now = deps.now ?? Date.now;
   const { region } = request;
-  const lookups = new SesLookups(deps.ses, deps.cache, deps.paceSes);
+  const lookups = new SesLookups(deps.ses, deps.cache, deps.paceSes, deps.sharedLookups);
   const problems: Problem[] = [];
   const add = (code: ProblemCode, severity: Severity, message: string, details: Record<string, unknown> = {}) =>
     problems.push({ code, severity, message, details });

@@ -4,6 +4,7 @@ import { type GuardResponse, type GuardWireResponse, MAX_PAYLOAD_BYTES } from '.
 import { documentClient } from '../domain/clients';
 import { SES_CALLERS, SesClients, SesPacers } from '../domain/ses';
 import { readEnvironment, stringVariable } from '../domain/settings';
+import { StateTable } from '../domain/state-table';
 import { LookupCache } from './cache';
 import { guardDynamoClient } from './clients';
 import { type Evaluation, evaluateWithPositions, type GuardDeps, invalidRequestResponse } from './guard';
@@ -16,8 +17,11 @@ const logger = new Logger({ serviceName: GUARD_SERVICE_NAME });
 const sesClients = new SesClients(SES_CALLERS.guard.client);
 const sesPacers = new SesPacers(settings.requestsPerSecond, SES_CALLERS.guard.pacingHeadroom);
 
+const doc = documentClient(guardDynamoClient());
+const stateTable = new StateTable(doc, settings.stateTable);
+
 const deps: GuardDeps = {
-  doc: documentClient(guardDynamoClient()),
+  doc,
   ses: (region) => sesClients.forRegion(region),
   paceSes: (region, operation) => sesPacers.acquire(region, operation),
   suppressionTable: settings.suppressionTable,
@@ -29,6 +33,13 @@ const deps: GuardDeps = {
   logger,
   staleAfterMinutes: settings.staleAfterMinutes,
   staleMode: settings.staleMode,
+  // Shared answers younger than half the TTL are used, so no answer is older than 1.5 × the TTL.
+  sharedLookups: {
+    get: (key) => stateTable.getSesLookup(key),
+    put: (key, value, fetchedAt) => stateTable.putSesLookup(key, value, fetchedAt),
+    ttlMs: (settings.cacheTtlSeconds * 1000) / 2,
+    now: Date.now,
+  },
 };
 
 /** What an answer may take of Lambda's 6 MB response quota: a margin below it for the runtime's own framing. */

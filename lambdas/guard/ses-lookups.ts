@@ -7,8 +7,28 @@ import {
 } from '@aws-sdk/client-sesv2';
 import type { VerificationState } from '../../client/contract';
 import type { SuppressionReason } from '../domain/records';
+import { sleep } from '../domain/retry';
+import type { SharedSesLookup } from '../domain/state-table';
 import type { LookupCache } from './cache';
 import { callDependency } from './dependency';
+
+/**
+ * Where guard environments share SES answers (the state table in production): each execution environment has its
+ * own in-memory cache, so without it a burst of concurrent checks after a deployment asks SES the same questions once
+ * per environment, beyond SES's rate of about one call a second per operation.
+ */
+export interface SharedLookupStore {
+  get(key: string): Promise<SharedSesLookup | undefined>;
+  put(key: string, value: unknown, fetchedAt: number): Promise<void>;
+  /** How long a shared answer is used, in ms (the in-memory cache's TTL). */
+  readonly ttlMs: number;
+  readonly now: () => number;
+  /**
+   * After SES refused a lookup, how long to wait before each re-read of the store (another environment may have
+   * stored the answer meanwhile). @default [250, 500, 1000, 2000]
+   */
+  readonly rereadDelaysMs?: readonly number[];
+}
 
 /** An identity as ListEmailIdentities reports it. */
 export interface IdentitySummary {
@@ -65,7 +85,38 @@ export class SesLookups {
      * ("no more than once per second"), so different lookups do not wait for each other. @default none
      */
     private readonly pace: (region: string, operation: string) => Promise<void> = async () => {},
+    private readonly shared?: SharedLookupStore,
   ) {}
+
+  /**
+   * The in-memory cache, then the shared store, then SES. An answer from SES is stored for the other environments;
+   * when SES fails (throttled, most often, by the other environments of the same burst), the store is read again a
+   * few times before the failure stands. The store's own failures only cost the sharing, never the lookup.
+   */
+  private lookup<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.cache.get(key, async () => {
+      const store = this.shared;
+      if (!store) return load();
+      const fresh = async (): Promise<T | undefined> => {
+        const hit = await store.get(key).catch(() => undefined);
+        return hit && store.now() - hit.fetchedAt < store.ttlMs ? (hit.value as T) : undefined;
+      };
+      const stored = await fresh();
+      if (stored !== undefined) return stored;
+      try {
+        const value = await load();
+        await store.put(key, value, store.now()).catch(() => undefined);
+        return value;
+      } catch (error) {
+        for (const delay of store.rereadDelaysMs ?? [250, 500, 1000, 2000]) {
+          await sleep(delay);
+          const again = await fresh();
+          if (again !== undefined) return again;
+        }
+        throw error;
+      }
+    });
+  }
 
   private async send<T>(region: string, operation: string, call: (client: SESv2Client) => Promise<T>): Promise<T> {
     await this.pace(region, operation);
@@ -74,7 +125,7 @@ export class SesLookups {
 
   /** Every identity of the account in `region`, verified or not. */
   identities(region: string): Promise<readonly IdentitySummary[]> {
-    return this.cache.get(`${region}|identities`, () =>
+    return this.lookup(`${region}|identities`, () =>
       callDependency('ses', 'ListEmailIdentities', region, async () => {
         const identities: IdentitySummary[] = [];
         let nextToken: string | undefined;
@@ -101,7 +152,7 @@ export class SesLookups {
 
   /** GetEmailIdentity for `name` in `region`; null when SES does not know the identity. */
   identity(region: string, name: string): Promise<IdentityDetails | null> {
-    return this.cache.get(`${region}|identity|${name.toLowerCase()}`, () =>
+    return this.lookup(`${region}|identity|${name.toLowerCase()}`, () =>
       callDependency('ses', 'GetEmailIdentity', region, async () => {
         const out = await notFoundAsNull(() =>
           this.send(region, 'GetEmailIdentity', (c) => c.send(new GetEmailIdentityCommand({ EmailIdentity: name }))),
@@ -129,7 +180,7 @@ export class SesLookups {
 
   /** GetAccount in `region`. */
   account(region: string): Promise<AccountDetails> {
-    return this.cache.get(`${region}|account`, () =>
+    return this.lookup(`${region}|account`, () =>
       callDependency('ses', 'GetAccount', region, async () => {
         const out = await this.send(region, 'GetAccount', (c) => c.send(new GetAccountCommand({})));
         return {
@@ -146,7 +197,7 @@ export class SesLookups {
 
   /** GetConfigurationSet `name` in `region`; null when it does not exist there. */
   configurationSet(region: string, name: string): Promise<ConfigurationSetDetails | null> {
-    return this.cache.get(`${region}|configuration-set|${name}`, () =>
+    return this.lookup(`${region}|configuration-set|${name}`, () =>
       callDependency('ses', 'GetConfigurationSet', region, async () => {
         const out = await notFoundAsNull(() =>
           this.send(region, 'GetConfigurationSet', (c) => c.send(new GetConfigurationSetCommand({ ConfigurationSetName: name }))),
