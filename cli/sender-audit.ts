@@ -1,5 +1,6 @@
 import { GetEmailIdentityCommand, type GetEmailIdentityCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { identityCandidates, parseFrom } from '../lambdas/domain/email';
+import { indexIdentities, passedOver, resolveIdentity } from '../lambdas/domain/identity';
 import { excerpt } from '../lambdas/domain/text';
 import { type DnsLookups, isNoRecord } from './dns';
 import { UsageError } from './errors';
@@ -85,18 +86,35 @@ export async function auditSender(
   };
 }
 
+/**
+ * The identity SES uses for the sender in one region, resolved as the guard resolves it (lambdas/domain/identity.ts):
+ * GetEmailIdentity of each candidate, most specific first, until one covers the send (less specific ones cannot
+ * change the answer); when none does, the most specific one that exists. `passedOver` says why the more specific
+ * identities that exist do not cover the send.
+ */
 async function findIdentity(
   ses: SESv2Client,
   candidates: readonly string[],
-): Promise<{ name: string; out: GetEmailIdentityCommandOutput } | null> {
-  for (const name of candidates) {
+): Promise<{ name: string; out: GetEmailIdentityCommandOutput; passedOver: string[] } | null> {
+  const found = new Map<string, GetEmailIdentityCommandOutput>();
+  const resolveAmong = (checked: readonly string[]) =>
+    resolveIdentity(
+      checked,
+      indexIdentities([...found].map(([name, out]) => ({ name, verificationStatus: out.VerificationStatus ?? 'NOT_STARTED' }))),
+    );
+  let resolution = resolveAmong([]);
+  for (const [i, name] of candidates.entries()) {
     try {
-      return { name, out: await ses.send(new GetEmailIdentityCommand({ EmailIdentity: name })) };
+      found.set(name, await ses.send(new GetEmailIdentityCommand({ EmailIdentity: name })));
     } catch (error) {
       if ((error as Error).name !== 'NotFoundException') throw error;
     }
+    resolution = resolveAmong(candidates.slice(0, i + 1));
+    if (resolution.covering) break;
   }
-  return null;
+  const name = resolution.reported?.name;
+  const out = name === undefined ? undefined : found.get(name);
+  return name !== undefined && out ? { name, out, passedOver: passedOver(resolution) } : null;
 }
 
 async function auditRegion(target: SenderTarget, region: string, ses: SESv2Client, dns: DnsLookups): Promise<RegionAudit> {
@@ -132,10 +150,11 @@ async function auditRegion(target: SenderTarget, region: string, ses: SESv2Clien
     };
   }
   const { name, out } = found;
+  const others = found.passedOver.length > 0 ? `; ${found.passedOver.join(', ')}, so SES uses ${name}` : '';
   const findings: Finding[] = [];
   findings.push(
     out.VerifiedForSendingStatus
-      ? { check: 'identity', level: 'ok', message: `${name} (${out.IdentityType}) is verified for sending` }
+      ? { check: 'identity', level: 'ok', message: `${name} (${out.IdentityType}) is verified for sending${others}` }
       : {
           check: 'identity',
           level: 'fail',

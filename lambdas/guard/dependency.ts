@@ -1,3 +1,6 @@
+import type { Problem } from '../../client/contract';
+import { problem } from './problems';
+
 /** A backing service the guard could not get an answer from. */
 export type Dependency = 'ses' | 'dynamodb';
 
@@ -35,6 +38,22 @@ export async function callDependency<T>(dependency: Dependency, operation: strin
     if (error instanceof DependencyError) throw error;
     throw new DependencyError(dependency, operation, target, error);
   }
+}
+
+/** The GUARD_DEPENDENCY_UNAVAILABLE problem of a failed lookup: the guard fails closed. */
+export function dependencyProblem(failure: DependencyError): Problem {
+  return problem(
+    'GUARD_DEPENDENCY_UNAVAILABLE',
+    'block',
+    `The guard could not reach ${failure.dependency === 'ses' ? `SES in ${failure.target}` : `DynamoDB table ${failure.target}`} (${failure.operation}: ${failure.errorName}); refusing to answer without it.`,
+    {
+      dependency: failure.dependency,
+      operation: failure.operation,
+      target: failure.target,
+      error: failure.errorName,
+      httpStatus: failure.httpStatus ?? null,
+    },
+  );
 }
 
 function errorName(error: unknown): string {
