@@ -74,7 +74,8 @@ export async function runGuardLoad(
           Array.from({ length: scenario.concurrency }, (_, c) => guard.invoke<GuardResponse>(request(first + c))),
         );
         return outcomes.map((outcome) => {
-          if (outcome.error || !outcome.result) throw new Error(`guard failed under load: ${outcome.error?.name}: ${outcome.error?.message}`);
+          if (outcome.error || !outcome.result)
+            throw new Error(`guard failed under load: ${outcome.error?.name}: ${outcome.error?.message}`);
           if (outcome.result.problems.some((p) => p.code === 'GUARD_DEPENDENCY_UNAVAILABLE')) unavailable++;
           maxResponseBytes = Math.max(maxResponseBytes, Buffer.byteLength(outcome.payload));
           return outcome.handlerMs ?? outcome.durationMs;
