@@ -25,6 +25,8 @@ export interface GuardLoadRow {
   readonly sesCallsPerCheck: number;
   /** SES calls of the warm-up round, per check: what cold environments cost SES, paced at SES's 1 request/s. */
   readonly warmupSesCallsPerCheck: number;
+  /** Invocations that ended in a function error (e.g. `Sandbox.Timedout`), warm-up included. */
+  readonly functionErrors: number;
   /** Checks answered GUARD_DEPENDENCY_UNAVAILABLE, warm-up included. */
   readonly dependencyUnavailable: number;
   readonly maxResponseBytes: number;
@@ -69,17 +71,23 @@ export async function runGuardLoad(
       });
       let unavailable = 0;
       let maxResponseBytes = 0;
+      const failures: string[] = [];
       const round_ = async (first: number) => {
         const outcomes = await Promise.all(
           Array.from({ length: scenario.concurrency }, (_, c) => guard.invoke<GuardResponse>(request(first + c))),
         );
-        return outcomes.map((outcome) => {
-          if (outcome.error || !outcome.result)
-            throw new Error(`guard failed under load: ${outcome.error?.name}: ${outcome.error?.message}`);
+        const times: number[] = [];
+        for (const outcome of outcomes) {
+          if (outcome.error || !outcome.result) {
+            // A function error (a timeout, on a machine too loaded for the scenario) is counted, not fatal.
+            failures.push(outcome.error?.name ?? 'no result');
+            continue;
+          }
           if (outcome.result.problems.some((p) => p.code === 'GUARD_DEPENDENCY_UNAVAILABLE')) unavailable++;
           maxResponseBytes = Math.max(maxResponseBytes, Buffer.byteLength(outcome.payload));
-          return outcome.handlerMs ?? outcome.durationMs;
-        });
+          times.push(outcome.handlerMs ?? outcome.durationMs);
+        }
+        return times;
       };
 
       log(`  guard load: ${scenario.concurrency} concurrent checks of ${scenario.recipients} recipients, warm-up round...`);
@@ -90,13 +98,14 @@ export async function runGuardLoad(
       proxy.reset();
       const times: number[] = [];
       for (let r = 1; r <= scenario.rounds; r++) times.push(...(await round_(r * scenario.concurrency)));
-      const checks = times.length;
+      const checks = scenario.rounds * scenario.concurrency;
       rows.push({
         concurrency: scenario.concurrency,
         recipients: scenario.recipients,
         checks,
-        p50Ms: round(median(times), 1),
-        p95Ms: round(percentile(times, 95), 1),
+        p50Ms: times.length ? round(median(times), 1) : Number.NaN,
+        p95Ms: times.length ? round(percentile(times, 95), 1) : Number.NaN,
+        functionErrors: failures.length,
         dynamoRequestsPerCheck: round(proxy.total() / checks, 1),
         sesCallsPerCheck: round(emu.stats().totals.requests / checks, 2),
         warmupSesCallsPerCheck: round(warmupSes / scenario.concurrency, 2),
@@ -120,6 +129,11 @@ export function guardLoadChecks(rows: readonly GuardLoadRow[]): Array<{ target: 
       target: `guard, ${r.concurrency} concurrent × ${r.recipients} recipients: no GUARD_DEPENDENCY_UNAVAILABLE`,
       measured: `${r.dependencyUnavailable} of ${r.checks + r.concurrency}`,
       met: r.dependencyUnavailable === 0,
+    },
+    {
+      target: `guard, ${r.concurrency} concurrent × ${r.recipients} recipients: no function error`,
+      measured: `${r.functionErrors} of ${r.checks + r.concurrency}`,
+      met: r.functionErrors === 0,
     },
     {
       target: `guard, ${r.concurrency} concurrent × ${r.recipients} recipients: ≤ 0.1 SES calls per warm check`,
