@@ -11,7 +11,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
 import { auditPartitionKey, regionAttribute } from '../lambdas/domain/records';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
-import { type FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
+import { type DnsFailure, type FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
 import { scanAll, testSesClient } from './support/local-aws';
 
 const ROOT = join(__dirname, '..');
@@ -747,7 +747,8 @@ describe('CLI: ssg against the local environment', () => {
 
   describe('Command: audit', () => {
     let dns: FixtureDnsServer;
-    const domains = ['good.example', 'nodmarc.example', 'nospf.example', 'forensic.example'];
+    const domains = ['good.example', 'nodmarc.example', 'nospf.example', 'forensic.example', 'dnsfail.example', 'mixed.example'];
+    let dnsfailTokens: string[] = [];
 
     beforeAll(async () => {
       // Each domain is verified in us-east-1 with a custom MAIL FROM; its DNS differs per scenario.
@@ -758,6 +759,7 @@ describe('CLI: ssg against the local environment', () => {
       for (const domain of domains) {
         env.ses.region('us-east-1').putIdentity({ name: domain, type: 'DOMAIN', mailFromDomain: `bounce.${domain}` });
         const identity = await ses.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
+        if (domain === 'dnsfail.example') dnsfailTokens = identity.DkimAttributes?.Tokens ?? [];
         for (const token of identity.DkimAttributes?.Tokens ?? []) cname[`${token}._domainkey.${domain}`] = `${token}.dkim.amazonses.com`;
         txt[`bounce.${domain}`] = ['v=spf1 include:amazonses.com ~all'];
         txt[`_dmarc.${domain}`] = [`v=DMARC1; p=reject; rua=mailto:dmarc@${domain}`];
@@ -769,7 +771,16 @@ describe('CLI: ssg against the local environment', () => {
       txt['_dmarc.forensic.example'] = [
         'v=DMARC1; p=quarantine; rua=mailto:a@forensic.example; ruf=mailto:forensic@forensic.example; fo=1',
       ];
-      dns = await startFixtureDnsServer({ txt, cname, mx });
+      // dnsfail.example has every record, but the server gives no answer for some of them; mixed.example has no
+      // DMARC record (a definite failure) and an SPF lookup that gives no answer.
+      delete txt['_dmarc.mixed.example'];
+      const failures: Record<string, DnsFailure> = {
+        '_dmarc.dnsfail.example': 'SERVFAIL',
+        'bounce.dnsfail.example': 'REFUSED',
+        [`${dnsfailTokens[0]}._domainkey.dnsfail.example`]: 'SERVFAIL',
+        'bounce.mixed.example': 'SERVFAIL',
+      };
+      dns = await startFixtureDnsServer({ txt, cname, mx, failures });
     });
     afterAll(async () => {
       await dns?.close();
@@ -830,6 +841,70 @@ describe('CLI: ssg against the local environment', () => {
       expect(run.stdout).toMatch(/warn +DMARC ruf +forensic \(failure\) reports requested \(ruf=mailto:forensic@forensic\.example\)/);
       expect(run.stdout).toMatch(/warn +DMARC fo +fo=1 asks for a failure report whenever any mechanism fails/);
       expect(run.stdout).toContain('Result: 0 failed, 2 warnings');
+    });
+
+    it('reports DNS lookups that give no answer (SERVFAIL, REFUSED) as "could not check" with exit 3, never as failures', async () => {
+      // Act
+      const [text, json] = await Promise.all([
+        ssg(['audit', '--from', 'news@dnsfail.example', '--region', 'us-east-1', '--dns-server', dns.address]),
+        ssg(['audit', '--from', 'news@dnsfail.example', '--region', 'us-east-1', '--dns-server', dns.address, '--json']),
+      ]);
+
+      // Assess
+      expect(dnsfailTokens).toHaveLength(3);
+      expect(text.code).toBe(3);
+      expect(text.stdout).toMatch(/ok +identity +dnsfail\.example \(DOMAIN\) is verified for sending/);
+      expect(text.stdout).toMatch(
+        new RegExp(
+          `could not check +DKIM DNS +2 of 3 DKIM CNAMEs resolve to SES: ${dnsfailTokens[0]}\\._domainkey\\.dnsfail\\.example: DNS lookup failed \\(ESERVFAIL\\)`,
+        ),
+      );
+      expect(text.stdout).toMatch(/could not check +MAIL FROM MX +bounce\.dnsfail\.example: MX lookup failed \(EREFUSED\)/);
+      expect(text.stdout).toMatch(/could not check +SPF +bounce\.dnsfail\.example: TXT lookup failed \(EREFUSED\)/);
+      expect(text.stdout).toMatch(/could not check +DMARC +_dmarc\.dnsfail\.example: DNS lookup failed \(ESERVFAIL\)/);
+      expect(text.stdout).not.toContain('FAIL ');
+      expect(text.stdout).toContain('Result: 0 failed, 4 could not be checked, 0 warnings');
+      expect(json.code).toBe(3);
+      const report = JSON.parse(json.stdout) as {
+        failures: number;
+        unchecked: number;
+        domainFindings: Array<{ check: string; level: string }>;
+      };
+      expect([report.failures, report.unchecked]).toEqual([0, 4]);
+      expect(report.domainFindings).toEqual([expect.objectContaining({ check: 'DMARC', level: 'unchecked' })]);
+    });
+
+    it('exits 1 when a check fails, even if another could not be made', async () => {
+      // Act
+      const run = await ssg(['audit', '--from', 'news@mixed.example', '--region', 'us-east-1', '--dns-server', dns.address]);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/FAIL +DMARC +no DMARC record at _dmarc\.mixed\.example/);
+      expect(run.stdout).toMatch(/could not check +MAIL FROM MX +bounce\.mixed\.example: MX lookup failed \(ESERVFAIL\)/);
+      expect(run.stdout).toMatch(/could not check +SPF +bounce\.mixed\.example: TXT lookup failed \(ESERVFAIL\)/);
+      expect(run.stdout).toContain('Result: 1 failed, 2 could not be checked, 0 warnings');
+    });
+
+    it('reports an SES 5xx answer (after the retries) as "could not check", not as a missing identity', async () => {
+      // Prepare: SES in us-west-2 answers every request with a 5xx (throttling and access denied: test/cli-unit.test.ts)
+      env.ses.setFaults({ serverErrorRate: { 'us-west-2': 1 } });
+
+      // Act
+      let run: Run;
+      try {
+        run = await ssg(['audit', '--from', 'news@good.example', '--region', 'us-west-2', '--dns-server', dns.address]);
+      } finally {
+        env.ses.setFaults({});
+      }
+
+      // Assess
+      expect(run.code).toBe(3);
+      expect(run.stdout).toContain('us-west-2: identity unknown');
+      expect(run.stdout).toMatch(/could not check +identity +could not ask SES in us-west-2: InternalServiceErrorException/);
+      expect(run.stdout).not.toContain('no SES identity');
+      expect(run.stdout).toMatch(/ok +DMARC +policy p=reject/);
+      expect(run.stdout).toContain('Result: 0 failed, 1 could not be checked, 0 warnings');
     });
   });
 
