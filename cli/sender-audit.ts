@@ -1,6 +1,7 @@
 import { GetEmailIdentityCommand, type GetEmailIdentityCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { identityCandidates, parseFrom } from '../lambdas/domain/email';
 import { excerpt } from '../lambdas/domain/text';
+import { type DmarcRecord, lookupDmarcRecord } from './dmarc';
 import { type DnsLookups, isNoRecord } from './dns';
 import { UsageError } from './errors';
 
@@ -314,29 +315,10 @@ async function spfFinding(domain: string, dns: DnsLookups): Promise<Finding> {
   };
 }
 
-/** The parsed DMARC record as mailauth returns it (tags lower-cased; `rr` is the raw record). */
-interface DmarcRecord {
-  readonly v?: string;
-  readonly p?: string;
-  readonly sp?: string;
-  readonly pct?: number;
-  readonly rua?: string;
-  readonly ruf?: string;
-  readonly fo?: string;
-  readonly rr: string;
-  readonly isOrgRecord: boolean;
-}
-
-type DmarcLookup = (domain: string, resolver: (name: string, type: string) => Promise<unknown>) => Promise<DmarcRecord | false>;
-
-// mailauth's DMARC record lookup and parser: `_dmarc.<domain>`, falling back to the organizational domain.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const getDmarcRecord = require('mailauth/lib/dmarc/get-dmarc-record') as DmarcLookup;
-
 async function dmarcFindings(domain: string, dns: DnsLookups): Promise<Finding[]> {
-  let record: DmarcRecord | false;
+  let record: DmarcRecord | null;
   try {
-    record = await getDmarcRecord(domain, (name, type) => dns.resolve(name, type));
+    record = await lookupDmarcRecord(domain, (name) => dns.resolveTxt(name));
   } catch (error) {
     return [{ check: 'DMARC', level: 'unchecked', message: `_dmarc.${domain}: DNS lookup failed (${lookupError(error)})` }];
   }

@@ -152,10 +152,9 @@ describe('Function: auditSender', () => {
   const metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
   const noRecord = () => Promise.reject(Object.assign(new Error('queryTxt ENODATA'), { code: 'ENODATA' }));
   const dns: DnsLookups = {
-    resolveTxt: noRecord,
+    resolveTxt: async (name) => (name === '_dmarc.example.com' ? [['v=DMARC1; p=reject']] : noRecord()),
     resolveCname: noRecord,
     resolveMx: noRecord,
-    resolve: async (name) => (name === '_dmarc.example.com' ? [['v=DMARC1; p=reject']] : noRecord()),
   };
 
   it('reports SES throttling and access denied as "could not check", and only NotFoundException as no identity', async () => {
@@ -211,7 +210,8 @@ describe('Function: auditSender', () => {
       resolveMx: async () => [{ exchange: 'feedback-smtp.us-east-1.amazonses.com', priority: 10 }],
       resolveTxt: async (name) => {
         if (name === 'mail.example.com') return [['v=spf1 include:_spf.provider.example ~all']];
-        throw timeout;
+        if (name === '_spf.provider.example') throw timeout;
+        return dns.resolveTxt(name);
       },
     };
 
