@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { formatDuration } from '../cli/output';
 import { documentClient } from '../lambdas/domain/clients';
 import { auditPartitionKey, regionAttribute } from '../lambdas/domain/records';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
@@ -46,6 +47,16 @@ function runCli(args: readonly string[], options: { stdin?: string; env?: Record
   });
 }
 
+/**
+ * The ages `ssg` can print for `since` ("2h 00m") when it ran between `before` and `after`: how long ago depends on
+ * when the command looked at the clock, so a slow machine changes the age, never whether it is right.
+ */
+function agesBetween(since: string, before: number, after: number): string[] {
+  const ages = new Set<string>();
+  for (let now = before; now < after + 1000; now += 1000) ages.add(formatDuration(Math.min(now, after) - Date.parse(since)));
+  return [...ages];
+}
+
 /** A TCP port nothing listens on. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -65,6 +76,8 @@ describe('CLI: ssg against the local environment', () => {
     runCli(['--local', ...args], { ...options, env: { SSG_LOCAL_ENV_FILE: envFile, ...options.env } });
   const canonical = async (address: string) =>
     (await doc().send(new GetCommand({ TableName: env.outputs.SuppressionTableName!, Key: { address } }))).Item;
+  /** When SES in us-east-1 and eu-west-1 suppressed jane.doe@example.org (seeded 72 and 2 hours ago). */
+  const seeded = { usEast: new Date(0), euWest: new Date(0) };
   const auditCount = async (address: string) =>
     (
       await doc().send(
@@ -89,13 +102,15 @@ describe('CLI: ssg against the local environment', () => {
     });
     ddb = new DynamoDBClient({ endpoint: env.endpoints.dynamodb, region: env.region, credentials: env.credentials });
     const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * HOUR);
+    seeded.usEast = at(72);
+    seeded.euWest = at(2);
     env.ses.region('us-east-1').putSuppressedMany([
-      { emailAddress: 'Jane.Doe@Example.org', reason: 'BOUNCE', lastUpdateTime: at(72) },
+      { emailAddress: 'Jane.Doe@Example.org', reason: 'BOUNCE', lastUpdateTime: seeded.usEast },
       { emailAddress: 'bounced.once@example.net', reason: 'BOUNCE', lastUpdateTime: at(30) },
     ]);
     env.ses.region('us-west-2').putSuppressed({ emailAddress: 'jane.doe@example.org', reason: 'BOUNCE', lastUpdateTime: at(48) });
     env.ses.region('eu-west-1').putSuppressedMany([
-      { emailAddress: 'JANE.DOE@EXAMPLE.ORG', reason: 'COMPLAINT', lastUpdateTime: at(2) },
+      { emailAddress: 'JANE.DOE@EXAMPLE.ORG', reason: 'COMPLAINT', lastUpdateTime: seeded.euWest },
       { emailAddress: 'europe.only@example.eu', reason: 'COMPLAINT', lastUpdateTime: at(20) },
     ]);
     env.ses.region('us-east-1').putIdentity({ name: 'example.com', type: 'DOMAIN', mailFromDomain: 'mail.example.com' });
@@ -142,15 +157,21 @@ describe('CLI: ssg against the local environment', () => {
 
     it('shows each region in sync with its entries and the canonical totals after a sync', async () => {
       // Act
+      const before = Date.now();
       const [text, json, strict] = await Promise.all([
         ssg(['status']),
         ssg(['status', '--json']),
         ssg(['status', '--stale-after', '0.0001']),
       ]);
+      const after = Date.now();
 
       // Assess
       expect(text.code).toBe(0);
-      expect(text.stdout).toMatch(/us-east-1\s+ok\s+\S+ \(\d+s ago\)\s+\d+s\s+2\s+full complete, read 2, wrote 2, removed 0\s+-/);
+      const usEast = /us-east-1\s+ok\s+(\S+) \(([^)]+) ago\)\s+(?:\d+[sm])\s+2\s+full complete, read 2, wrote 2, removed 0\s+-/.exec(
+        text.stdout,
+      );
+      expect(usEast).not.toBeNull();
+      expect(agesBetween(usEast![1]!, before, after)).toContain(usEast![2]);
       expect(text.stdout).toMatch(/eu-west-1\s+ok\s+.*\s+2\s+full complete/);
       expect(text.stdout).toContain('Canonical table: 3 addresses, 3 suppressed, 1 in more than one region, 0 suppressed manually');
       expect(text.stdout).toContain('All regions are in sync.');
@@ -170,13 +191,19 @@ describe('CLI: ssg against the local environment', () => {
   describe('Command: lookup', () => {
     it('explains a suppression region by region, with the case each region holds', async () => {
       // Act
+      const before = Date.now();
       const [found, missing] = await Promise.all([ssg(['lookup', 'JANE.doe@example.ORG']), ssg(['lookup', 'nobody@example.com'])]);
+      const after = Date.now();
 
       // Assess
       expect(found.code).toBe(0);
       expect(found.stdout).toContain('jane.doe@example.org: SUPPRESSED (COMPLAINT) by eu-west-1, us-east-1, us-west-2');
-      expect(found.stdout).toMatch(/eu-west-1\s+LISTED\s+COMPLAINT\s+\S+ \(2h 00m ago\)\s+JANE\.DOE@EXAMPLE\.ORG/);
-      expect(found.stdout).toMatch(/us-east-1\s+LISTED\s+BOUNCE\s+\S+ \(3d 00h ago\)\s+Jane\.Doe@Example\.org/);
+      // Each region's own time (seeded 2 hours and 3 days ago), with how long ago it was when ssg ran.
+      const euWest = /eu-west-1\s+LISTED\s+COMPLAINT\s+(\S+) \(([^)]+) ago\)\s+JANE\.DOE@EXAMPLE\.ORG/.exec(found.stdout);
+      const usEast = /us-east-1\s+LISTED\s+BOUNCE\s+(\S+) \(([^)]+) ago\)\s+Jane\.Doe@Example\.org/.exec(found.stdout);
+      expect([euWest?.[1], usEast?.[1]]).toEqual([seeded.euWest.toISOString(), seeded.usEast.toISOString()]);
+      expect(agesBetween(euWest![1]!, before, after)).toContain(euWest![2]);
+      expect(agesBetween(usEast![1]!, before, after)).toContain(usEast![2]);
       expect(found.stdout).toMatch(/us-west-2\s+LISTED\s+BOUNCE\s+.*jane\.doe@example\.org/);
       expect(found.stdout).toContain('manual: none');
       expect(found.stdout).toContain('Audit trail: no manual changes');
