@@ -5,12 +5,11 @@ import { UsageError } from './errors';
 /** Environment variable naming the DNS server `audit` asks (same format as `--dns-server`). */
 export const DNS_SERVER_VARIABLE = 'SSG_DNS_SERVER';
 
-/** The DNS lookups `audit` makes; `resolve` is the generic form mailauth calls. */
+/** The DNS lookups `audit` makes. */
 export interface DnsLookups {
   resolveTxt(name: string): Promise<string[][]>;
   resolveCname(name: string): Promise<string[]>;
   resolveMx(name: string): Promise<Array<{ exchange: string; priority: number }>>;
-  resolve(name: string, type: string): Promise<unknown>;
 }
 
 /**
@@ -58,7 +57,6 @@ export function createDnsLookups(server: string | undefined, env: NodeJS.Process
     resolveTxt: (name) => cached('TXT', name, () => resolver.resolveTxt(name)),
     resolveCname: (name) => cached('CNAME', name, () => resolver.resolveCname(name)),
     resolveMx: (name) => cached('MX', name, () => resolver.resolveMx(name)),
-    resolve: (name, type) => cached(type, name, () => resolver.resolve(name, type)),
   };
 }
 

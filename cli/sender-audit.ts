@@ -2,11 +2,16 @@ import { GetEmailIdentityCommand, type GetEmailIdentityCommandOutput, type SESv2
 import { identityCandidates, parseFrom } from '../lambdas/domain/email';
 import { indexIdentities, passedOver, resolveIdentity } from '../lambdas/domain/identity';
 import { excerpt } from '../lambdas/domain/text';
+import { type DmarcRecord, lookupDmarcRecord } from './dmarc';
 import { type DnsLookups, isNoRecord } from './dns';
 import { UsageError } from './errors';
 
-/** `ok`, or a problem that only deserves attention (`warn`), or one that breaks sending or authentication (`fail`). */
-export type Level = 'ok' | 'warn' | 'fail';
+/**
+ * `ok`; a problem that only deserves attention (`warn`); a check whose answer could not be had (`unchecked`: DNS or
+ * SES gave no answer, so nothing is known either way); or a problem that breaks sending or authentication (`fail`).
+ * Only a definite answer is a `fail`: for DNS, a record that is absent (NXDOMAIN, or no data) or wrong.
+ */
+export type Level = 'ok' | 'warn' | 'unchecked' | 'fail';
 
 /** One check's outcome. */
 export interface Finding {
@@ -33,6 +38,8 @@ export interface SenderAudit {
   /** Checks of the From domain that do not depend on the region (DMARC). */
   readonly domainFindings: Finding[];
   readonly failures: number;
+  /** Checks that could not be made (findings at level `unchecked`). */
+  readonly unchecked: number;
   readonly warnings: number;
 }
 
@@ -82,6 +89,7 @@ export async function auditSender(
     regions: regionAudits,
     domainFindings,
     failures: all.filter((f) => f.level === 'fail').length,
+    unchecked: all.filter((f) => f.level === 'unchecked').length,
     warnings: all.filter((f) => f.level === 'warn').length,
   };
 }
@@ -126,10 +134,12 @@ async function auditRegion(target: SenderTarget, region: string, ses: SESv2Clien
       region,
       identity: null,
       identityType: null,
+      // Only NotFoundException says there is no such identity; throttling, a 5xx answer or access denied (after
+      // the SDK's retries) says nothing about the sender's setup.
       findings: [
         {
           check: 'identity',
-          level: 'fail',
+          level: 'unchecked',
           message: `could not ask SES in ${region}: ${(error as Error).name}: ${(error as Error).message}`,
         },
       ],
@@ -206,8 +216,12 @@ async function auditRegion(target: SenderTarget, region: string, ses: SESv2Clien
 
 const trimDot = (name: string) => name.toLowerCase().replace(/\.$/, '');
 
+/** The error code of a failed DNS lookup (ESERVFAIL, ETIMEOUT, ECONNREFUSED, ...), else its message. */
+const lookupError = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+
 async function dkimDnsFinding(domain: string, region: string, tokens: readonly string[], dns: DnsLookups): Promise<Finding> {
   const bad: string[] = [];
+  const unanswered: string[] = [];
   for (const token of tokens) {
     const name = `${token}._domainkey.${domain}`;
     // Most regions sign with <token>.dkim.amazonses.com; some newer ones with <token>.dkim.<region>.amazonses.com.
@@ -216,20 +230,23 @@ async function dkimDnsFinding(domain: string, region: string, tokens: readonly s
       const targets = (await dns.resolveCname(name)).map(trimDot);
       if (!targets.some((t) => expected.includes(t))) bad.push(`${name} points at ${targets.join(', ')}, not ${expected[0]}`);
     } catch (error) {
-      bad.push(
-        isNoRecord(error)
-          ? `${name} has no CNAME (add ${name} CNAME ${expected[0]})`
-          : `${name}: DNS lookup failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-      );
+      if (isNoRecord(error)) bad.push(`${name} has no CNAME (add ${name} CNAME ${expected[0]})`);
+      else unanswered.push(`${name}: DNS lookup failed (${lookupError(error)})`);
     }
   }
-  return bad.length === 0
-    ? { check: 'DKIM DNS', level: 'ok', message: `${tokens.length} of ${tokens.length} CNAMEs <token>._domainkey.${domain} point at SES` }
-    : {
-        check: 'DKIM DNS',
-        level: 'fail',
-        message: `${tokens.length - bad.length} of ${tokens.length} DKIM CNAMEs resolve to SES: ${bad.join('; ')}`,
-      };
+  const good = tokens.length - bad.length - unanswered.length;
+  if (bad.length === 0 && unanswered.length === 0)
+    return {
+      check: 'DKIM DNS',
+      level: 'ok',
+      message: `${tokens.length} of ${tokens.length} CNAMEs <token>._domainkey.${domain} point at SES`,
+    };
+  return {
+    check: 'DKIM DNS',
+    // A CNAME that is definitely missing or wrong fails, whatever the lookups that gave no answer would have said.
+    level: bad.length > 0 ? 'fail' : 'unchecked',
+    message: `${good} of ${tokens.length} DKIM CNAMEs resolve to SES: ${[...bad, ...unanswered].join('; ')}`,
+  };
 }
 
 async function mxFinding(domain: string, region: string, dns: DnsLookups): Promise<Finding> {
@@ -246,22 +263,21 @@ async function mxFinding(domain: string, region: string, dns: DnsLookups): Promi
   } catch (error) {
     if (isNoRecord(error))
       return { check: 'MAIL FROM MX', level: 'fail', message: `${domain} has no MX record; SES in ${region} needs "10 ${expected}"` };
-    return {
-      check: 'MAIL FROM MX',
-      level: 'fail',
-      message: `${domain}: MX lookup failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    };
+    return { check: 'MAIL FROM MX', level: 'unchecked', message: `${domain}: MX lookup failed (${lookupError(error)})` };
   }
 }
 
-/** The SPF record of a domain (one `v=spf1` TXT record), or why there is none. */
-async function spfRecord(domain: string, dns: DnsLookups): Promise<{ record?: string; error?: string }> {
+/**
+ * The SPF record of a domain (one `v=spf1` TXT record), or why there is none; `unanswered` when the lookup gave no
+ * answer, so whether there is one is not known.
+ */
+async function spfRecord(domain: string, dns: DnsLookups): Promise<{ record?: string; error?: string; unanswered?: boolean }> {
   let rows: string[][];
   try {
     rows = await dns.resolveTxt(domain);
   } catch (error) {
     if (isNoRecord(error)) return { error: `${domain} has no SPF record` };
-    return { error: `${domain}: TXT lookup failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    return { error: `${domain}: TXT lookup failed (${lookupError(error)})`, unanswered: true };
   }
   const records = rows.map((chunks) => chunks.join('')).filter((txt) => /^v=spf1(\s|$)/i.test(txt.trim()));
   if (records.length === 0) return { error: `${domain} has no SPF record` };
@@ -276,8 +292,11 @@ async function spfRecord(domain: string, dns: DnsLookups): Promise<{ record?: st
  */
 async function spfFinding(domain: string, dns: DnsLookups): Promise<Finding> {
   const top = await spfRecord(domain, dns);
+  if (top.unanswered) return { check: 'SPF', level: 'unchecked', message: `${top.error}` };
   if (!top.record) return { check: 'SPF', level: 'fail', message: `${top.error}; add TXT "v=spf1 include:amazonses.com ~all"` };
   let lookups = 0;
+  // Includes whose record could not be read: amazonses.com may be behind one of them.
+  const unanswered: string[] = [];
   const search = async (record: string, via: string[]): Promise<{ found: boolean; qualifier?: string; via: string[] }> => {
     const terms = record.split(/\s+/).slice(1);
     for (const term of terms) {
@@ -290,6 +309,7 @@ async function spfFinding(domain: string, dns: DnsLookups): Promise<Finding> {
     for (const name of next) {
       if (++lookups > 10) return { found: false, via };
       const nested = await spfRecord(trimDot(name), dns);
+      if (nested.unanswered) unanswered.push(`${nested.error}`);
       if (!nested.record) continue;
       const result = await search(nested.record, [...via, trimDot(name)]);
       if (result.found) return result;
@@ -297,6 +317,12 @@ async function spfFinding(domain: string, dns: DnsLookups): Promise<Finding> {
     return { found: false, via };
   };
   const result = await search(top.record, []);
+  if (!result.found && unanswered.length > 0)
+    return {
+      check: 'SPF',
+      level: 'unchecked',
+      message: `${domain}: "${top.record}" does not include amazonses.com directly, and not every record it includes could be read: ${unanswered.join('; ')}`,
+    };
   if (!result.found)
     return { check: 'SPF', level: 'fail', message: `${domain}: "${top.record}" does not include amazonses.com; add include:amazonses.com` };
   if (result.qualifier === '-')
@@ -308,37 +334,12 @@ async function spfFinding(domain: string, dns: DnsLookups): Promise<Finding> {
   };
 }
 
-/** The parsed DMARC record as mailauth returns it (tags lower-cased; `rr` is the raw record). */
-interface DmarcRecord {
-  readonly v?: string;
-  readonly p?: string;
-  readonly sp?: string;
-  readonly pct?: number;
-  readonly rua?: string;
-  readonly ruf?: string;
-  readonly fo?: string;
-  readonly rr: string;
-  readonly isOrgRecord: boolean;
-}
-
-type DmarcLookup = (domain: string, resolver: (name: string, type: string) => Promise<unknown>) => Promise<DmarcRecord | false>;
-
-// mailauth's DMARC record lookup and parser: `_dmarc.<domain>`, falling back to the organizational domain.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const getDmarcRecord = require('mailauth/lib/dmarc/get-dmarc-record') as DmarcLookup;
-
 async function dmarcFindings(domain: string, dns: DnsLookups): Promise<Finding[]> {
-  let record: DmarcRecord | false;
+  let record: DmarcRecord | null;
   try {
-    record = await getDmarcRecord(domain, (name, type) => dns.resolve(name, type));
+    record = await lookupDmarcRecord(domain, (name) => dns.resolveTxt(name));
   } catch (error) {
-    return [
-      {
-        check: 'DMARC',
-        level: 'fail',
-        message: `_dmarc.${domain}: DNS lookup failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-      },
-    ];
+    return [{ check: 'DMARC', level: 'unchecked', message: `_dmarc.${domain}: DNS lookup failed (${lookupError(error)})` }];
   }
   if (!record) {
     return [

@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { GetEmailIdentityCommand, NotFoundException, SESv2Client, TooManyRequestsException } from '@aws-sdk/client-sesv2';
+import { mockClient } from 'aws-sdk-client-mock';
 import { printVerdict, readRecipients } from '../cli/commands/check';
+import type { DnsLookups } from '../cli/dns';
 import { buildProgram } from '../cli/main';
 import { formatDuration, Progress, table } from '../cli/output';
 import { Runner } from '../cli/runner';
+import { auditSender, parseSender } from '../cli/sender-audit';
 
 /** A stream that records what was written, claiming to be a terminal or not. */
 function fakeStderr(isTTY: boolean): PassThrough & { isTTY: boolean; text: () => string } {
@@ -169,5 +173,86 @@ describe('Command: lookup options', () => {
     // Assess
     expect(runner.exitCode).toBe(2);
     expect(errors.join('')).toBe(`error: ${message}\n`);
+  });
+});
+
+describe('Function: auditSender', () => {
+  const metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
+  const noRecord = () => Promise.reject(Object.assign(new Error('queryTxt ENODATA'), { code: 'ENODATA' }));
+  const dns: DnsLookups = {
+    resolveTxt: async (name) => (name === '_dmarc.example.com' ? [['v=DMARC1; p=reject']] : noRecord()),
+    resolveCname: noRecord,
+    resolveMx: noRecord,
+  };
+
+  it('reports SES throttling and access denied as "could not check", and only NotFoundException as no identity', async () => {
+    // Prepare: one client per region, each answering GetEmailIdentity with one error (the SDK's retries are spent)
+    const errors: Record<string, Error> = {
+      'us-east-1': new TooManyRequestsException({ message: 'Too many requests', ...metadata(429) }),
+      'us-west-2': Object.assign(new Error('not authorized to perform ses:GetEmailIdentity'), {
+        name: 'AccessDeniedException',
+        ...metadata(403),
+      }),
+      'eu-west-1': new NotFoundException({ message: 'Email identity does not exist', ...metadata(404) }),
+    };
+    const clients = Object.fromEntries(
+      Object.entries(errors).map(([region, error]) => {
+        const client = new SESv2Client({ region });
+        mockClient(client).on(GetEmailIdentityCommand).rejects(error);
+        return [region, client];
+      }),
+    );
+
+    // Act
+    const report = await auditSender(parseSender('news@example.com'), Object.keys(errors), (region) => clients[region]!, dns);
+
+    // Assess
+    expect(report.regions.map((r) => [r.region, r.findings.map((f) => [f.check, f.level])])).toEqual([
+      ['us-east-1', [['identity', 'unchecked']]],
+      ['us-west-2', [['identity', 'unchecked']]],
+      ['eu-west-1', [['identity', 'fail']]],
+    ]);
+    expect(report.regions[0]?.findings[0]?.message).toBe('could not ask SES in us-east-1: TooManyRequestsException: Too many requests');
+    expect(report.regions[1]?.findings[0]?.message).toMatch(/^could not ask SES in us-west-2: AccessDeniedException: not authorized/);
+    expect([report.failures, report.unchecked]).toEqual([1, 2]);
+  });
+
+  it('cannot check SPF when a record it includes gives no answer, and does not fail it', async () => {
+    // Prepare: a verified domain whose MAIL FROM SPF reaches SES only through an include whose lookup times out
+    const client = new SESv2Client({ region: 'us-east-1' });
+    mockClient(client)
+      .on(GetEmailIdentityCommand)
+      .resolves({
+        IdentityType: 'DOMAIN',
+        VerifiedForSendingStatus: true,
+        DkimAttributes: { Status: 'SUCCESS', SigningEnabled: true, Tokens: [] },
+        MailFromAttributes: {
+          MailFromDomain: 'mail.example.com',
+          MailFromDomainStatus: 'SUCCESS',
+          BehaviorOnMxFailure: 'USE_DEFAULT_VALUE',
+        },
+      });
+    const timeout = Object.assign(new Error('queryTxt ETIMEOUT _spf.provider.example'), { code: 'ETIMEOUT' });
+    const lookups: DnsLookups = {
+      ...dns,
+      resolveMx: async () => [{ exchange: 'feedback-smtp.us-east-1.amazonses.com', priority: 10 }],
+      resolveTxt: async (name) => {
+        if (name === 'mail.example.com') return [['v=spf1 include:_spf.provider.example ~all']];
+        if (name === '_spf.provider.example') throw timeout;
+        return dns.resolveTxt(name);
+      },
+    };
+
+    // Act
+    const report = await auditSender(parseSender('example.com'), ['us-east-1'], () => client, lookups);
+
+    // Assess
+    expect(report.regions[0]?.findings.find((f) => f.check === 'SPF')).toEqual({
+      check: 'SPF',
+      level: 'unchecked',
+      message:
+        'mail.example.com: "v=spf1 include:_spf.provider.example ~all" does not include amazonses.com directly, and not every record it includes could be read: _spf.provider.example: TXT lookup failed (ETIMEOUT)',
+    });
+    expect([report.failures, report.unchecked]).toEqual([0, 1]);
   });
 });

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { formatDuration } from '../cli/output';
 import { documentClient } from '../lambdas/domain/clients';
 import { auditPartitionKey, regionAttribute } from '../lambdas/domain/records';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
-import { type FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
+import { type DnsFailure, type FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
 import { scanAll, testSesClient } from './support/local-aws';
 
 const ROOT = join(__dirname, '..');
@@ -46,6 +47,16 @@ function runCli(args: readonly string[], options: { stdin?: string; env?: Record
   });
 }
 
+/**
+ * The ages `ssg` can print for `since` ("2h 00m") when it ran between `before` and `after`: how long ago depends on
+ * when the command looked at the clock, so a slow machine changes the age, never whether it is right.
+ */
+function agesBetween(since: string, before: number, after: number): string[] {
+  const ages = new Set<string>();
+  for (let now = before; now < after + 1000; now += 1000) ages.add(formatDuration(Math.min(now, after) - Date.parse(since)));
+  return [...ages];
+}
+
 /** A TCP port nothing listens on. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -65,6 +76,8 @@ describe('CLI: ssg against the local environment', () => {
     runCli(['--local', ...args], { ...options, env: { SSG_LOCAL_ENV_FILE: envFile, ...options.env } });
   const canonical = async (address: string) =>
     (await doc().send(new GetCommand({ TableName: env.outputs.SuppressionTableName!, Key: { address } }))).Item;
+  /** When SES in us-east-1 and eu-west-1 suppressed jane.doe@example.org (seeded 72 and 2 hours ago). */
+  const seeded = { usEast: new Date(0), euWest: new Date(0) };
   const auditCount = async (address: string) =>
     (
       await doc().send(
@@ -89,13 +102,15 @@ describe('CLI: ssg against the local environment', () => {
     });
     ddb = new DynamoDBClient({ endpoint: env.endpoints.dynamodb, region: env.region, credentials: env.credentials });
     const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * HOUR);
+    seeded.usEast = at(72);
+    seeded.euWest = at(2);
     env.ses.region('us-east-1').putSuppressedMany([
-      { emailAddress: 'Jane.Doe@Example.org', reason: 'BOUNCE', lastUpdateTime: at(72) },
+      { emailAddress: 'Jane.Doe@Example.org', reason: 'BOUNCE', lastUpdateTime: seeded.usEast },
       { emailAddress: 'bounced.once@example.net', reason: 'BOUNCE', lastUpdateTime: at(30) },
     ]);
     env.ses.region('us-west-2').putSuppressed({ emailAddress: 'jane.doe@example.org', reason: 'BOUNCE', lastUpdateTime: at(48) });
     env.ses.region('eu-west-1').putSuppressedMany([
-      { emailAddress: 'JANE.DOE@EXAMPLE.ORG', reason: 'COMPLAINT', lastUpdateTime: at(2) },
+      { emailAddress: 'JANE.DOE@EXAMPLE.ORG', reason: 'COMPLAINT', lastUpdateTime: seeded.euWest },
       { emailAddress: 'europe.only@example.eu', reason: 'COMPLAINT', lastUpdateTime: at(20) },
     ]);
     env.ses.region('us-east-1').putIdentity({ name: 'example.com', type: 'DOMAIN', mailFromDomain: 'mail.example.com' });
@@ -142,15 +157,21 @@ describe('CLI: ssg against the local environment', () => {
 
     it('shows each region in sync with its entries and the canonical totals after a sync', async () => {
       // Act
+      const before = Date.now();
       const [text, json, strict] = await Promise.all([
         ssg(['status']),
         ssg(['status', '--json']),
         ssg(['status', '--stale-after', '0.0001']),
       ]);
+      const after = Date.now();
 
       // Assess
       expect(text.code).toBe(0);
-      expect(text.stdout).toMatch(/us-east-1\s+ok\s+\S+ \(\d+s ago\)\s+\d+s\s+2\s+full complete, read 2, wrote 2, removed 0\s+-/);
+      const usEast = /us-east-1\s+ok\s+(\S+) \(([^)]+) ago\)\s+(?:\d+[sm])\s+2\s+full complete, read 2, wrote 2, removed 0\s+-/.exec(
+        text.stdout,
+      );
+      expect(usEast).not.toBeNull();
+      expect(agesBetween(usEast![1]!, before, after)).toContain(usEast![2]);
       expect(text.stdout).toMatch(/eu-west-1\s+ok\s+.*\s+2\s+full complete/);
       expect(text.stdout).toContain('Canonical table: 3 addresses, 3 suppressed, 1 in more than one region, 0 suppressed manually');
       expect(text.stdout).toContain('All regions are in sync.');
@@ -170,13 +191,19 @@ describe('CLI: ssg against the local environment', () => {
   describe('Command: lookup', () => {
     it('explains a suppression region by region, with the case each region holds', async () => {
       // Act
+      const before = Date.now();
       const [found, missing] = await Promise.all([ssg(['lookup', 'JANE.doe@example.ORG']), ssg(['lookup', 'nobody@example.com'])]);
+      const after = Date.now();
 
       // Assess
       expect(found.code).toBe(0);
       expect(found.stdout).toContain('jane.doe@example.org: SUPPRESSED (COMPLAINT) by eu-west-1, us-east-1, us-west-2');
-      expect(found.stdout).toMatch(/eu-west-1\s+LISTED\s+COMPLAINT\s+\S+ \(2h 00m ago\)\s+JANE\.DOE@EXAMPLE\.ORG/);
-      expect(found.stdout).toMatch(/us-east-1\s+LISTED\s+BOUNCE\s+\S+ \(3d 00h ago\)\s+Jane\.Doe@Example\.org/);
+      // Each region's own time (seeded 2 hours and 3 days ago), with how long ago it was when ssg ran.
+      const euWest = /eu-west-1\s+LISTED\s+COMPLAINT\s+(\S+) \(([^)]+) ago\)\s+JANE\.DOE@EXAMPLE\.ORG/.exec(found.stdout);
+      const usEast = /us-east-1\s+LISTED\s+BOUNCE\s+(\S+) \(([^)]+) ago\)\s+Jane\.Doe@Example\.org/.exec(found.stdout);
+      expect([euWest?.[1], usEast?.[1]]).toEqual([seeded.euWest.toISOString(), seeded.usEast.toISOString()]);
+      expect(agesBetween(euWest![1]!, before, after)).toContain(euWest![2]);
+      expect(agesBetween(usEast![1]!, before, after)).toContain(usEast![2]);
       expect(found.stdout).toMatch(/us-west-2\s+LISTED\s+BOUNCE\s+.*jane\.doe@example\.org/);
       expect(found.stdout).toContain('manual: none');
       expect(found.stdout).toContain('Audit trail: no manual changes');
@@ -747,7 +774,8 @@ describe('CLI: ssg against the local environment', () => {
 
   describe('Command: audit', () => {
     let dns: FixtureDnsServer;
-    const domains = ['good.example', 'nodmarc.example', 'nospf.example', 'forensic.example'];
+    const domains = ['good.example', 'nodmarc.example', 'nospf.example', 'forensic.example', 'dnsfail.example', 'mixed.example'];
+    let dnsfailTokens: string[] = [];
 
     beforeAll(async () => {
       // Each domain is verified in us-east-1 with a custom MAIL FROM; its DNS differs per scenario.
@@ -758,6 +786,7 @@ describe('CLI: ssg against the local environment', () => {
       for (const domain of domains) {
         env.ses.region('us-east-1').putIdentity({ name: domain, type: 'DOMAIN', mailFromDomain: `bounce.${domain}` });
         const identity = await ses.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
+        if (domain === 'dnsfail.example') dnsfailTokens = identity.DkimAttributes?.Tokens ?? [];
         for (const token of identity.DkimAttributes?.Tokens ?? []) cname[`${token}._domainkey.${domain}`] = `${token}.dkim.amazonses.com`;
         txt[`bounce.${domain}`] = ['v=spf1 include:amazonses.com ~all'];
         txt[`_dmarc.${domain}`] = [`v=DMARC1; p=reject; rua=mailto:dmarc@${domain}`];
@@ -769,7 +798,16 @@ describe('CLI: ssg against the local environment', () => {
       txt['_dmarc.forensic.example'] = [
         'v=DMARC1; p=quarantine; rua=mailto:a@forensic.example; ruf=mailto:forensic@forensic.example; fo=1',
       ];
-      dns = await startFixtureDnsServer({ txt, cname, mx });
+      // dnsfail.example has every record, but the server gives no answer for some of them; mixed.example has no
+      // DMARC record (a definite failure) and an SPF lookup that gives no answer.
+      delete txt['_dmarc.mixed.example'];
+      const failures: Record<string, DnsFailure> = {
+        '_dmarc.dnsfail.example': 'SERVFAIL',
+        'bounce.dnsfail.example': 'REFUSED',
+        [`${dnsfailTokens[0]}._domainkey.dnsfail.example`]: 'SERVFAIL',
+        'bounce.mixed.example': 'SERVFAIL',
+      };
+      dns = await startFixtureDnsServer({ txt, cname, mx, failures });
     });
     afterAll(async () => {
       await dns?.close();
@@ -830,6 +868,70 @@ describe('CLI: ssg against the local environment', () => {
       expect(run.stdout).toMatch(/warn +DMARC ruf +forensic \(failure\) reports requested \(ruf=mailto:forensic@forensic\.example\)/);
       expect(run.stdout).toMatch(/warn +DMARC fo +fo=1 asks for a failure report whenever any mechanism fails/);
       expect(run.stdout).toContain('Result: 0 failed, 2 warnings');
+    });
+
+    it('reports DNS lookups that give no answer (SERVFAIL, REFUSED) as "could not check" with exit 3, never as failures', async () => {
+      // Act
+      const [text, json] = await Promise.all([
+        ssg(['audit', '--from', 'news@dnsfail.example', '--region', 'us-east-1', '--dns-server', dns.address]),
+        ssg(['audit', '--from', 'news@dnsfail.example', '--region', 'us-east-1', '--dns-server', dns.address, '--json']),
+      ]);
+
+      // Assess
+      expect(dnsfailTokens).toHaveLength(3);
+      expect(text.code).toBe(3);
+      expect(text.stdout).toMatch(/ok +identity +dnsfail\.example \(DOMAIN\) is verified for sending/);
+      expect(text.stdout).toMatch(
+        new RegExp(
+          `could not check +DKIM DNS +2 of 3 DKIM CNAMEs resolve to SES: ${dnsfailTokens[0]}\\._domainkey\\.dnsfail\\.example: DNS lookup failed \\(ESERVFAIL\\)`,
+        ),
+      );
+      expect(text.stdout).toMatch(/could not check +MAIL FROM MX +bounce\.dnsfail\.example: MX lookup failed \(EREFUSED\)/);
+      expect(text.stdout).toMatch(/could not check +SPF +bounce\.dnsfail\.example: TXT lookup failed \(EREFUSED\)/);
+      expect(text.stdout).toMatch(/could not check +DMARC +_dmarc\.dnsfail\.example: DNS lookup failed \(ESERVFAIL\)/);
+      expect(text.stdout).not.toContain('FAIL ');
+      expect(text.stdout).toContain('Result: 0 failed, 4 could not be checked, 0 warnings');
+      expect(json.code).toBe(3);
+      const report = JSON.parse(json.stdout) as {
+        failures: number;
+        unchecked: number;
+        domainFindings: Array<{ check: string; level: string }>;
+      };
+      expect([report.failures, report.unchecked]).toEqual([0, 4]);
+      expect(report.domainFindings).toEqual([expect.objectContaining({ check: 'DMARC', level: 'unchecked' })]);
+    });
+
+    it('exits 1 when a check fails, even if another could not be made', async () => {
+      // Act
+      const run = await ssg(['audit', '--from', 'news@mixed.example', '--region', 'us-east-1', '--dns-server', dns.address]);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/FAIL +DMARC +no DMARC record at _dmarc\.mixed\.example/);
+      expect(run.stdout).toMatch(/could not check +MAIL FROM MX +bounce\.mixed\.example: MX lookup failed \(ESERVFAIL\)/);
+      expect(run.stdout).toMatch(/could not check +SPF +bounce\.mixed\.example: TXT lookup failed \(ESERVFAIL\)/);
+      expect(run.stdout).toContain('Result: 1 failed, 2 could not be checked, 0 warnings');
+    });
+
+    it('reports an SES 5xx answer (after the retries) as "could not check", not as a missing identity', async () => {
+      // Prepare: SES in us-west-2 answers every request with a 5xx (throttling and access denied: test/cli-unit.test.ts)
+      env.ses.setFaults({ serverErrorRate: { 'us-west-2': 1 } });
+
+      // Act
+      let run: Run;
+      try {
+        run = await ssg(['audit', '--from', 'news@good.example', '--region', 'us-west-2', '--dns-server', dns.address]);
+      } finally {
+        env.ses.setFaults({});
+      }
+
+      // Assess
+      expect(run.code).toBe(3);
+      expect(run.stdout).toContain('us-west-2: identity unknown');
+      expect(run.stdout).toMatch(/could not check +identity +could not ask SES in us-west-2: InternalServiceErrorException/);
+      expect(run.stdout).not.toContain('no SES identity');
+      expect(run.stdout).toMatch(/ok +DMARC +policy p=reject/);
+      expect(run.stdout).toContain('Result: 0 failed, 1 could not be checked, 0 warnings');
     });
   });
 

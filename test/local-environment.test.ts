@@ -15,6 +15,7 @@ import {
 } from '../local/environment-file';
 import { seedDemo } from '../local/seed';
 import { SesEmulator } from '../local/ses-emulator';
+import { waitFor } from './support/wait';
 
 /** The process ID of a process that has exited. */
 async function exitedPid(): Promise<number> {
@@ -225,8 +226,8 @@ describe('Module: child-processes', () => {
     // Act
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     const started = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { worker: number; dynamodbPort: number; children: number[] };
-    // An exit hook kills synchronously; give the kernel a moment to reap.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // An exit hook sends SIGKILL synchronously; the children are gone once the kernel has delivered it.
+    await waitFor(() => !started.children.some(isRunning));
     const dynamoDbAnswers = await fetch(`http://127.0.0.1:${started.dynamodbPort}`, { signal: AbortSignal.timeout(2000) }).then(
       () => true,
       () => false,

@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from './support/wait';
 
 const ROOT = join(__dirname, '..');
 
@@ -98,7 +99,7 @@ describe('Script: npm start', () => {
       const before = readFileSync(envFile, 'utf8');
       first.child.kill('SIGINT');
       const code = await first.exited;
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitFor(() => !children.some(isRunning));
 
       // Assess
       expect(described.pid).toBe(first.child.pid);

@@ -94,7 +94,6 @@ const noDns: DnsLookups = {
   resolveTxt: () => Promise.reject(Object.assign(new Error('queryTxt ENOTFOUND'), { code: 'ENOTFOUND' })),
   resolveCname: () => Promise.reject(Object.assign(new Error('queryCname ENOTFOUND'), { code: 'ENOTFOUND' })),
   resolveMx: () => Promise.reject(Object.assign(new Error('queryMx ENOTFOUND'), { code: 'ENOTFOUND' })),
-  resolve: () => Promise.reject(Object.assign(new Error('query ENOTFOUND'), { code: 'ENOTFOUND' })),
 };
 
 describe('Identity resolution: the guard and ssg audit agree (SES emulator + DynamoDB Local)', () => {

@@ -660,9 +660,11 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
         },
       }),
     );
+    // Node with tsx's loader, not the tsx command: that one relays SIGTERM through a parent process, which kills the
+    // emulator (exit 143) when it does not acknowledge the signal within 30 ms, as on a loaded machine.
     const child = spawn(
       process.execPath,
-      [require.resolve('tsx/cli'), 'local/ses-emulator/main.ts', '--port', '0', '--seed', '3', '--state', stateFile],
+      ['--import', 'tsx', 'local/ses-emulator/main.ts', '--port', '0', '--seed', '3', '--state', stateFile],
       {
         cwd: join(__dirname, '..'),
         stdio: ['ignore', 'pipe', 'pipe'],

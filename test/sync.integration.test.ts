@@ -101,12 +101,14 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
 
     // Act
+    const secondStarted = Date.now();
     const second = await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
 
     // Assess
     expect(second.entriesRead).toBe(0);
     const state = await new StateTable(tables.doc, tables.stateTable).load('us-east-1');
-    expect(Date.parse(state.watermark!)).toBeGreaterThan(Date.now() - 60_000);
+    // The watermark moves up to when the second pass began, however long the passes took.
+    expect(Date.parse(state.watermark!)).toBeGreaterThanOrEqual(secondStarted);
     expect(state.lastSuccessAt).toEqual(expect.any(String));
     expect(state.lastSummary).toMatchObject({ region: 'us-east-1', complete: true });
     expect(state.lastError).toBeUndefined();
