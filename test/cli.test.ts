@@ -37,7 +37,8 @@ function runCli(args: readonly string[], options: { stdin?: string; env?: Record
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    // Under the test timeout (60 s), so a hung CLI shows as killed; tsx compiling on a loaded machine can take a while.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 55_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
