@@ -1,3 +1,5 @@
+import { isNetworkError } from '../lambdas/domain/retry';
+
 /** Exit codes of `ssg`, documented in `ssg --help` and the README. */
 export const EXIT = {
   /** Done; for `check`, the guard says proceed. */
@@ -38,24 +40,8 @@ export class UnavailableError extends CliError {
   }
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
-
 /** True when an SDK error means the endpoint could not be reached at all. */
-export function isNetworkError(error: unknown): boolean {
-  const e = error as { code?: string; name?: string; cause?: unknown } | null;
-  if (!e) return false;
-  if ((e.code && NETWORK_CODES.has(e.code)) || e.name === 'TimeoutError' || e.name === 'NetworkingError') return true;
-  return e.cause !== undefined && e.cause !== e && isNetworkError(e.cause);
-}
+export { isNetworkError };
 
 /**
  * Turns any failure into a {@link CliError}: unreachable endpoints, missing credentials, access denied and other AWS

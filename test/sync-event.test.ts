@@ -1,5 +1,5 @@
 import { addressRef, canonicalAddress } from '../lambdas/domain/address';
-import { backoffDelay, isRetryable, isThrottle, Pacer } from '../lambdas/domain/retry';
+import { backoffDelay, isNetworkError, isRetryable, isThrottle, Pacer } from '../lambdas/domain/retry';
 import { SES_CALLERS, SesPacers } from '../lambdas/domain/ses';
 import { InvalidEventError, parseSyncEvent } from '../lambdas/sync/event';
 
@@ -101,6 +101,23 @@ describe('Function: isRetryable', () => {
   it('caps the backoff and keeps it within the exponential bound', () => {
     expect(backoffDelay(10, 100, 5000, () => 0.999)).toBeLessThan(5000);
     expect(backoffDelay(2, 100, 5000, () => 0.5)).toBe(200);
+  });
+});
+
+describe('Function: isNetworkError', () => {
+  it.each([
+    ['a Node.js socket error', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), true],
+    [
+      'one wrapped as the cause of an SDK error',
+      new Error('request failed', { cause: Object.assign(new Error('x'), { code: 'EAI_AGAIN' }) }),
+      true,
+    ],
+    ['the SDK timeout', Object.assign(new Error('timed out'), { name: 'TimeoutError' }), true],
+    ['a throttling answer (the endpoint answered)', Object.assign(new Error('slow down'), { name: 'TooManyRequestsException' }), false],
+    ['an access denial', Object.assign(new Error('no'), { name: 'AccessDeniedException', code: 'AccessDenied' }), false],
+    ['nothing', undefined, false],
+  ])('%s: %s', (_label, error, expected) => {
+    expect(isNetworkError(error)).toBe(expected);
   });
 });
 

@@ -11,7 +11,7 @@ import {
   regionEntries,
   type SuppressionReason,
 } from './records';
-import { isRetryable } from './retry';
+import { isNetworkError, isRetryable } from './retry';
 import type { StateTable } from './state-table';
 import type { ManualChange, SuppressionTable } from './suppression-table';
 
@@ -369,20 +369,8 @@ async function transact(
 export function isTransient(error: unknown): boolean {
   let e: unknown = error;
   for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
-    // Node's socket errors keep the name `Error` and carry what happened in `code`.
-    if (isRetryable(e) || NETWORK_CODES.has(String((e as { code?: unknown }).code))) return true;
+    if (isRetryable(e) || isNetworkError(e)) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;
 }
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);

@@ -20,6 +20,32 @@ export function isRetryable(error: unknown): boolean {
   return isThrottlingError(error) || isTransientError(error) || isServerError(error);
 }
 
+/** Node.js socket and resolver error codes of an endpoint that could not be reached at all. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+
+/**
+ * True when `error` (or one of its causes) says the endpoint could not be reached: a Node.js network error (which
+ * keeps the name `Error` and says what happened in `code`) or the SDK's timeout and networking errors.
+ */
+export function isNetworkError(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
+    const { code, name, cause } = e as { code?: unknown; name?: unknown; cause?: unknown };
+    if (NETWORK_CODES.has(String(code)) || name === 'TimeoutError' || name === 'NetworkingError') return true;
+    e = cause;
+  }
+  return false;
+}
+
 /** The SDK's error shape (name, `$metadata`, `$retryable`), as its classifier reads it. */
 type SdkError = Parameters<typeof isThrottlingError>[0];
 
