@@ -7,23 +7,21 @@ import { createTestTables, type TestTables } from './support/local-aws';
 
 const VALID = { from: 'Campaigns <campaigns@example.com>', region: 'us-west-2', recipients: ['a@example.org'] };
 
+// One environment for every test of the file: a valid request proceeds in it, so only the input can stop it.
+let emu: SesEmulator;
+let deps: GuardDeps;
+beforeAll(async () => {
+  emu = await SesEmulator.start({ requestsPerSecond: 0 });
+  const tables: TestTables = await createTestTables();
+  verifyDomain(emu, 'example.com');
+  await syncAllRegions(emu, tables);
+  deps = guardDeps(emu, tables);
+});
+afterAll(async () => {
+  await emu.stop();
+});
+
 describe('Function: evaluate (bad input)', () => {
-  let emu: SesEmulator;
-  let tables: TestTables;
-  let deps: GuardDeps;
-
-  beforeAll(async () => {
-    // Prepare: an environment where a valid request proceeds, so only the input can stop it.
-    emu = await SesEmulator.start({ requestsPerSecond: 0 });
-    tables = await createTestTables();
-    verifyDomain(emu, 'example.com');
-    await syncAllRegions(emu, tables);
-    deps = guardDeps(emu, tables);
-  });
-  afterAll(async () => {
-    await emu.stop();
-  });
-
   it('proceeds with the valid baseline request', async () => {
     // Act
     const response = await evaluate(VALID, deps);
@@ -170,22 +168,6 @@ describe('Function: evaluate (bad input)', () => {
 });
 
 describe('Function: evaluate (hostile input)', () => {
-  let emu: SesEmulator;
-  let tables: TestTables;
-  let deps: GuardDeps;
-
-  beforeAll(async () => {
-    // Prepare: an environment where a valid request proceeds, so only the input can stop it.
-    emu = await SesEmulator.start({ requestsPerSecond: 0 });
-    tables = await createTestTables();
-    verifyDomain(emu, 'example.com');
-    await syncAllRegions(emu, tables);
-    deps = guardDeps(emu, tables);
-  });
-  afterAll(async () => {
-    await emu.stop();
-  });
-
   it.each([
     ['a CRLF header injection in the display name', 'Evil\r\nBcc: victim@example.org <news@example.com>'],
     ['a bare LF before the address', 'News\n<news@example.com>'],
