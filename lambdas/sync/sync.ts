@@ -198,6 +198,7 @@ class SyncRun {
       if (nextToken === undefined) {
         if (kind === 'incremental') return this.completeIncremental(pass, st);
         pass.phase = 'sweep';
+        this.deps.logger.info('listing complete; sweeping', { passId: pass.passId, pages: pass.pages, entriesRead: pass.entriesRead });
       }
       await this.state.save(region, this.owner, { [kind]: pass });
     }
