@@ -183,8 +183,12 @@ export async function runScaleBench(dynamo: BenchDynamo, options: ScaleBenchOpti
         const summaries: SyncSummary[] = [];
         for (;;) {
           const outcome = await fn.invoke<SyncSummary>({ region: REGION, mode: 'full' });
-          if (outcome.error || !outcome.result)
-            throw new Error(`sync invocation failed: ${outcome.error?.name}: ${outcome.error?.message}`);
+          if (outcome.error || !outcome.result) {
+            const tail = fn.output.split('\n').slice(-12).join('\n');
+            throw new Error(
+              `sync invocation failed: ${outcome.error?.name}: ${outcome.error?.message}\nthe function's last log lines:\n${tail}`,
+            );
+          }
           summaries.push(outcome.result);
           log(
             `    invocation ${summaries.length}: ${outcome.result.pages} pages, ${outcome.result.removals} removals, complete=${outcome.result.complete}, ${(outcome.durationMs / 1000).toFixed(1)} s`,
