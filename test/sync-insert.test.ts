@@ -25,15 +25,13 @@ describe('Function: syncRegion, new addresses (SES emulator + DynamoDB Local)', 
   it('creates new addresses 25 to a request, in far fewer write requests than items', async () => {
     // Prepare
     const base = Date.now() - 5 * HOUR;
-    emu
-      .region('us-east-1')
-      .putSuppressedMany(
-        Array.from({ length: 500 }, (_, i) => ({
-          emailAddress: `User.${i}@Example.com`,
-          reason: 'BOUNCE' as const,
-          lastUpdateTime: new Date(base + i),
-        })),
-      );
+    emu.region('us-east-1').putSuppressedMany(
+      Array.from({ length: 500 }, (_, i) => ({
+        emailAddress: `User.${i}@Example.com`,
+        reason: 'BOUNCE' as const,
+        lastUpdateTime: new Date(base + i),
+      })),
+    );
     const client = testDynamoClient();
     const counts = new Map<string, number>();
     client.middlewareStack.add(
