@@ -29,6 +29,8 @@ export interface ScaleBenchOptions {
 /** One full reconciliation run through the synthesized sync bundle, over as many invocations as it took. */
 export interface ScalePass {
   readonly invocations: number;
+  /** Invocations that listed pages (the rest only swept). */
+  readonly listingInvocations: number;
   readonly timeoutSeconds: number;
   readonly durationMs: number;
   readonly entriesRead: number;
@@ -218,6 +220,7 @@ export async function runScaleBench(dynamo: BenchDynamo, options: ScaleBenchOpti
         const sum = (key: 'entriesRead' | 'itemsWritten' | 'removals' | 'pages') => summaries.reduce((n, s) => n + s[key], 0);
         return {
           invocations: summaries.length,
+          listingInvocations: summaries.filter((summary) => summary.pages > 0).length,
           timeoutSeconds,
           durationMs,
           entriesRead: sum('entriesRead'),
@@ -243,15 +246,16 @@ export async function runScaleBench(dynamo: BenchDynamo, options: ScaleBenchOpti
     const current = await runPass(900, 'current');
     if (current.itemsWritten !== 0) throw new Error(`the table was current, yet the pass wrote ${current.itemsWritten} items`);
 
-    // Delist every n-th entry, then force the pass over several invocations: the function timeout leaves
-    // about 1/minInvocations of the first pass's duration before the sync's own deadline margin.
+    // Delist every n-th entry, then force the pass over several invocations: the function timeout leaves about
+    // 1/minInvocations of the first pass's listing before the sync's own deadline margin, so the listing (and its
+    // seen-address chunks) and the sweep each span several invocations.
     const step = Math.max(1, Math.floor(options.entries / options.delisted));
     const delisted: number[] = [];
     for (let i = 0; i < options.entries && delisted.length < options.delisted; i += step) {
       region.deleteSuppressed(address(i));
       delisted.push(i);
     }
-    const timeoutSeconds = Math.ceil((SYNC_DEADLINE_MARGIN_MS + current.durationMs / options.minInvocations) / 1000);
+    const timeoutSeconds = Math.ceil((SYNC_DEADLINE_MARGIN_MS + current.listMs / options.minInvocations) / 1000);
     log(`  scale: the same pass after delisting ${delisted.length} entries, function timeout ${timeoutSeconds} s (checkpointed)...`);
     const pass = await runPass(timeoutSeconds, 'checkpointed');
 
@@ -261,6 +265,7 @@ export async function runScaleBench(dynamo: BenchDynamo, options: ScaleBenchOpti
       verified.push(what);
     };
     check(pass.invocations >= 2, `completed over ${pass.invocations} invocations`);
+    check(pass.listingInvocations >= 2, `listed over ${pass.listingInvocations} invocations`);
     check(pass.removals === delisted.length, `marked exactly the ${delisted.length} delisted entries REMOVED`);
     check(
       pass.entriesRead === options.entries - delisted.length,
