@@ -28,9 +28,12 @@ export class RequestCounter {
     return this.counts.get(operation) ?? 0;
   }
 
-  /** Write requests (PutItem, UpdateItem, DeleteItem, BatchWriteItem) so far. */
+  /** Write requests (PutItem, UpdateItem, DeleteItem, BatchWriteItem, BatchExecuteStatement: the sync's INSERTs) so far. */
   writes(): number {
-    return ['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand'].reduce((n, op) => n + this.get(op), 0);
+    return ['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand', 'BatchExecuteStatementCommand'].reduce(
+      (n, op) => n + this.get(op),
+      0,
+    );
   }
 
   /** Read requests (GetItem, BatchGetItem, Query, Scan) so far. */

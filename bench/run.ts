@@ -7,11 +7,16 @@ import { type ColdStartRow, runColdStart } from './cold-start';
 import { type GuardRow, runGuardBench } from './guard-bench';
 import { startBenchDynamo } from './harness';
 import { type HostileRow, hostileCheck, runHostileBench } from './hostile-input';
+import { runScaleBench, type ScaleResult } from './scale-bench';
 import { runSyncBench, type SyncScenario } from './sync-bench';
 
 /** Targets from the benchmark issue, checked against the figures (and by CI in quick mode). */
 export const TARGETS = {
   achievedToAllowed: 0.9,
+  /** Initial load: our entries/s ÷ the baseline's, in the same run. */
+  initialLoadVsBaseline: 1.0,
+  /** Initial load: the baseline's DynamoDB write requests ÷ ours (deterministic, so CI judges it). */
+  initialLoadFewerWrites: 4,
   guardSpeedupAt10k: 20,
   guardBundleBytes: 600 * 1024,
   guardFirstResponseMs: 300,
@@ -19,7 +24,10 @@ export const TARGETS = {
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 
-/** `npm run bench [-- --quick] [--out file]`: prints a table and writes the figures to JSON. */
+/**
+ * `npm run bench [-- --quick] [--rate N] [--out file]`: prints a table and writes the figures to JSON.
+ * `npm run bench -- --scale [--scale-entries N] [--rate N]`: the scale scenario alone (one region, 1,000,000 entries).
+ */
 async function main(): Promise<void> {
   quietSdkNodeVersionWarning();
   const { values } = parseArgs({
@@ -27,8 +35,11 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       out: { type: 'string' },
       rate: { type: 'string' },
+      scale: { type: 'boolean', default: false },
+      'scale-entries': { type: 'string' },
     },
   });
+  if (values.scale) return scaleMain(values.rate, values['scale-entries'], values.out);
   const quick = values.quick ?? false;
   // SES's own rate by default: at higher emulated rates DynamoDB Local, not SES pacing, becomes the limit.
   const rate = values.rate === undefined ? 1 : Number(values.rate);
@@ -54,6 +65,16 @@ async function main(): Promise<void> {
     );
     const sync = await runSyncBench(dynamo, syncOptions, log);
     printSync(sync, syncOptions.requestsPerSecond);
+    const first = sync.find((s) => s.name.startsWith('initial'));
+    if (first) {
+      const kinds = (side: SyncScenario['ours']) =>
+        Object.entries(side.dynamoRequests)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([op, n]) => `${op} ${n}`)
+          .join(', ');
+      console.log(`\nInitial load, DynamoDB requests by kind: ours ${kinds(first.ours)}; baseline ${kinds(first.baseline)}`);
+      console.log(`initialLoadVsBaseline (ours ÷ baseline entries/s): ${initialLoad(sync)?.vsBaseline.toFixed(2)}`);
+    }
 
     const guardOptions = {
       tableSize: quick ? 3000 : 150_000,
@@ -82,11 +103,14 @@ async function main(): Promise<void> {
       checks.map((c) => [c.target, c.measured, c.met === null ? 'n/a' : c.met ? 'yes' : 'NO']),
     );
 
+    const initial = initialLoad(sync);
     const results = {
       date: new Date().toISOString(),
       mode: quick ? 'quick' : 'full',
       machine,
       targets: TARGETS,
+      // Ours ÷ the baseline's entries per second for the initial load (empty table), measured side by side.
+      initialLoadVsBaseline: initial?.vsBaseline ?? null,
       checks,
       sync: { options: syncOptions, scenarios: sync },
       guard: { tableSize: guardOptions.tableSize, rows: guard },
@@ -105,6 +129,95 @@ async function main(): Promise<void> {
   } finally {
     await dynamo.stop();
   }
+}
+
+/** The scale scenario: its own run (it takes minutes to seed), its own results file. */
+async function scaleMain(rateArg: string | undefined, entriesArg: string | undefined, outArg: string | undefined): Promise<void> {
+  // Raised above SES's 1 request/second so a million entries list in minutes; the projection converts back to 1/s.
+  const rate = rateArg === undefined ? 20 : Number(rateArg);
+  const entries = entriesArg === undefined ? 1_000_000 : Number(entriesArg);
+  if (!(rate > 0 && rate <= 100))
+    throw new Error(`--rate must be a number of requests per second between 0 and 100, got ${JSON.stringify(rateArg)}`);
+  if (!(Number.isInteger(entries) && entries >= 10_000))
+    throw new Error(`--scale-entries must be an integer of at least 10000, got ${JSON.stringify(entriesArg)}`);
+  const out = outArg ?? join(__dirname, 'results', 'scale.json');
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(
+    `ses-suppression-guard scale benchmark on ${machine.cpus} CPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}: one region of ${entries} entries, emulated SES rate ${rate} requests/s (SES allows 1)`,
+  );
+  const dynamo = await startBenchDynamo();
+  try {
+    const scale = await runScaleBench(dynamo, { entries, requestsPerSecond: rate, delisted: 1000, minInvocations: 4 }, log);
+    printScale(scale);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), mode: 'scale', machine, scale }, null, 2)}\n`);
+    log(`\nFigures written to ${out}`);
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+function printScale(s: ScaleResult): void {
+  console.log(
+    `\nScale: one region of ${s.entries} entries, emulated SES rate ${s.requestsPerSecond} requests/s (seeded in ${s.seedSeconds} s)`,
+  );
+  const ops = [...new Set([...Object.keys(s.current.dynamoRequests), ...Object.keys(s.checkpointed.dynamoRequests)])].sort();
+  printTable(
+    [
+      'pass',
+      'kind',
+      'invocations',
+      'timeout s',
+      'seconds',
+      'list s',
+      'sweep s',
+      'read',
+      'written',
+      'removed',
+      'peak RSS MiB',
+      'idle RSS MiB',
+      'peak heap MiB',
+      'peak ArrayBuffers MiB',
+      ...ops,
+    ],
+    [
+      ['table current', 'full', s.current],
+      [`${s.checkpointed.delisted} delisted`, 'full, checkpointed', s.checkpointed],
+    ].map(([name, kind, p]) => {
+      const pass = p as ScaleResult['current'];
+      return [
+        String(name),
+        String(kind),
+        String(pass.invocations),
+        String(pass.timeoutSeconds),
+        (pass.durationMs / 1000).toFixed(1),
+        (pass.listMs / 1000).toFixed(1),
+        (pass.sweepMs / 1000).toFixed(1),
+        String(pass.entriesRead),
+        String(pass.itemsWritten),
+        String(pass.removals),
+        String(pass.peakRssMiB),
+        String(pass.idleRssMiB),
+        String(pass.peakHeapUsedMiB),
+        String(pass.peakArrayBuffersMiB),
+        ...ops.map((op) => String(pass.dynamoRequests[op] ?? 0)),
+      ];
+    }),
+  );
+  console.log(
+    `\nSeen structure: ${s.current.seenEntries} entries in ${(s.current.seenBytes / 2 ** 20).toFixed(1)} MiB = ${s.seenBytesPerEntry} bytes/entry (a Set of hex strings: ${s.hexSetBytesPerEntry} bytes/entry)`,
+  );
+  console.log(`Checkpointed pass verified: ${s.checkpointed.verified.join('; ')}`);
+  const p = s.projection10M;
+  console.log(
+    `Projection to 10,000,000 entries: seen hashes ${p.seenMiB} MiB, peak RSS ≈ ${p.peakRssMiB} MiB (512 MB function); at SES's 1 request/s the listing takes ${p.listHoursAtSesRate} h (10,000 pages), the sweep ≈ ${p.sweepMinutesAtLocalPace} min at this machine's pace: ${p.invocationsAtSesRate} invocations of 15 minutes, each continuing from the checkpoint the previous one saved`,
+  );
 }
 
 function printGuard(rows: GuardRow[]): void {
@@ -176,8 +289,32 @@ export interface TargetCheck {
   readonly met: boolean | null;
 }
 
+/** The initial-load scenario's comparison with the baseline. */
+function initialLoad(sync: SyncScenario[]): { vsBaseline: number; fewerWrites: number } | undefined {
+  const s = sync.find((scenario) => scenario.name.startsWith('initial'));
+  if (!s) return undefined;
+  return {
+    vsBaseline: Math.round((s.ours.entriesPerSecond / Math.max(1, s.baseline.entriesPerSecond)) * 100) / 100,
+    fewerWrites: Math.round((s.baseline.writeRequests / Math.max(1, s.ours.writeRequests)) * 10) / 10,
+  };
+}
+
 function targetChecks(sync: SyncScenario[], guard: GuardRow[], cold: ColdStartRow[], quick: boolean): TargetCheck[] {
   const checks: TargetCheck[] = [];
+  const initial = initialLoad(sync);
+  if (initial) {
+    // A timing ratio: printed in quick mode too, judged only in a full run (CI's quick run must not fail on noise).
+    checks.push({
+      target: `initial load: ours ÷ baseline entries/s (initialLoadVsBaseline) ≥ ${TARGETS.initialLoadVsBaseline}`,
+      measured: initial.vsBaseline.toFixed(2),
+      met: quick ? null : initial.vsBaseline >= TARGETS.initialLoadVsBaseline,
+    });
+    checks.push({
+      target: `initial load: ≥ ${TARGETS.initialLoadFewerWrites}× fewer DynamoDB write requests than the baseline`,
+      measured: `${initial.fewerWrites}×`,
+      met: initial.fewerWrites >= TARGETS.initialLoadFewerWrites,
+    });
+  }
   for (const s of sync) {
     const ratio = s.ours.ratioToAllowed;
     checks.push({

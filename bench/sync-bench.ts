@@ -19,6 +19,8 @@ export interface SyncSide {
   readonly entriesPerSecond: number;
   readonly writeRequests: number;
   readonly itemsWritten: number;
+  /** DynamoDB requests by operation (the profile of where the side's DynamoDB time goes). */
+  readonly dynamoRequests: Record<string, number>;
 }
 
 /** A scenario measured for ours and the baseline, on the same data in the same run. */
@@ -97,10 +99,12 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
         results.flatMap((r) => r.summaries).reduce((n, s) => n + s.entriesRead, 0),
         ours.counter.writes(),
         results.flatMap((r) => r.summaries).reduce((n, s) => n + s.itemsWritten, 0),
+        ours.counter.snapshot(),
       );
     };
     const runBaseline = async (): Promise<SyncSide> => {
       emu.resetStats();
+      baseline.counter.reset();
       const started = Date.now();
       const results: BaselineResult[] = await Promise.all(
         options.regions.map((region) =>
@@ -115,6 +119,7 @@ export async function runSyncBench(dynamo: BenchDynamo, options: SyncBenchOption
         results.reduce((n, r) => n + r.entriesRead, 0),
         results.reduce((n, r) => n + r.writeRequests, 0),
         results.reduce((n, r) => n + r.itemsWritten, 0),
+        baseline.counter.snapshot(),
       );
     };
 
@@ -157,6 +162,7 @@ function side(
   entriesRead: number,
   writeRequests: number,
   itemsWritten: number,
+  dynamoRequests: Record<string, number>,
 ): SyncSide {
   const stats = emu.stats().regions;
   let sesRequests = 0;
@@ -181,5 +187,6 @@ function side(
     entriesPerSecond: Math.round(entriesRead / Math.max(0.001, durationMs / 1000)),
     writeRequests,
     itemsWritten,
+    dynamoRequests: Object.fromEntries(Object.entries(dynamoRequests).map(([op, n]) => [op.replace(/Command$/, ''), n])),
   };
 }

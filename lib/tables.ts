@@ -71,11 +71,12 @@ export interface TableRefs {
 }
 
 /**
- * The sync: reads canonical items in batches, writes them one by one and sweeps the table in a full pass; keeps its
- * watermark, lease and seen-address chunks in the state table.
+ * The sync: reads canonical items in batches, creates new ones with PartiQL INSERTs in batches (BatchExecuteStatement
+ * needs the action of each statement, nothing more), updates existing ones one by one and sweeps the table in a full
+ * pass; keeps its watermark, lease and seen-address chunks in the state table.
  */
 export function grantSyncWriter(tables: TableRefs, grantee: iam.IGrantable): void {
-  tables.table.grant(grantee, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan');
+  tables.table.grant(grantee, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert', 'dynamodb:Scan');
   tables.stateTable.grant(
     grantee,
     'dynamodb:GetItem',

@@ -96,6 +96,7 @@ describe('Stack: SesSuppressionGuard', () => {
         'dynamodb:BatchGetItem',
         'dynamodb:BatchWriteItem',
         'dynamodb:GetItem',
+        'dynamodb:PartiQLInsert',
         'dynamodb:PutItem',
         'dynamodb:Query',
         'dynamodb:Scan',

@@ -77,6 +77,58 @@ describe('Class: SuppressionTable (DynamoDB Local)', () => {
   });
 });
 
+describe('Method: SuppressionTable.insertRegionEntries (DynamoDB Local)', () => {
+  let tables: TestTables;
+  let table: SuppressionTable;
+  const item = async (address: string) =>
+    (await tables.doc.send(new GetCommand({ TableName: tables.suppressionTable, Key: { address } }))).Item;
+
+  beforeAll(async () => {
+    tables = await createTestTables();
+    table = new SuppressionTable(tables.doc, tables.suppressionTable);
+  });
+
+  it('creates the item putRegionEntry would create over an absent item', async () => {
+    // Prepare
+    const value = entry('2026-01-05T00:00:00.000Z', '2026-01-11T00:00:00.000Z');
+    await table.putRegionEntry('updated@example.org', 'us-east-1', value, '2026-01-04T00:00:00.000Z');
+
+    // Act
+    const left = await table.insertRegionEntries('us-east-1', [
+      { key: 'inserted@example.org', entry: value, earliest: '2026-01-04T00:00:00.000Z' },
+    ]);
+
+    // Assess
+    expect(left).toEqual([]);
+    const { address: _a, ...inserted } = (await item('inserted@example.org'))!;
+    const { address: _b, ...updated } = (await item('updated@example.org'))!;
+    expect(inserted).toEqual(updated);
+    expect(parseSuppressionItem((await item('inserted@example.org'))!)['region:us-east-1']).toEqual(value);
+  });
+
+  it("never overwrites an item another region created since it was read, and hands it back for putRegionEntry's merge", async () => {
+    // Prepare: eu-west-1 created the item first, with an earlier firstSeen
+    await table.putRegionEntry('shared@example.org', 'eu-west-1', entry('2026-01-02T00:00:00.000Z'), '2026-01-02T00:00:00.000Z');
+    const east = { key: 'shared@example.org', entry: entry('2026-01-05T00:00:00.000Z'), earliest: '2026-01-05T00:00:00.000Z' };
+    const fresh = { key: 'fresh@example.org', entry: entry('2026-01-06T00:00:00.000Z'), earliest: '2026-01-06T00:00:00.000Z' };
+
+    // Act
+    const left = await table.insertRegionEntries('us-east-1', [east, fresh]);
+    const merged = await table.putRegionEntry(east.key, 'us-east-1', east.entry, east.earliest);
+
+    // Assess
+    expect(left).toEqual([east]);
+    expect(merged).toBe(true);
+    expect(await item('shared@example.org')).toMatchObject({
+      firstSeen: '2026-01-02T00:00:00.000Z',
+      origin: 'ses:eu-west-1',
+      'region:eu-west-1': { lastUpdateTime: '2026-01-02T00:00:00.000Z' },
+      'region:us-east-1': { lastUpdateTime: '2026-01-05T00:00:00.000Z' },
+    });
+    expect(await item('fresh@example.org')).toMatchObject({ firstSeen: '2026-01-06T00:00:00.000Z', origin: 'ses:us-east-1' });
+  });
+});
+
 describe('Module: records (parse functions)', () => {
   it('parses a canonical item into its typed entries', () => {
     // Prepare

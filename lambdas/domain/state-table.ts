@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { canonicalAddress } from './address';
 import { batchGet, batchWrite } from './batch';
@@ -15,6 +15,7 @@ import {
   STATE_SK,
   sesLookupKey,
 } from './records';
+import { encodeSeenHashes, type SeenAddresses, SeenSetBuilder } from './seen-set';
 
 /**
  * Every read and write of the sync state table (`SyncStateTableName`, keys `pk`/`sk`). It holds three kinds of item:
@@ -150,21 +151,18 @@ export class StateTable {
   }
 
   /**
-   * Records chunk number `chunk` of the addresses (canonical keys) a full pass saw, as 8-byte hashes, so its sweep
-   * can tell which ones the region no longer lists. Chunks expire a week after `nowMs` if the pass never ends.
+   * Records chunk number `chunk` of the addresses (canonical keys) a full pass saw, as 8-byte hashes (8 KB for a
+   * 1,000-entry page, far under the 400 KB item limit), so its sweep can tell which ones the region no longer lists.
+   * Chunks expire a week after `nowMs` if the pass never ends.
    */
   async putSeenChunk(region: string, passId: string, chunk: number, keys: readonly string[], nowMs: number): Promise<void> {
-    const hashes = Buffer.alloc(keys.length * SEEN_HASH_BYTES);
-    keys.forEach((key, i) => {
-      seenHash(key).copy(hashes, i * SEEN_HASH_BYTES);
-    });
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
         Item: {
           [STATE_PK]: regionStateKey(region).pk,
           [STATE_SK]: seenChunkKey(passId, chunk),
-          hashes,
+          hashes: encodeSeenHashes(keys),
           count: keys.length,
           expiresAt: Math.floor(nowMs / 1000) + SEEN_CHUNK_TTL_SECONDS,
         },
@@ -172,9 +170,12 @@ export class StateTable {
     );
   }
 
-  /** The addresses a full pass saw, as recorded by {@link putSeenChunk}. */
-  async loadSeen(region: string, passId: string): Promise<SeenAddresses> {
-    const seen = new Set<string>();
+  /**
+   * The addresses a full pass saw, as recorded by {@link putSeenChunk}, in one sorted typed array (8 bytes an
+   * address). `expected` (the entries the pass listed) sizes the array once instead of growing it.
+   */
+  async loadSeen(region: string, passId: string, expected = 0): Promise<SeenAddresses> {
+    const seen = new SeenSetBuilder(expected);
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.doc.send(
@@ -186,14 +187,10 @@ export class StateTable {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of out.Items ?? []) {
-        const hashes = Buffer.from(item.hashes as Uint8Array);
-        for (let i = 0; i + SEEN_HASH_BYTES <= hashes.length; i += SEEN_HASH_BYTES)
-          seen.add(hashes.subarray(i, i + SEEN_HASH_BYTES).toString('hex'));
-      }
+      for (const item of out.Items ?? []) seen.addEncoded(item.hashes as Uint8Array);
       startKey = out.LastEvaluatedKey;
     } while (startKey);
-    return { size: seen.size, has: (key) => seen.has(seenHash(key).toString('hex')) };
+    return seen.build();
   }
 
   /** Deletes chunks 1..`chunks` of a pass; anything left unprocessed expires through the table's TTL attribute. */
@@ -272,12 +269,6 @@ export interface SharedSesLookup {
   readonly fetchedAt: number;
 }
 
-/** The addresses a full pass saw (by canonical key). */
-export interface SeenAddresses {
-  readonly size: number;
-  has(key: string): boolean;
-}
-
 /** A TransactWriteItems element putting an audit entry. */
 export interface AuditPut {
   readonly Put: { TableName: string; Item: Record<string, unknown>; ConditionExpression: string };
@@ -288,12 +279,7 @@ export function isConditionFailure(error: unknown): boolean {
   return (error as Error)?.name === 'ConditionalCheckFailedException';
 }
 
-const SEEN_HASH_BYTES = 8;
 const SEEN_CHUNK_TTL_SECONDS = 7 * 24 * 3600;
-
-function seenHash(key: string): Buffer {
-  return createHash('sha256').update(key).digest().subarray(0, SEEN_HASH_BYTES);
-}
 
 function seenPrefix(passId: string): string {
   return `full#${passId}#`;

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchExecuteStatementCommand, type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type BatchGetOptions, batchGetByKey } from './batch';
 import {
   MANUAL_ATTRIBUTE,
@@ -19,6 +19,7 @@ import { isConditionFailure } from './state-table';
  *
  * | writer | attribute | how |
  * | --- | --- | --- |
+ * | the sync, per page (new addresses) | the whole item | {@link SuppressionTable.insertRegionEntries}: PartiQL INSERTs, 25 in one BatchExecuteStatement, each failing alone when its item exists; those go through putRegionEntry |
  * | the sync, per page | `region:<region>`, `firstSeen`, `origin`, `lastUpdated` | {@link SuppressionTable.putRegionEntry}: UpdateItem conditional on the entry being older and `firstSeen` later; re-read and retried on a failed condition |
  * | the sync's full-pass sweep | `region:<region>.status/removedAt` | {@link SuppressionTable.markRegionRemoved}: UpdateItem conditional on still LISTED and older than the pass |
  * | manual operations (`manual.ts`: suppress, unsuppress, import) | `manual`, `region:<region>.status/removedAt`, `firstSeen`, `origin` | {@link SuppressionTable.manualUpdate} inside a TransactWriteItems with the audit entry, conditional on the manual entry read |
@@ -47,12 +48,16 @@ export class SuppressionTable {
     return { items: new Map([...items].map(([key, item]) => [key, parseSuppressionItem(item)])), requests };
   }
 
-  /** One region's entry and `firstSeen` of each of `keys`, for the sync to compare with what SES lists. */
-  async readRegionEntries(keys: readonly string[], region: string): Promise<Map<string, RegionView>> {
+  /**
+   * One region's entry and `firstSeen` of each of `keys`, for the sync to compare with what SES lists; absent keys
+   * have no item. `consistentRead` for a second look after a write found the item changed.
+   */
+  async readRegionEntries(keys: readonly string[], region: string, consistentRead = false): Promise<Map<string, RegionView>> {
     const attr = regionAttribute(region);
     const { items } = await batchGetByKey(this.doc, this.tableName, SUPPRESSION_KEY, keys, {
       projection: '#key, #r, firstSeen',
       names: { '#key': SUPPRESSION_KEY, '#r': attr },
+      consistentRead,
     });
     const views = new Map<string, RegionView>();
     for (const [key, raw] of items) {
@@ -136,6 +141,31 @@ export class SuppressionTable {
     }
     // Every failed attempt means another writer moved the item forward; this many in a row is not contention.
     throw new Error(`the canonical item of a ${region} entry kept changing: ${MAX_REGION_WRITE_ATTEMPTS} conditional writes failed`);
+  }
+
+  /**
+   * Creates the canonical items of addresses the table did not hold when the caller read it: the item
+   * {@link putRegionEntry} would create (`region:<region>`, `firstSeen` = `earliest`, `origin`, `lastUpdated`), for up
+   * to {@link INSERT_BATCH_LIMIT} addresses in one BatchExecuteStatement request instead of one UpdateItem each. A
+   * PartiQL INSERT writes only when no item has the key (it fails alone, with `DuplicateItem`, otherwise), so it is as
+   * conditional as putRegionEntry's first attempt over an absent item: another region's sync or an operator that
+   * created the item since it was read is never overwritten. Returns the entries that were not inserted (the item
+   * exists by now, or the statement failed), for the caller to write with putRegionEntry, which re-reads and compares.
+   */
+  async insertRegionEntries(region: string, items: readonly NewRegionItem[]): Promise<NewRegionItem[]> {
+    if (items.length === 0) return [];
+    if (items.length > INSERT_BATCH_LIMIT) throw new Error(`at most ${INSERT_BATCH_LIMIT} inserts a request, got ${items.length}`);
+    const statement = `INSERT INTO "${this.tableName}" VALUE {'${SUPPRESSION_KEY}': ?, '${regionAttribute(region)}': ?, 'firstSeen': ?, 'origin': ?, 'lastUpdated': ?}`;
+    const out = await this.doc.send(
+      new BatchExecuteStatementCommand({
+        Statements: items.map(({ key, entry, earliest }) => ({
+          Statement: statement,
+          Parameters: [key, entry, earliest, `ses:${region}`, entry.syncedAt],
+        })),
+      }),
+    );
+    const responses = out.Responses ?? [];
+    return items.filter((_, i) => responses[i] === undefined || responses[i]?.Error !== undefined);
   }
 
   /** One region's entry and `firstSeen` of one item, read consistently. */
@@ -265,6 +295,17 @@ export class SuppressionTable {
 }
 
 const MAX_REGION_WRITE_ATTEMPTS = 10;
+
+/** DynamoDB's limit of statements per BatchExecuteStatement request. */
+export const INSERT_BATCH_LIMIT = 25;
+
+/** A canonical item to create for a region's entry (see {@link SuppressionTable.insertRegionEntries}). */
+export interface NewRegionItem {
+  readonly key: string;
+  readonly entry: RegionEntry;
+  /** The earliest LastUpdateTime the region listed for the address: the new item's `firstSeen`. */
+  readonly earliest: string;
+}
 
 /** What the sync needs to know of an item before writing a region's entry. */
 export interface RegionView {

@@ -5,10 +5,17 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SyncMode, SyncSummary } from '../../client/sync-contract';
 import { canonicalAddress } from '../domain/address';
 import { forEachLimit } from '../domain/batch';
-import type { PassCheckpoint, RegionEntry, RegionSyncState, SuppressionReason } from '../domain/records';
+import type { PassCheckpoint, RegionSyncState, SuppressionReason } from '../domain/records';
 import { backoffDelay, isRetryable, isThrottle, type Pacer } from '../domain/retry';
 import { StateTable } from '../domain/state-table';
-import { compareRegionEntries, regionWrites, SuppressionTable } from '../domain/suppression-table';
+import {
+  compareRegionEntries,
+  INSERT_BATCH_LIMIT,
+  type NewRegionItem,
+  type RegionView,
+  regionWrites,
+  SuppressionTable,
+} from '../domain/suppression-table';
 
 /** Tunables of a sync run; every one has a production default. */
 export interface SyncOptions {
@@ -186,8 +193,8 @@ class SyncRun {
       // A prefetch abandoned at a checkpoint or an error must not become an unhandled rejection.
       prefetch?.catch(() => undefined);
       const entries = parseEntries(page);
-      const written = await this.applyEntries(entries);
-      if (kind === 'full') await this.recordSeen(pass, entries);
+      // The seen-address chunk does not depend on the writes: both go out together, and the checkpoint waits for both.
+      const [written] = await Promise.all([this.applyEntries(entries), kind === 'full' ? this.recordSeen(pass, entries) : undefined]);
       pass.pages++;
       pass.entriesRead += entries.length;
       pass.itemsWritten += written;
@@ -198,6 +205,7 @@ class SyncRun {
       if (nextToken === undefined) {
         if (kind === 'incremental') return this.completeIncremental(pass, st);
         pass.phase = 'sweep';
+        this.deps.logger.info('listing complete; sweeping', { passId: pass.passId, pages: pass.pages, entriesRead: pass.entriesRead });
       }
       await this.state.save(region, this.owner, { [kind]: pass });
     }
@@ -278,19 +286,53 @@ class SyncRun {
       const writes = regionWrites(stored.get(entry.key), entry, earliest.get(entry.key) ?? entry.lastUpdateTime);
       return writes.writeEntry || writes.writeFirstSeen;
     });
-    let written = 0;
     const syncedAt = iso(this.now());
-    await forEachLimit(changed, this.opts.writeConcurrency, async (entry) => {
-      const value: RegionEntry = {
-        address: entry.address,
-        reason: entry.reason,
-        lastUpdateTime: entry.lastUpdateTime,
-        status: 'LISTED',
-        syncedAt,
-      };
-      const first = earliest.get(entry.key) ?? entry.lastUpdateTime;
-      if (await this.table.putRegionEntry(entry.key, region, value, first, stored.get(entry.key))) written++;
-    });
+    const toWrite = changed.map(
+      (entry): NewRegionItem => ({
+        key: entry.key,
+        entry: { address: entry.address, reason: entry.reason, lastUpdateTime: entry.lastUpdateTime, status: 'LISTED', syncedAt },
+        earliest: earliest.get(entry.key) ?? entry.lastUpdateTime,
+      }),
+    );
+    // Addresses the table did not hold are created 25 to a request (an initial load is almost only these). An insert
+    // that finds the item created meanwhile (another region's sync, an operator) is read again, consistently, and
+    // written like every address the table held: by the conditional UpdateItem, only if it still changes something.
+    const absent = toWrite.filter((item) => !stored.has(item.key));
+    const batches: NewRegionItem[][] = [];
+    for (let i = 0; i < absent.length; i += INSERT_BATCH_LIMIT) batches.push(absent.slice(i, i + INSERT_BATCH_LIMIT));
+    let written = 0;
+    const update = async (items: readonly NewRegionItem[], views: ReadonlyMap<string, RegionView>): Promise<void> =>
+      forEachLimit(items, this.opts.writeConcurrency, async ({ key, entry, earliest: first }) => {
+        if (await this.table.putRegionEntry(key, region, entry, first, views.get(key))) written++;
+      });
+    const insert = async (): Promise<void> => {
+      const notInserted: NewRegionItem[] = [];
+      await forEachLimit(batches, Math.max(1, Math.ceil(this.opts.writeConcurrency / 4)), async (batch) => {
+        const left = await this.table.insertRegionEntries(region, batch);
+        written += batch.length - left.length;
+        notInserted.push(...left);
+      });
+      if (notInserted.length === 0) return;
+      const fresh = await this.table.readRegionEntries(
+        notInserted.map((item) => item.key),
+        region,
+        true,
+      );
+      await update(
+        notInserted.filter((item) => {
+          const writes = regionWrites(fresh.get(item.key), item.entry, item.earliest);
+          return writes.writeEntry || writes.writeFirstSeen;
+        }),
+        fresh,
+      );
+    };
+    await Promise.all([
+      insert(),
+      update(
+        toWrite.filter((item) => stored.has(item.key)),
+        stored,
+      ),
+    ]);
     return written;
   }
 
@@ -310,7 +352,9 @@ class SyncRun {
   /** Marks LISTED entries of this region that the full pass did not see as REMOVED. */
   private async sweep(pass: PassCheckpoint, st: RegionSyncState): Promise<boolean> {
     const { region } = this.request;
-    const seen = await this.state.loadSeen(region, pass.passId);
+    // 8 bytes an address (a sorted array of hashes): 80 MB for 10,000,000 entries. A hash collision can only make a
+    // delisted address look seen, so it errs on the side of keeping a suppression (see seen-set.ts).
+    const seen = await this.state.loadSeen(region, pass.passId, pass.entriesRead);
     for (;;) {
       if (this.outOfTime()) return this.checkpoint('full', pass);
       const { listed, nextKey } = await this.table.scanListed(region, pass.scanKey);
@@ -339,7 +383,12 @@ class SyncRun {
     st.watermark = watermark;
     delete st.full;
     delete st.fullRequestedAt;
-    this.deps.logger.info('full pass complete', { passId: pass.passId, listed: seen.size, removals: pass.removals });
+    this.deps.logger.info('full pass complete', {
+      passId: pass.passId,
+      listed: seen.size,
+      removals: pass.removals,
+      seenBytes: seen.byteLength,
+    });
     await this.state.deleteSeen(region, pass.passId, pass.seenChunks);
     return true;
   }
