@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { quietSdkNodeVersionWarning } from '../local/sdk-warnings';
 import { type ColdStartRow, runColdStart } from './cold-start';
 import { type GuardRow, runGuardBench } from './guard-bench';
+import { guardLoadChecks, runGuardLoad } from './guard-load';
 import { startBenchDynamo } from './harness';
 import { type HostileRow, hostileCheck, runHostileBench } from './hostile-input';
 import { runScaleBench, type ScaleResult } from './scale-bench';
@@ -27,6 +28,7 @@ const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 /**
  * `npm run bench [-- --quick] [--rate N] [--out file]`: prints a table and writes the figures to JSON.
  * `npm run bench -- --scale [--scale-entries N] [--rate N]`: the scale scenario alone (one region, 1,000,000 entries).
+ * `npm run bench -- --guard-load [--guard-table N]`: the guard under concurrent load alone (a 1,000,000-address table).
  */
 async function main(): Promise<void> {
   quietSdkNodeVersionWarning();
@@ -37,9 +39,12 @@ async function main(): Promise<void> {
       rate: { type: 'string' },
       scale: { type: 'boolean', default: false },
       'scale-entries': { type: 'string' },
+      'guard-load': { type: 'boolean', default: false },
+      'guard-table': { type: 'string' },
     },
   });
   if (values.scale) return scaleMain(values.rate, values['scale-entries'], values.out);
+  if (values['guard-load']) return guardLoadMain(values['guard-table'], values.out);
   const quick = values.quick ?? false;
   // SES's own rate by default: at higher emulated rates DynamoDB Local, not SES pacing, becomes the limit.
   const rate = values.rate === undefined ? 1 : Number(values.rate);
@@ -157,6 +162,63 @@ async function scaleMain(rateArg: string | undefined, entriesArg: string | undef
     printScale(scale);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), mode: 'scale', machine, scale }, null, 2)}\n`);
+    log(`\nFigures written to ${out}`);
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+async function guardLoadMain(tableArg: string | undefined, outArg: string | undefined): Promise<void> {
+  const tableSize = tableArg === undefined ? 1_000_000 : Number(tableArg);
+  if (!(Number.isInteger(tableSize) && tableSize >= 1000))
+    throw new Error(`--guard-table must be an integer of at least 1000, got ${JSON.stringify(tableArg)}`);
+  const out = outArg ?? join(__dirname, 'results', 'guard-load.json');
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const scenarios = [
+    { concurrency: 20, recipients: 1000, rounds: 5 },
+    { concurrency: 5, recipients: 50_000, rounds: 2 },
+  ];
+  log(`Guard under load: canonical table of ${tableSize} addresses, SES emulated at its own 1 request/second per operation`);
+  const dynamo = await startBenchDynamo();
+  try {
+    const rows = await runGuardLoad(dynamo, tableSize, scenarios, log);
+    console.log(`\n7. Guard under concurrent load (table of ${tableSize} addresses; one environment per concurrent check)`);
+    printTable(
+      [
+        'concurrent',
+        'recipients',
+        'checks',
+        'p50 ms',
+        'p95 ms',
+        'DDB req/check',
+        'SES calls/check warm',
+        'SES calls/check cold',
+        'unavailable',
+        'function errors',
+        'largest answer bytes',
+      ],
+      rows.map((r) => [
+        String(r.concurrency),
+        String(r.recipients),
+        String(r.checks),
+        String(r.p50Ms),
+        String(r.p95Ms),
+        String(r.dynamoRequestsPerCheck),
+        String(r.sesCallsPerCheck),
+        String(r.warmupSesCallsPerCheck),
+        String(r.dependencyUnavailable),
+        String(r.functionErrors),
+        String(r.maxResponseBytes),
+      ]),
+    );
+    const checks = guardLoadChecks(rows);
+    console.log('\nTargets');
+    printTable(
+      ['target', 'measured', 'met'],
+      checks.map((c) => [c.target, c.measured, c.met ? 'yes' : 'NO']),
+    );
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), mode: 'guard-load', tableSize, rows, checks }, null, 2)}\n`);
     log(`\nFigures written to ${out}`);
   } finally {
     await dynamo.stop();
