@@ -1,9 +1,11 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../lambdas/domain/clients';
 import { listedRegions, regionAttribute, regionStateKey } from '../lambdas/domain/records';
 import { StateTable } from '../lambdas/domain/state-table';
 import { type SyncDeps, type SyncOptions, syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
-import { createTestTables, scanAll, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
+import { createTestTables, scanAll, TEST_CREDENTIALS, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
 
 const HOUR = 3600_000;
 
@@ -181,6 +183,64 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
     expect(state.full).toBeUndefined();
     // The seen-address chunks of the finished pass are cleaned up.
     expect((await scanAll(tables.doc, tables.stateTable)).filter((i) => String(i.sk).startsWith('full#'))).toHaveLength(0);
+  });
+
+  it("sweeps nothing in a region's first pass, whose writes are all it could find, and sweeps every later full pass", async () => {
+    // Prepare: DynamoDB requests counted by command; us-east-1 never synced.
+    const counts: Record<string, number> = {};
+    const client = new DynamoDBClient({
+      endpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
+      region: 'us-east-1',
+      credentials: TEST_CREDENTIALS,
+    });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        counts[context.commandName ?? '?'] = (counts[context.commandName ?? '?'] ?? 0) + 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+    const counted = deps('us-east-1', { doc: documentClient(client) });
+    const lut = new Date(Date.now() - 4 * HOUR);
+    emu
+      .region('us-east-1')
+      .putSuppressedMany(
+        Array.from({ length: 250 }, (_, i) => ({ emailAddress: `first${i}@example.com`, reason: 'BOUNCE' as const, lastUpdateTime: lut })),
+      );
+
+    // Act: the first pass ever (full), then one address delisted and a second full pass.
+    const first = await syncRegion({ region: 'us-east-1', mode: 'full' }, counted);
+    const scansOfFirst = counts.ScanCommand ?? 0;
+    emu.region('us-east-1').deleteSuppressed('first7@example.com');
+    const second = await syncRegion({ region: 'us-east-1', mode: 'full' }, counted);
+
+    // Assess
+    expect(first).toMatchObject({ complete: true, entriesRead: 250, itemsWritten: 250, removals: 0 });
+    expect(scansOfFirst).toBe(0);
+    expect(second).toMatchObject({ complete: true, entriesRead: 249, removals: 1 });
+    expect(counts.ScanCommand).toBeGreaterThan(0);
+    expect(listedRegions((await item('first7@example.com'))!)).toEqual([]);
+    const state = await new StateTable(tables.doc, tables.stateTable).load('us-east-1');
+    expect(state.firstPassId).toMatch(/^f/);
+    expect(state).toMatchObject({ listedAtLastFull: 249 });
+  });
+
+  it('sweeps the first full pass of a region an earlier incremental pass wrote to', async () => {
+    // Prepare: an incremental pass (the region's first) writes, SES delists one address, then the first full pass.
+    const lut = new Date(Date.now() - 4 * HOUR);
+    emu.region('us-east-1').putSuppressedMany([
+      { emailAddress: 'kept@example.com', reason: 'BOUNCE', lastUpdateTime: lut },
+      { emailAddress: 'gone@example.com', reason: 'BOUNCE', lastUpdateTime: lut },
+    ]);
+    await syncRegion({ region: 'us-east-1', mode: 'incremental' }, deps('us-east-1'));
+    emu.region('us-east-1').deleteSuppressed('gone@example.com');
+
+    // Act
+    const full = await syncRegion({ region: 'us-east-1', mode: 'full' }, deps('us-east-1'));
+
+    // Assess
+    expect(full).toMatchObject({ complete: true, removals: 1 });
+    expect(listedRegions((await item('gone@example.com'))!)).toEqual([]);
   });
 
   it('relists an address that comes back after a removal', async () => {

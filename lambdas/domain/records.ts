@@ -134,6 +134,11 @@ export interface RegionSyncState {
   lastSummary?: SyncSummary;
   /** Entries the region's SES list held at the end of the last full reconciliation. */
   listedAtLastFull?: number;
+  /**
+   * The first pass ever started for the region, recorded before it wrote anything: while it runs, every entry of the
+   * region in the canonical table was written by it (and seen), so its sweep has nothing to find.
+   */
+  firstPassId?: string;
   incremental?: PassCheckpoint;
   full?: PassCheckpoint;
   fullRequestedAt?: string;
@@ -233,7 +238,15 @@ export function parseRegionSyncState(raw: Record<string, unknown> | undefined, r
   const what = `sync state of ${region}`;
   const state: Record<string, unknown> = { region };
   if (!raw) return state as unknown as RegionSyncState;
-  for (const name of ['watermark', 'lastSuccessAt', 'lastFullSuccessAt', 'lastRunAt', 'fullRequestedAt', 'leaseOwner'] as const) {
+  for (const name of [
+    'watermark',
+    'lastSuccessAt',
+    'lastFullSuccessAt',
+    'lastRunAt',
+    'fullRequestedAt',
+    'leaseOwner',
+    'firstPassId',
+  ] as const) {
     const value = optStr(raw, name, what);
     if (value !== undefined) state[name] = value;
   }

@@ -157,9 +157,15 @@ class SyncRun {
     const { region } = this.request;
     let pass = st[kind];
     if (!pass) {
+      const first = isFirstPass(st);
       pass = this.newPass(kind, st);
       st[kind] = pass;
-      this.deps.logger.info('pass started', { kind, passId: pass.passId, windowStart: pass.windowStart, windowEnd: pass.windowEnd });
+      if (first) {
+        // Recorded before the pass writes anything, so a pass that crashes still counts as one that ran.
+        st.firstPassId = pass.passId;
+        await this.state.save(region, this.owner, { firstPassId: pass.passId });
+      }
+      this.deps.logger.info('pass started', { kind, passId: pass.passId, first, windowStart: pass.windowStart, windowEnd: pass.windowEnd });
     }
     this.passId = pass.passId;
 
@@ -355,7 +361,11 @@ class SyncRun {
     // 8 bytes an address (a sorted array of hashes): 80 MB for 10,000,000 entries. A hash collision can only make a
     // delisted address look seen, so it errs on the side of keeping a suppression (see seen-set.ts).
     const seen = await this.state.loadSeen(region, pass.passId, pass.entriesRead);
-    for (;;) {
+    // The region's first pass wrote every entry of the region the table holds, and saw each: nothing to sweep. (An
+    // entry written by an incremental pass in between was listed after this pass began, which the sweep skips too.)
+    const firstPass = st.firstPassId === pass.passId;
+    if (firstPass) this.deps.logger.info("the region's first pass: no entry of it predates the pass, so no sweep", { passId: pass.passId });
+    while (!firstPass) {
       if (this.outOfTime()) return this.checkpoint('full', pass);
       const { listed, nextKey } = await this.table.scanListed(region, pass.scanKey);
       const gone = listed.filter(({ key }) => !seen.has(key));
@@ -445,4 +455,21 @@ function maxIso(a: string | undefined, b: string): string {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * True when no pass of the region ever started: no pass recorded as the first, none in progress, and no run, success
+ * or watermark on record. State written before `firstPassId` existed has one of the others, unless its only run was
+ * killed before its first checkpoint; then a removal waits for the next full pass (a suppression is kept longer, never
+ * lost).
+ */
+function isFirstPass(st: RegionSyncState): boolean {
+  return (
+    st.firstPassId === undefined &&
+    st.incremental === undefined &&
+    st.full === undefined &&
+    st.watermark === undefined &&
+    st.lastSuccessAt === undefined &&
+    st.lastRunAt === undefined
+  );
 }
