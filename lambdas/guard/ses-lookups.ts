@@ -105,6 +105,8 @@ export class SesLookups {
       if (stored !== undefined) return stored;
       try {
         const value = await load();
+        // A failed put (the store unreachable, or an answer over DynamoDB's 400 KB item limit, such as the identity
+        // list of an account near SES's 10,000 identities) only costs the sharing.
         await store.put(key, value, store.now()).catch(() => undefined);
         return value;
       } catch (error) {
