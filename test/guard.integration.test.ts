@@ -10,7 +10,7 @@ import type { SharedLookupStore } from '../lambdas/guard/ses-lookups';
 import { freePort } from '../local/dynamodb-local';
 import { SesEmulator } from '../local/ses-emulator';
 import { GUARD_REGIONS, guardDeps, setWatermark, syncAllRegions, verifyDomain } from './support/guard';
-import { createTestTables, TEST_CREDENTIALS, type TestTables } from './support/local-aws';
+import { countingDocumentClient, createTestTables, TEST_CREDENTIALS, type TestTables } from './support/local-aws';
 
 const HOUR = 3600_000;
 const codes = (response: GuardResponse) => response.problems.map((p) => p.code);
@@ -838,25 +838,13 @@ describe('Function: evaluate (SES emulator + DynamoDB Local)', () => {
           Array.from({ length: 100 }, (_, i) => ({ emailAddress: `user${i * 10}@example.org`, reason: 'BOUNCE' as const })),
         );
       await syncAllRegions(emu, tables);
-      const counts: Record<string, number> = {};
-      const client = new DynamoDBClient({
-        endpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
-        region: 'us-east-1',
-        credentials: TEST_CREDENTIALS,
-      });
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          counts[context.commandName ?? '?'] = (counts[context.commandName ?? '?'] ?? 0) + 1;
-          return next(args);
-        },
-        { step: 'initialize', name: 'countCommands' },
-      );
+      const { doc: countingDoc, counts } = countingDocumentClient();
       const recipients = Array.from({ length: 1000 }, (_, i) => `user${i}@example.org`);
 
       // Act
       const response = await evaluate(
         { from: 'campaigns@example.com', region: 'us-west-2', recipients },
-        guardDeps(emu, tables, { doc: documentClient(client) }),
+        guardDeps(emu, tables, { doc: countingDoc }),
       );
 
       // Assess

@@ -1,11 +1,9 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../lambdas/domain/clients';
 import { listedRegions, regionAttribute, regionStateKey } from '../lambdas/domain/records';
 import { StateTable } from '../lambdas/domain/state-table';
 import { type SyncDeps, type SyncOptions, syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
-import { createTestTables, scanAll, TEST_CREDENTIALS, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
+import { countingDocumentClient, createTestTables, scanAll, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
 
 const HOUR = 3600_000;
 
@@ -187,20 +185,8 @@ describe('Function: syncRegion (SES emulator + DynamoDB Local)', () => {
 
   it("sweeps nothing in a region's first pass, whose writes are all it could find, and sweeps every later full pass", async () => {
     // Prepare: DynamoDB requests counted by command; us-east-1 never synced.
-    const counts: Record<string, number> = {};
-    const client = new DynamoDBClient({
-      endpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
-      region: 'us-east-1',
-      credentials: TEST_CREDENTIALS,
-    });
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        counts[context.commandName ?? '?'] = (counts[context.commandName ?? '?'] ?? 0) + 1;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countCommands' },
-    );
-    const counted = deps('us-east-1', { doc: documentClient(client) });
+    const { doc: countingDoc, counts } = countingDocumentClient();
+    const counted = deps('us-east-1', { doc: countingDoc });
     const lut = new Date(Date.now() - 4 * HOUR);
     emu
       .region('us-east-1')

@@ -26,6 +26,20 @@ export function testDynamoClient(): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS });
 }
 
+/** A document client for the shared DynamoDB Local that counts the commands sent through it, by command name. */
+export function countingDocumentClient(): { doc: DynamoDBDocumentClient; counts: Record<string, number> } {
+  const counts: Record<string, number> = {};
+  const client = testDynamoClient();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      counts[context.commandName ?? '?'] = (counts[context.commandName ?? '?'] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return { doc: documentClient(client), counts };
+}
+
 /** Fresh tables created from the synthesized template, with their local names. */
 export interface TestTables {
   readonly ddb: DynamoDBClient;
