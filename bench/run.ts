@@ -51,12 +51,7 @@ async function main(): Promise<void> {
   if (!(rate > 0 && rate <= 100))
     throw new Error(`--rate must be a number of requests per second between 0 and 100, got ${JSON.stringify(values.rate)}`);
   const out = values.out ?? join(__dirname, 'results', quick ? 'quick.json' : 'latest.json');
-  const machine = {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-  };
+  const machine = machineInfo();
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
   log(
@@ -146,12 +141,7 @@ async function scaleMain(rateArg: string | undefined, entriesArg: string | undef
   if (!(Number.isInteger(entries) && entries >= 10_000))
     throw new Error(`--scale-entries must be an integer of at least 10000, got ${JSON.stringify(entriesArg)}`);
   const out = outArg ?? join(__dirname, 'results', 'scale.json');
-  const machine = {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-  };
+  const machine = machineInfo();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(
     `ses-suppression-guard scale benchmark on ${machine.cpus} CPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}: one region of ${entries} entries, emulated SES rate ${rate} requests/s (SES allows 1)`,
@@ -342,6 +332,16 @@ function printHostile(rows: HostileRow[]): void {
       r.code,
     ]),
   );
+}
+
+/** The machine a run measured, as its output and results JSON state it. */
+function machineInfo(): { cpus: number; cpuModel: string; memoryGiB: number; node: string } {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
 }
 
 /** One target with what was measured; `met` is null when this run cannot tell. */
