@@ -164,7 +164,8 @@ export function isIndexed(
 
 /**
  * The full form of a guard answer, given the request it answers: indexed recipients become the addresses at those
- * positions (trimmed, as the guard lists them).
+ * positions, allowed and suppressed ones trimmed as the guard lists them; an invalid one is the value as sent (the
+ * full form bounds an echo of over 256 characters and trims a sandbox-unverified address).
  */
 export function expandResponse(response: GuardWireResponse, request: Pick<GuardRequest, 'recipients'>): GuardResponse {
   if (!isIndexed(response)) return response;
