@@ -11,17 +11,17 @@ const entry = (lastUpdateTime: string, syncedAt = '2026-01-10T00:00:00.000Z'): R
   syncedAt,
 });
 
+// The suppression table module's tests share one pair of tables; each test uses its own addresses.
+let tables: TestTables;
+let table: SuppressionTable;
+const item = async (address: string) =>
+  (await tables.doc.send(new GetCommand({ TableName: tables.suppressionTable, Key: { address } }))).Item;
+beforeAll(async () => {
+  tables = await createTestTables();
+  table = new SuppressionTable(tables.doc, tables.suppressionTable);
+});
+
 describe('Class: SuppressionTable (DynamoDB Local)', () => {
-  let tables: TestTables;
-  let table: SuppressionTable;
-  const item = async (address: string) =>
-    (await tables.doc.send(new GetCommand({ TableName: tables.suppressionTable, Key: { address } }))).Item;
-
-  beforeAll(async () => {
-    tables = await createTestTables();
-    table = new SuppressionTable(tables.doc, tables.suppressionTable);
-  });
-
   it('re-reads and compares again when another writer moved firstSeen earlier since the caller read the item', async () => {
     // Prepare
     await table.putRegionEntry('someone@example.org', 'eu-west-1', entry('2026-01-02T00:00:00.000Z'), '2026-01-02T00:00:00.000Z');
@@ -78,16 +78,6 @@ describe('Class: SuppressionTable (DynamoDB Local)', () => {
 });
 
 describe('Method: SuppressionTable.insertRegionEntries (DynamoDB Local)', () => {
-  let tables: TestTables;
-  let table: SuppressionTable;
-  const item = async (address: string) =>
-    (await tables.doc.send(new GetCommand({ TableName: tables.suppressionTable, Key: { address } }))).Item;
-
-  beforeAll(async () => {
-    tables = await createTestTables();
-    table = new SuppressionTable(tables.doc, tables.suppressionTable);
-  });
-
   it('creates the item putRegionEntry would create over an absent item', async () => {
     // Prepare
     const value = entry('2026-01-05T00:00:00.000Z', '2026-01-11T00:00:00.000Z');
