@@ -20,7 +20,7 @@ import { callDependency } from './dependency';
 export interface SharedLookupStore {
   get(key: string): Promise<SharedSesLookup | undefined>;
   put(key: string, value: unknown, fetchedAt: number): Promise<void>;
-  /** How long a shared answer is used, in ms (the in-memory cache's TTL). */
+  /** How long a shared answer is used, in ms (the handler uses half the in-memory cache's TTL). */
   readonly ttlMs: number;
   readonly now: () => number;
   /**
