@@ -8,7 +8,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { writeEnvironment } from '../lambdas/domain/settings';
-import { SYNC_ENVIRONMENT, SYNC_METRICS } from '../lambdas/sync/settings';
+import { type PropagationMode, SYNC_ENVIRONMENT, SYNC_METRICS } from '../lambdas/sync/settings';
 import { DEFAULT_CONFIG } from './config';
 import { logicalId, ServiceFunction } from './service-function';
 import { grantSyncWriter, type TableRefs } from './tables';
@@ -31,6 +31,14 @@ export interface SuppressionSyncProps {
   readonly staleAfterMinutes?: number;
   /** Failed sync invocations within 15 minutes that raise the error alarm. @default 1 */
   readonly syncErrorAlarmThreshold?: number;
+  /** What propagation may do. @default 'enforce' */
+  readonly propagation?: PropagationMode;
+  /** Regions propagation writes into. @default every region */
+  readonly propagateTo?: readonly string[];
+  /** Import bucket name with `{region}` for the region. */
+  readonly importBucketPattern?: string;
+  /** Delta size from which propagation uses import jobs. @default 500 */
+  readonly bulkThreshold?: number;
 }
 
 /**
@@ -77,6 +85,10 @@ export class SuppressionSync extends Construct {
         regions: props.regions,
         requestsPerSecond: props.requestsPerSecond ?? DEFAULT_CONFIG.requestsPerSecond,
         overlapSeconds: (props.overlapMinutes ?? DEFAULT_CONFIG.overlapMinutes) * 60,
+        propagation: props.propagation ?? 'enforce',
+        propagateTo: props.propagateTo ?? props.regions,
+        importBucketPattern: props.importBucketPattern ?? 'ssg-imports-{region}',
+        bulkThreshold: props.bulkThreshold ?? 500,
       }),
     });
     grantSyncWriter(props.tables, this.syncFunction);

@@ -39,6 +39,10 @@ describe('Function: readEnvironment', () => {
       regions: ['us-east-1', 'eu-west-1'],
       requestsPerSecond: 0.5,
       overlapSeconds: 600,
+      propagation: 'report',
+      propagateTo: ['eu-west-1'],
+      importBucketPattern: 'ssg-imports-123456789012-{region}',
+      bulkThreshold: 500,
     });
 
     // Act
@@ -58,6 +62,10 @@ describe('Function: readEnvironment', () => {
       regions: ['us-east-1', 'eu-west-1'],
       requestsPerSecond: 0.5,
       overlapSeconds: 600,
+      propagation: 'report',
+      propagateTo: ['eu-west-1'],
+      importBucketPattern: 'ssg-imports-123456789012-{region}',
+      bulkThreshold: 500,
     });
   });
 
@@ -95,6 +103,10 @@ describe('Handler: cold start', () => {
         regions: ['us-east-1'],
         requestsPerSecond: 1,
         overlapSeconds: 600,
+        propagation: 'enforce',
+        propagateTo: ['us-east-1'],
+        importBucketPattern: 'ssg-imports-{region}',
+        bulkThreshold: 500,
       }),
       'SYNC_OVERLAP_SECONDS',
     ],

@@ -43,6 +43,50 @@ export interface ManualEntry {
 /** Name of a region's attribute on a canonical item. */
 export type RegionAttribute = `region:${string}`;
 
+/** Where one of our propagated copies stands in a region's SES list. */
+export type PropagationStatus = 'PENDING' | 'ADDED' | 'WITHDRAWN';
+
+/**
+ * A copy of the address that *we* put on a region's SES list (propagation), stored under {@link propagatedAttribute}.
+ * An entry the region's list holds whose LastUpdateTime falls within [`requestedAt`, `addedAt`] (give or take
+ * {@link PROPAGATION_CLOCK_SKEW_MS}) is this copy, not a new origin: nothing could ever be removed again otherwise.
+ */
+export interface PropagatedEntry {
+  /** The address exactly as written to SES (withdrawals delete exactly this spelling). */
+  readonly address: string;
+  readonly reason: SuppressionReason;
+  readonly status: PropagationStatus;
+  /** When we asked SES (before the call, or before the import job was created), ISO-8601. */
+  readonly requestedAt: string;
+  /** When SES confirmed the copy (the call's answer, or the import job's completion), ISO-8601. */
+  readonly addedAt?: string;
+  /** `put` (PutSuppressedDestination) or `import` (an import job, named by `job`). */
+  readonly via: 'put' | 'import';
+  /** Our key of the import job that carries (or carried) the copy. */
+  readonly job?: string;
+  /** When we deleted the copy from the region's list, ISO-8601. */
+  readonly withdrawnAt?: string;
+  /** Adds attempted for this copy since it was last confirmed (failed import records, refused calls). */
+  readonly attempts?: number;
+}
+
+/** Name of the attribute holding our propagated copy in a region. */
+export type PropagatedAttribute = `propagated:${string}`;
+
+/** Prefix of the per-region propagation attributes on a canonical item. */
+export const PROPAGATED_ATTRIBUTE_PREFIX = 'propagated:';
+
+/** Name of the attribute that holds our propagated copy in `region`. */
+export function propagatedAttribute(region: string): PropagatedAttribute {
+  return `${PROPAGATED_ATTRIBUTE_PREFIX}${region}`;
+}
+
+/**
+ * How far SES's clock (its LastUpdateTime) and ours may disagree when deciding whether a listed entry is our copy.
+ * SES stamps a PutSuppressedDestination while the call is in flight, so between our `requestedAt` and `addedAt`.
+ */
+export const PROPAGATION_CLOCK_SKEW_MS = 5_000;
+
 /** One canonical suppression record, keyed by the canonical (trimmed, lower-cased) address. */
 export type SuppressionItem = {
   readonly address: string;
@@ -53,6 +97,7 @@ export type SuppressionItem = {
   readonly origin?: string;
   readonly manual?: ManualEntry;
   readonly [region: RegionAttribute]: RegionEntry;
+  readonly [propagated: PropagatedAttribute]: PropagatedEntry;
 };
 
 /** Partition key attribute of the suppression table. */
