@@ -168,6 +168,50 @@ export interface PassCheckpoint {
   seenChunks: number;
 }
 
+/** One import job propagation hands to SES in a region, kept in the state table until every copy it carried is settled. */
+export interface ImportJobRecord {
+  /** Our key of the job (unique per region), also on each copy it carries. */
+  readonly key: string;
+  readonly region: string;
+  /** PUT adds the addresses to the list, DELETE removes them. */
+  readonly action: 'PUT' | 'DELETE';
+  /**
+   * ASSEMBLING: copies being marked; SUBMITTING: the CSV is in S3 and CreateImportJob may or may not have been called;
+   * SUBMITTED: SES has it (`sesJobId`); COMPLETED / FAILED: as SES reported it.
+   */
+  status: 'ASSEMBLING' | 'SUBMITTING' | 'SUBMITTED' | 'COMPLETED' | 'FAILED';
+  readonly count: number;
+  /** `s3://bucket/key` of the CSV. */
+  readonly s3Url: string;
+  readonly createdAt: string;
+  sesJobId?: string;
+  submittedAt?: string;
+  completedAt?: string;
+  processed?: number;
+  failed?: number;
+  /** Canonical keys of the failed records (absent when none failed). */
+  failedKeys?: string[];
+  error?: string;
+}
+
+/** Prefix of the partition key of a region's import jobs in the state table. */
+export const JOB_PK_PREFIX = 'propagation#';
+
+/** Key of one import job record. */
+export function importJobKey(region: string, key: string): { pk: string; sk: string } {
+  return { pk: `${JOB_PK_PREFIX}${region}`, sk: `job#${key}` };
+}
+
+/** Progress and outcome of propagation into one region, kept on the region's state item. */
+export interface PropagationState {
+  /** The run in progress: its id, when it began, and where its table scan stands. */
+  run?: { readonly runId: string; readonly startedAt: string; scanKey?: Record<string, unknown>; jobs: number };
+  lastRunAt?: string;
+  lastCompleteAt?: string;
+  /** What the last complete run found and did (see `PropagationSummary`). */
+  lastSummary?: Record<string, unknown>;
+}
+
 /** The per-region sync state item (watermark, last success, last error, checkpoints). */
 export interface RegionSyncState {
   readonly region: string;
@@ -187,6 +231,8 @@ export interface RegionSyncState {
   incremental?: PassCheckpoint;
   full?: PassCheckpoint;
   fullRequestedAt?: string;
+  /** Propagation into the region's SES list. */
+  propagation?: PropagationState;
   leaseOwner?: string;
   leaseUntil?: number;
 }
@@ -245,6 +291,7 @@ export function parseSuppressionItem(raw: Record<string, unknown>): SuppressionI
   }
   for (const [name, value] of Object.entries(raw)) {
     if (name.startsWith(REGION_ATTRIBUTE_PREFIX)) item[name] = parseRegionEntry(value, `${what} ${name}`);
+    else if (name.startsWith(PROPAGATED_ATTRIBUTE_PREFIX)) item[name] = parsePropagatedEntry(value, `${what} ${name}`);
   }
   if (raw[MANUAL_ATTRIBUTE] !== undefined) item[MANUAL_ATTRIBUTE] = parseManualEntry(raw[MANUAL_ATTRIBUTE]);
   return item as unknown as SuppressionItem;
@@ -306,6 +353,7 @@ export function parseRegionSyncState(raw: Record<string, unknown> | undefined, r
     state.lastError = { name: str(e, 'name', what), message: str(e, 'message', what), at: str(e, 'at', what) };
   }
   if (raw.lastSummary !== undefined) state.lastSummary = obj(raw.lastSummary, `${what} lastSummary`);
+  if (raw.propagation !== undefined) state.propagation = obj(raw.propagation, `${what} propagation`);
   for (const kind of ['incremental', 'full'] as const) {
     if (raw[kind] === undefined) continue;
     const pass = obj(raw[kind], `${what} ${kind}`);
@@ -325,6 +373,56 @@ export function parseRegionFreshness(raw: Record<string, unknown> | undefined, r
     ...(lastSuccessAt !== undefined ? { lastSuccessAt } : {}),
     ...(lastError !== undefined ? { lastError } : {}),
   };
+}
+
+/** Parses an import job record (its table keys already removed). */
+export function parseImportJob(raw: Record<string, unknown>): ImportJobRecord {
+  const what = 'import job';
+  const job: Record<string, unknown> = {
+    key: str(raw, 'key', what),
+    region: str(raw, 'region', what),
+    action: oneOf(raw, 'action', ['PUT', 'DELETE'] as const, what),
+    status: oneOf(raw, 'status', ['ASSEMBLING', 'SUBMITTING', 'SUBMITTED', 'COMPLETED', 'FAILED'] as const, what),
+    s3Url: str(raw, 's3Url', what),
+    createdAt: str(raw, 'createdAt', what),
+  };
+  if (typeof raw.count !== 'number') throw new RecordError(what, 'count', raw.count);
+  job.count = raw.count;
+  for (const name of ['sesJobId', 'submittedAt', 'completedAt', 'error'] as const) {
+    const value = optStr(raw, name, what);
+    if (value !== undefined) job[name] = value;
+  }
+  for (const name of ['processed', 'failed'] as const) {
+    if (raw[name] === undefined) continue;
+    if (typeof raw[name] !== 'number') throw new RecordError(what, name, raw[name]);
+    job[name] = raw[name];
+  }
+  if (raw.failedKeys !== undefined) {
+    if (!Array.isArray(raw.failedKeys) || raw.failedKeys.some((k) => typeof k !== 'string')) throw new RecordError(what, 'failedKeys', raw.failedKeys);
+    job.failedKeys = raw.failedKeys;
+  }
+  return job as unknown as ImportJobRecord;
+}
+
+/** Parses a propagated copy of a canonical item. */
+export function parsePropagatedEntry(value: unknown, what = 'propagated copy'): PropagatedEntry {
+  const raw = obj(value, what);
+  const entry: Record<string, unknown> = {
+    address: str(raw, 'address', what),
+    reason: oneOf(raw, 'reason', REASONS, what),
+    status: oneOf(raw, 'status', ['PENDING', 'ADDED', 'WITHDRAWN'] as const, what),
+    requestedAt: str(raw, 'requestedAt', what),
+    via: oneOf(raw, 'via', ['put', 'import'] as const, what),
+  };
+  for (const name of ['addedAt', 'job', 'withdrawnAt'] as const) {
+    const v = optStr(raw, name, what);
+    if (v !== undefined) entry[name] = v;
+  }
+  if (raw.attempts !== undefined) {
+    if (typeof raw.attempts !== 'number') throw new RecordError(what, 'attempts', raw.attempts);
+    entry.attempts = raw.attempts;
+  }
+  return entry as unknown as PropagatedEntry;
 }
 
 /** Parses an audit-trail item (its table keys already removed). */

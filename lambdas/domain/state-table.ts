@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { canonicalAddress } from './address';
 import { batchGet, batchWrite } from './batch';
 import {
   type AuditEntry,
   auditPartitionKey,
+  type ImportJobRecord,
+  importJobKey,
+  parseImportJob,
   parseAuditEntry,
   parseRegionFreshness,
   parseRegionSyncState,
@@ -26,6 +29,7 @@ import { encodeSeenHashes, type SeenAddresses, SeenSetBuilder } from './seen-set
  * | seen-address chunks | `region#<region>` / `full#<pass>#<n>` | the sync's full pass | PutItem; BatchWriteItem delete; TTL |
  * | audit trail | `audit#<address>` / `<time>#<random>` | manual operations (`manual.ts`) | in their TransactWriteItems |
  * | shared SES lookup | `ses-lookup#<region>\|<operation>\|<name>` / `lookup` | the guard ({@link StateTable.putSesLookup}) | PutItem; TTL |
+ * | import job | `propagation#<region>` / `job#<key>` | propagation ({@link StateTable.putJob}), under the region's lease | PutItem; DeleteItem |
  *
  * Readers: the sync (state, seen chunks), the guard ({@link StateTable.readFreshness}, shared SES lookups), the CLI
  * (state, audit trail).
@@ -59,6 +63,39 @@ export class StateTable {
         Item: { ...sesLookupKey(key), value: JSON.stringify(value), fetchedAt, expiresAt: Math.floor(fetchedAt / 1000) + 86_400 },
       }),
     );
+  }
+
+  /** Records an import job as it stands now (propagation holds the region's lease while it writes). */
+  async putJob(job: ImportJobRecord): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...importJobKey(job.region, job.key), ...job } }));
+  }
+
+  /** Every import job recorded for `region`, oldest first. */
+  async listJobs(region: string): Promise<ImportJobRecord[]> {
+    const jobs: ImportJobRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :job)',
+          ExpressionAttributeValues: { ':pk': importJobKey(region, '').pk, ':job': 'job#' },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const { [STATE_PK]: _pk, [STATE_SK]: _sk, ...job } = item;
+        jobs.push(parseImportJob(job));
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return jobs.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  }
+
+  /** Forgets an import job whose copies are all settled. */
+  async deleteJob(region: string, key: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: importJobKey(region, key) }));
   }
 
   /** The region's state, or an empty state when the region was never synced. */

@@ -3,7 +3,9 @@ import { type BatchGetOptions, batchGetByKey } from './batch';
 import {
   MANUAL_ATTRIBUTE,
   type ManualEntry,
+  type PropagatedEntry,
   parseManualEntry,
+  propagatedAttribute,
   parseRegionEntry,
   parseSuppressionItem,
   type RegionEntry,
@@ -22,6 +24,7 @@ import { isConditionFailure } from './state-table';
  * | the sync, per page (new addresses) | the whole item | {@link SuppressionTable.insertRegionEntries}: PartiQL INSERTs, 25 in one BatchExecuteStatement, each failing alone when its item exists; those go through putRegionEntry |
  * | the sync, per page | `region:<region>`, `firstSeen`, `origin`, `lastUpdated` | {@link SuppressionTable.putRegionEntry}: UpdateItem conditional on the entry being older and `firstSeen` later; re-read and retried on a failed condition |
  * | the sync's full-pass sweep | `region:<region>.status/removedAt` | {@link SuppressionTable.markRegionRemoved}: UpdateItem conditional on still LISTED and older than the pass |
+ * | propagation into a region (`propagation.ts`) | `propagated:<region>`; `region:<region>.status/removedAt` of a copy it withdrew | {@link SuppressionTable.putPropagated} (only on an existing item); {@link SuppressionTable.markRegionRemoved} |
  * | manual operations (`manual.ts`: suppress, unsuppress, import) | `manual`, `region:<region>.status/removedAt`, `firstSeen`, `origin` | {@link SuppressionTable.manualUpdate} inside a TransactWriteItems with the audit entry, conditional on the manual entry read |
  *
  * Readers: the guard ({@link SuppressionTable.getMany}), the sync ({@link SuppressionTable.readRegionEntries},
@@ -237,6 +240,35 @@ export class SuppressionTable {
     };
   }
 
+  /**
+   * Records our copy of the address in `region` (`undefined` removes the record). Only an existing item is written:
+   * propagation never creates one. False when the item is gone.
+   */
+  async putPropagated(key: string, region: string, copy: PropagatedEntry): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [SUPPRESSION_KEY]: key },
+          UpdateExpression: 'SET #p = :copy',
+          ConditionExpression: 'attribute_exists(#key)',
+          ExpressionAttributeNames: { '#p': propagatedAttribute(region), '#key': SUPPRESSION_KEY },
+          ExpressionAttributeValues: { ':copy': stripUndefined(copy) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** One Scan page of whole canonical items, from `startKey`; `nextKey` continues the scan. */
+  async scanItems(startKey: Record<string, unknown> | undefined, limit?: number): Promise<{ items: SuppressionItem[]; nextKey?: Record<string, unknown> }> {
+    const out = await this.doc.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey, Limit: limit }));
+    return { items: (out.Items ?? []).map(parseSuppressionItem), nextKey: out.LastEvaluatedKey };
+  }
+
   /** Every canonical item, one Scan page at a time. */
   async *scanPages(): AsyncGenerator<SuppressionItem[]> {
     let startKey: Record<string, unknown> | undefined;
@@ -295,6 +327,10 @@ export class SuppressionTable {
 }
 
 const MAX_REGION_WRITE_ATTEMPTS = 10;
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
 
 /** DynamoDB's limit of statements per BatchExecuteStatement request. */
 export const INSERT_BATCH_LIMIT = 25;
