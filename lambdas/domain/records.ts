@@ -398,7 +398,8 @@ export function parseImportJob(raw: Record<string, unknown>): ImportJobRecord {
     job[name] = raw[name];
   }
   if (raw.failedKeys !== undefined) {
-    if (!Array.isArray(raw.failedKeys) || raw.failedKeys.some((k) => typeof k !== 'string')) throw new RecordError(what, 'failedKeys', raw.failedKeys);
+    if (!Array.isArray(raw.failedKeys) || raw.failedKeys.some((k) => typeof k !== 'string'))
+      throw new RecordError(what, 'failedKeys', raw.failedKeys);
     job.failedKeys = raw.failedKeys;
   }
   return job as unknown as ImportJobRecord;

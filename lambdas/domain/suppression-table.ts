@@ -5,9 +5,9 @@ import {
   type ManualEntry,
   type PropagatedEntry,
   parseManualEntry,
-  propagatedAttribute,
   parseRegionEntry,
   parseSuppressionItem,
+  propagatedAttribute,
   type RegionEntry,
   regionAttribute,
   SUPPRESSION_KEY,
@@ -264,7 +264,10 @@ export class SuppressionTable {
   }
 
   /** One Scan page of whole canonical items, from `startKey`; `nextKey` continues the scan. */
-  async scanItems(startKey: Record<string, unknown> | undefined, limit?: number): Promise<{ items: SuppressionItem[]; nextKey?: Record<string, unknown> }> {
+  async scanItems(
+    startKey: Record<string, unknown> | undefined,
+    limit?: number,
+  ): Promise<{ items: SuppressionItem[]; nextKey?: Record<string, unknown> }> {
     const out = await this.doc.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey, Limit: limit }));
     return { items: (out.Items ?? []).map(parseSuppressionItem), nextKey: out.LastEvaluatedKey };
   }

@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import type { PropagationEvent } from '../../client/sync-contract';
 import type { SyncRequest } from './sync';
+
+/** A validated invocation: a sync pass, or a propagation run. */
+export type FunctionRequest = (SyncRequest & { readonly kind: 'sync' }) | (Required<PropagationEvent> & { readonly kind: 'propagate' });
 
 /** Thrown for a malformed invocation event; the message names the field and the value. */
 export class InvalidEventError extends Error {
@@ -7,6 +11,25 @@ export class InvalidEventError extends Error {
     super(message);
     this.name = 'InvalidEventError';
   }
+}
+
+/**
+ * Validates an invocation: `{"region": "<configured region>", "mode": "incremental" | "full" | "propagate"}` (mode
+ * defaults to incremental), `"dryRun": true|false` with `propagate` only. Unknown fields are rejected so a typo in a
+ * schedule's input is noticed.
+ */
+export function parseFunctionEvent(event: unknown, configuredRegions: readonly string[]): FunctionRequest {
+  const raw = event !== null && typeof event === 'object' && !Array.isArray(event) ? (event as Record<string, unknown>) : undefined;
+  if (raw?.mode !== 'propagate') {
+    if (raw && 'dryRun' in raw) throw new InvalidEventError('invalid sync event: dryRun applies to mode "propagate" only');
+    return { kind: 'sync', ...parseSyncEvent(event, configuredRegions) };
+  }
+  const { dryRun, ...rest } = raw;
+  if (dryRun !== undefined && typeof dryRun !== 'boolean') {
+    throw new InvalidEventError(`invalid sync event: dryRun must be true or false, got ${JSON.stringify(dryRun).slice(0, 40)}`);
+  }
+  const { region } = parseSyncEvent({ ...rest, mode: 'incremental' }, configuredRegions);
+  return { kind: 'propagate', region, mode: 'propagate', dryRun: dryRun ?? false };
 }
 
 /**
@@ -20,7 +43,9 @@ export function parseSyncEvent(event: unknown, configuredRegions: readonly strin
         error: (issue) => (issue.input === undefined ? 'is required' : `must be a string, got ${JSON.stringify(issue.input)}`),
       }),
       mode: z
-        .enum(['incremental', 'full'], { error: (issue) => `must be "incremental" or "full", got ${JSON.stringify(issue.input)}` })
+        .enum(['incremental', 'full'], {
+          error: (issue) => `must be "incremental", "full" or "propagate", got ${JSON.stringify(issue.input)?.slice(0, 60)}`,
+        })
         .default('incremental'),
     })
     .strict();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ListSuppressedDestinationsCommand, type ListSuppressedDestinationsCommandOutput, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SyncMode, SyncSummary } from '../../client/sync-contract';
+import type { PropagationSummary, SyncMode, SyncSummary } from '../../client/sync-contract';
 import { canonicalAddress } from '../domain/address';
 import { forEachLimit } from '../domain/batch';
 import type { PassCheckpoint, RegionSyncState, SuppressionReason } from '../domain/records';
@@ -47,6 +47,11 @@ export interface SyncDeps {
   readonly remainingMs: () => number;
   readonly now?: () => number;
   readonly options?: SyncOptions;
+  /**
+   * Runs after a pass completes, while the invocation still holds the region's lease (propagation into the region);
+   * what it returns is part of the summary.
+   */
+  readonly afterPass?: (owner: string, state: RegionSyncState) => Promise<PropagationSummary | undefined>;
 }
 
 /** What to sync. */
@@ -135,9 +140,11 @@ class SyncRun {
         if (kind === mode) complete = done;
         if (!done) break;
       }
-      const summary = this.summary(complete, st.full !== undefined || st.fullRequestedAt !== undefined, st.watermark);
-      await this.state.save(region, this.owner, { lastRunAt: iso(this.now()), lastSummary: summary }, ['lastError']);
-      return summary;
+      const synced = this.summary(complete, st.full !== undefined || st.fullRequestedAt !== undefined, st.watermark);
+      await this.state.save(region, this.owner, { lastRunAt: iso(this.now()), lastSummary: synced }, ['lastError']);
+      // The region's list is as fresh as it gets right after a completed pass: the moment to converge it.
+      const propagation = complete && this.deps.afterPass ? await this.deps.afterPass(this.owner, st) : undefined;
+      return propagation ? { ...synced, propagation } : synced;
     } catch (error) {
       const e = error as Error;
       this.deps.logger.error('sync failed', { error: e });

@@ -1,0 +1,689 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateImportJobCommand,
+  DeleteSuppressedDestinationCommand,
+  GetImportJobCommand,
+  GetSuppressedDestinationCommand,
+  ListImportJobsCommand,
+  PutSuppressedDestinationCommand,
+  type SESv2Client,
+} from '@aws-sdk/client-sesv2';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { PropagationSummary } from '../../client/sync-contract';
+import { canonicalAddress } from '../domain/address';
+import { forEachLimit } from '../domain/batch';
+import { type JobView, planRegion, type RegionPlan } from '../domain/origins';
+import {
+  type ImportJobRecord,
+  PROPAGATION_CLOCK_SKEW_MS,
+  type PropagatedEntry,
+  type PropagationState,
+  type RegionSyncState,
+  type SuppressionItem,
+  type SuppressionReason,
+} from '../domain/records';
+import { backoffDelay, isRetryable, isThrottle, type Pacer } from '../domain/retry';
+import { StateTable } from '../domain/state-table';
+import { SuppressionTable } from '../domain/suppression-table';
+import type { PropagationMode } from './settings';
+
+/**
+ * Propagation: makes one region's SES suppression list hold every address suppressed anywhere (an origin: listed by
+ * SES on its own in some region, a manual suppression, an imported row), and withdraws the copies it added once no
+ * origin is left. Each copy is recorded on the canonical item (`propagated:<region>`) before SES is asked, so a crash
+ * at any point leaves a record that the next run settles, and a later sync of the region never mistakes our copy for
+ * a new origin (see `origins.ts`).
+ *
+ * Delivery by delta size: fewer than `bulkThreshold` changes are made one call each (PutSuppressedDestination,
+ * DeleteSuppressedDestination), paced with the sync's calls of the region; more go to SES as import jobs (a CSV in
+ * the region's import bucket; up to 100,000 addresses an add job and 10,000 a delete job), tracked until SES
+ * reports them done, their failed records retried by the next run.
+ */
+
+/** SES's documented maximum of addresses in one import job that adds to the suppression list. */
+export const ADD_JOB_LIMIT = 100_000;
+/** SES's documented maximum of addresses in one import job that deletes from the suppression list. */
+export const DELETE_JOB_LIMIT = 10_000;
+
+/** Tunables of a propagation run; every one has a production default. */
+export interface PropagationOptions {
+  /** A delta of at least this many addresses goes to SES as import jobs. @default 500 */
+  readonly bulkThreshold?: number;
+  /** Stop and checkpoint when less than this much invocation time remains. @default 20 seconds */
+  readonly marginMs?: number;
+  /** Attempts per SES call on throttling and 5xx. @default 8 */
+  readonly maxAttempts?: number;
+  /** Upper bound of one backoff delay. @default 20 seconds */
+  readonly backoffCapMs?: number;
+  /** Canonical item writes in flight at once. @default 32 */
+  readonly writeConcurrency?: number;
+  /** Items per Scan page (DynamoDB's 1 MB page when absent). */
+  readonly scanPageSize?: number;
+  /** A job handed to SES but never seen there after this long is given up as never created. @default 15 minutes */
+  readonly lostJobMs?: number;
+  /** Adds of one copy SES refused before it is reported and left alone. @default 3 */
+  readonly maxAddAttempts?: number;
+}
+
+/** What a propagation run needs. */
+export interface PropagationDeps {
+  readonly ses: SESv2Client;
+  readonly s3: S3Client;
+  readonly doc: DynamoDBDocumentClient;
+  readonly suppressionTable: string;
+  readonly stateTable: string;
+  /** The region's import bucket (same region as its SES). */
+  readonly bucket: string;
+  /** The region's pacer of suppression-list calls, shared with its sync. */
+  readonly pacer: Pacer;
+  readonly logger: Logger;
+  readonly remainingMs: () => number;
+  readonly now?: () => number;
+  /** Plain HTTP GET of SES's failed-records file (a pre-signed URL). */
+  readonly fetchText?: (url: string) => Promise<string>;
+  readonly options?: PropagationOptions;
+}
+
+/** What to propagate. */
+export interface PropagationRequest {
+  readonly region: string;
+  /** `enforce` writes; `report` (also a dry run) only computes what would change. */
+  readonly mode: Exclude<PropagationMode, 'off'>;
+}
+
+const DEFAULTS = {
+  bulkThreshold: 500,
+  marginMs: 20_000,
+  maxAttempts: 8,
+  backoffCapMs: 20_000,
+  writeConcurrency: 32,
+  scanPageSize: 0,
+  lostJobMs: 15 * 60_000,
+  maxAddAttempts: 3,
+} satisfies Required<PropagationOptions>;
+
+class DeadlineReached extends Error {
+  constructor() {
+    super('invocation deadline reached');
+    this.name = 'DeadlineReached';
+  }
+}
+
+interface AddAction {
+  readonly key: string;
+  readonly address: string;
+  readonly reason: SuppressionReason;
+  readonly attempts: number;
+}
+
+interface WithdrawAction {
+  readonly key: string;
+  readonly copy: PropagatedEntry;
+}
+
+/**
+ * Converges one region, holding its lease as `owner` (the caller took it: the same lease as the region's sync, so the
+ * two never run at once and never exceed SES's rate together). Resumes the run a previous invocation checkpointed.
+ */
+export async function propagateRegion(
+  request: PropagationRequest,
+  deps: PropagationDeps,
+  owner: string,
+  st: RegionSyncState,
+): Promise<PropagationSummary> {
+  return new PropagationRun(request, deps, owner, st).run();
+}
+
+class PropagationRun {
+  private readonly now: () => number;
+  private readonly opts: Required<PropagationOptions>;
+  private readonly state: StateTable;
+  private readonly table: SuppressionTable;
+  private readonly started: number;
+  private readonly jobs = new Map<string, ImportJobRecord>();
+  private readonly counts = {
+    added: 0,
+    withdrawn: 0,
+    alreadyListed: 0,
+    pending: 0,
+    confirmed: 0,
+    wantedMissing: 0,
+    unwanted: 0,
+    failed: 0,
+    importJobs: 0,
+    jobsFailed: 0,
+    scanned: 0,
+  };
+
+  constructor(
+    private readonly request: PropagationRequest,
+    private readonly deps: PropagationDeps,
+    private readonly owner: string,
+    private readonly st: RegionSyncState,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.opts = { ...DEFAULTS, ...definedOnly(deps.options ?? {}) };
+    this.state = new StateTable(deps.doc, deps.stateTable);
+    this.table = new SuppressionTable(deps.doc, deps.suppressionTable);
+    this.started = this.now();
+  }
+
+  private get enforce(): boolean {
+    return this.request.mode === 'enforce';
+  }
+
+  async run(): Promise<PropagationSummary> {
+    const { region } = this.request;
+    for (const job of await this.state.listJobs(region)) this.jobs.set(job.key, job);
+    if (this.enforce) await this.followJobs();
+
+    // A report never touches the checkpoint of an enforcing run: it scans the whole table in this invocation.
+    const previous = this.enforce ? this.st.propagation?.run : undefined;
+    const run = previous ?? { runId: `p${this.started.toString(36)}${this.owner.slice(0, 6)}`, startedAt: iso(this.started), jobs: 0 };
+    let scanKey = previous?.scanKey;
+    let bufferStart = scanKey;
+    const adds: AddAction[] = [];
+    const withdraws: WithdrawAction[] = [];
+    let complete = false;
+    try {
+      for (;;) {
+        if (this.outOfTime()) throw new DeadlineReached();
+        const { items, nextKey } = await this.table.scanItems(scanKey, this.opts.scanPageSize || undefined);
+        this.counts.scanned += items.length;
+        await this.planPage(items, adds, withdraws);
+        scanKey = nextKey;
+        // Full jobs go out as soon as they fill, so a first convergence of millions never holds more than one in memory.
+        if (this.enforce && adds.length >= ADD_JOB_LIMIT) await this.submitAdds(adds.splice(0, ADD_JOB_LIMIT), run);
+        if (this.enforce && withdraws.length >= DELETE_JOB_LIMIT) await this.submitWithdrawals(withdraws.splice(0, DELETE_JOB_LIMIT), run);
+        if (adds.length === 0 && withdraws.length === 0) bufferStart = scanKey;
+        if (!scanKey) break;
+      }
+      if (this.enforce) await this.deliver(adds, withdraws, run);
+      complete = true;
+    } catch (error) {
+      if (!(error instanceof DeadlineReached)) throw error;
+      // Whatever is still buffered is found again by the next invocation, which rescans from where the buffer began
+      // (copies already written are settled by then and planned as `keep`).
+      if (this.enforce && adds.length >= this.opts.bulkThreshold) await this.submitAdds(adds.splice(0), run);
+      if (this.enforce && withdraws.length >= this.opts.bulkThreshold) await this.submitWithdrawals(withdraws.splice(0), run);
+      if (adds.length === 0 && withdraws.length === 0) bufferStart = scanKey;
+      this.deps.logger.info('propagation checkpointed before the deadline', { runId: run.runId });
+    }
+
+    if (!this.enforce) {
+      this.counts.wantedMissing += adds.length;
+      this.counts.unwanted += withdraws.length;
+    }
+    const summary = this.summary(complete, run.runId);
+    if (this.enforce) {
+      const propagation: PropagationState = {
+        ...(this.st.propagation ?? {}),
+        lastRunAt: iso(this.now()),
+        ...(complete ? { lastCompleteAt: iso(this.now()), lastSummary: { ...summary } } : {}),
+      };
+      if (complete) delete propagation.run;
+      else propagation.run = { ...run, ...(bufferStart ? { scanKey: bufferStart } : {}), jobs: run.jobs };
+      if (!complete && !bufferStart) delete propagation.run?.scanKey;
+      await this.state.save(region, this.owner, { propagation });
+      this.st.propagation = propagation;
+      if (complete) await this.forgetSettledJobs(run.startedAt);
+    }
+    return summary;
+  }
+
+  /** Plans each item of a page; confirms and settles records at once, buffers adds and withdrawals. */
+  private async planPage(items: readonly SuppressionItem[], adds: AddAction[], withdraws: WithdrawAction[]): Promise<void> {
+    const { region } = this.request;
+    const settle: Array<{ key: string; copy: PropagatedEntry }> = [];
+    for (const item of items) {
+      const plan: RegionPlan = planRegion(item, region, (key) => jobView(this.jobs.get(key)));
+      switch (plan.kind) {
+        case 'keep':
+          if (plan.why === 'listed-by-ses' || plan.why === 'ours') this.counts.alreadyListed++;
+          if (plan.why === 'pending') this.counts.pending++;
+          break;
+        case 'confirm':
+          this.counts.alreadyListed++;
+          this.counts.confirmed++;
+          settle.push({ key: item.address, copy: withoutJob({ ...plan.copy, status: 'ADDED', addedAt: plan.addedAt, attempts: 0 }) });
+          break;
+        case 'forget':
+          settle.push({
+            key: item.address,
+            copy: withoutJob({ ...plan.copy, status: 'WITHDRAWN', withdrawnAt: plan.copy.withdrawnAt ?? iso(this.now()) }),
+          });
+          break;
+        case 'add': {
+          const attempts = (item[`propagated:${region}`]?.status === 'PENDING' ? (item[`propagated:${region}`]?.attempts ?? 0) : 0) + 1;
+          if (attempts > this.opts.maxAddAttempts) {
+            // SES refused this copy every time (a failed record, a rejected address): report it, do not loop on it.
+            this.counts.failed++;
+            this.counts.wantedMissing++;
+            break;
+          }
+          adds.push({ key: item.address, address: plan.address, reason: plan.reason, attempts });
+          break;
+        }
+        case 'withdraw':
+          withdraws.push({ key: item.address, copy: plan.copy });
+          break;
+      }
+    }
+    if (this.enforce) {
+      await forEachLimit(settle, this.opts.writeConcurrency, async ({ key, copy }) => {
+        await this.table.putPropagated(key, region, copy);
+      });
+    }
+  }
+
+  /** Small deltas one call each, large ones as import jobs; stops at the deadline. */
+  private async deliver(adds: AddAction[], withdraws: WithdrawAction[], run: NonNullable<PropagationState['run']>): Promise<void> {
+    if (adds.length >= this.opts.bulkThreshold) await this.submitAdds(adds.splice(0), run);
+    if (withdraws.length >= this.opts.bulkThreshold) await this.submitWithdrawals(withdraws.splice(0), run);
+    while (withdraws.length > 0) {
+      if (this.outOfTime()) throw new DeadlineReached();
+      const action = withdraws[0] as WithdrawAction;
+      await this.withdrawOne(action);
+      withdraws.shift();
+    }
+    while (adds.length > 0) {
+      if (this.outOfTime()) throw new DeadlineReached();
+      const action = adds[0] as AddAction;
+      await this.addOne(action);
+      adds.shift();
+    }
+  }
+
+  /** PutSuppressedDestination for one address: recorded PENDING before the call, ADDED after its answer. */
+  private async addOne(action: AddAction): Promise<void> {
+    const { region } = this.request;
+    const requestedAt = iso(this.now());
+    const pending: PropagatedEntry = {
+      address: action.address,
+      reason: action.reason,
+      status: 'PENDING',
+      requestedAt,
+      via: 'put',
+      attempts: action.attempts,
+    };
+    if (!(await this.table.putPropagated(action.key, region, pending))) return;
+    try {
+      await this.call('PutSuppressedDestination', () =>
+        this.deps.ses.send(new PutSuppressedDestinationCommand({ EmailAddress: action.address, Reason: action.reason })),
+      );
+    } catch (error) {
+      if (error instanceof DeadlineReached || isRetryable(error)) throw error;
+      // SES refused this address (a 4xx): the PENDING record counts the attempt; the next run tries again, up to a limit.
+      this.counts.failed++;
+      this.counts.wantedMissing++;
+      this.deps.logger.warn('SES refused a propagated address', { error: (error as Error).name, attempts: action.attempts });
+      return;
+    }
+    await this.table.putPropagated(action.key, region, { ...pending, status: 'ADDED', addedAt: iso(this.now()), attempts: 0 });
+    this.counts.added++;
+  }
+
+  /**
+   * Removes our copy: asks SES first, so an entry SES re-suppressed on its own since our write (stamped after it) is
+   * left alone, then deletes exactly the spelling we wrote and marks the region's entry REMOVED.
+   */
+  private async withdrawOne({ key, copy }: WithdrawAction): Promise<void> {
+    const { region } = this.request;
+    const ours = Date.parse(copy.addedAt ?? copy.withdrawnAt ?? iso(this.now())) + PROPAGATION_CLOCK_SKEW_MS;
+    let listedAt: number | undefined;
+    try {
+      const out = await this.call('GetSuppressedDestination', () =>
+        this.deps.ses.send(new GetSuppressedDestinationCommand({ EmailAddress: copy.address })),
+      );
+      listedAt = out.SuppressedDestination?.LastUpdateTime?.getTime();
+    } catch (error) {
+      if ((error as Error).name !== 'NotFoundException') throw error;
+    }
+    const at = iso(this.now());
+    if (listedAt !== undefined && listedAt > ours) {
+      // SES listed it again on its own after our write: no longer our copy to remove; the next sync records the origin.
+      await this.table.putPropagated(key, region, withoutJob({ ...copy, status: 'WITHDRAWN', withdrawnAt: at }));
+      return;
+    }
+    if (listedAt !== undefined) {
+      try {
+        await this.call('DeleteSuppressedDestination', () =>
+          this.deps.ses.send(new DeleteSuppressedDestinationCommand({ EmailAddress: copy.address })),
+        );
+      } catch (error) {
+        if ((error as Error).name !== 'NotFoundException') throw error;
+      }
+    }
+    const confirmedAt = copy.addedAt ?? at;
+    await this.table.putPropagated(key, region, withoutJob({ ...copy, addedAt: confirmedAt, status: 'WITHDRAWN', withdrawnAt: at }));
+    await this.table.markRegionRemoved(key, region, copy.address, iso(Date.parse(confirmedAt) + PROPAGATION_CLOCK_SKEW_MS + 1), at);
+    this.counts.withdrawn++;
+  }
+
+  /** Hands adds to SES as one import job (at most {@link ADD_JOB_LIMIT}). */
+  private async submitAdds(adds: readonly AddAction[], run: NonNullable<PropagationState['run']>): Promise<void> {
+    for (let i = 0; i < adds.length; i += ADD_JOB_LIMIT) {
+      const batch = adds.slice(i, i + ADD_JOB_LIMIT);
+      await this.submitJob(
+        'PUT',
+        batch.map((a) => ({ address: a.address, reason: a.reason })),
+        run,
+        async (job, requestedAt) =>
+          forEachLimit(batch, this.opts.writeConcurrency, async (a) => {
+            await this.table.putPropagated(a.key, this.request.region, {
+              address: a.address,
+              reason: a.reason,
+              status: 'PENDING',
+              requestedAt,
+              via: 'import',
+              job,
+              attempts: a.attempts,
+            });
+          }),
+      );
+      this.counts.pending += batch.length;
+    }
+  }
+
+  /** Hands withdrawals to SES as DELETE import jobs (at most {@link DELETE_JOB_LIMIT} each). */
+  private async submitWithdrawals(withdraws: readonly WithdrawAction[], run: NonNullable<PropagationState['run']>): Promise<void> {
+    for (let i = 0; i < withdraws.length; i += DELETE_JOB_LIMIT) {
+      const batch = withdraws.slice(i, i + DELETE_JOB_LIMIT);
+      await this.submitJob(
+        'DELETE',
+        batch.map((w) => ({ address: w.copy.address, reason: w.copy.reason })),
+        run,
+        async (job, requestedAt) =>
+          forEachLimit(batch, this.opts.writeConcurrency, async (w) => {
+            await this.table.putPropagated(w.key, this.request.region, {
+              ...w.copy,
+              addedAt: w.copy.addedAt ?? requestedAt,
+              status: 'WITHDRAWN',
+              withdrawnAt: requestedAt,
+              via: 'import',
+              job,
+            });
+          }),
+      );
+      this.counts.pending += batch.length;
+    }
+  }
+
+  /**
+   * One import job: recorded (ASSEMBLING), the copies marked with its key, the CSV written, recorded again
+   * (SUBMITTING), handed to SES, recorded with SES's id (SUBMITTED). A crash at any step leaves records the next run
+   * settles: copies of a job SES never got are planned again.
+   */
+  private async submitJob(
+    action: 'PUT' | 'DELETE',
+    rows: ReadonlyArray<{ address: string; reason: SuppressionReason }>,
+    run: NonNullable<PropagationState['run']>,
+    mark: (job: string, requestedAt: string) => Promise<void>,
+  ): Promise<void> {
+    const { region } = this.request;
+    run.jobs++;
+    const key = `${run.runId}-${String(run.jobs).padStart(3, '0')}`;
+    const objectKey = `propagation/${region}/${key}.csv`;
+    const job: ImportJobRecord = {
+      key,
+      region,
+      action,
+      status: 'ASSEMBLING',
+      count: rows.length,
+      s3Url: `s3://${this.deps.bucket}/${objectKey}`,
+      createdAt: iso(this.now()),
+    };
+    this.jobs.set(key, job);
+    await this.state.putJob(job);
+    await mark(key, job.createdAt);
+    await this.deps.s3.send(
+      new PutObjectCommand({ Bucket: this.deps.bucket, Key: objectKey, Body: importCsv(rows), ContentType: 'text/csv' }),
+    );
+    job.status = 'SUBMITTING';
+    await this.state.putJob(job);
+    const out = await this.call('CreateImportJob', () =>
+      this.deps.ses.send(
+        new CreateImportJobCommand({
+          ImportDestination: { SuppressionListDestination: { SuppressionListImportAction: action } },
+          ImportDataSource: { S3Url: job.s3Url, DataFormat: 'CSV' },
+        }),
+      ),
+    );
+    job.status = 'SUBMITTED';
+    job.sesJobId = out.JobId;
+    job.submittedAt = iso(this.now());
+    await this.state.putJob(job);
+    this.counts.importJobs++;
+    this.deps.logger.info('import job submitted', { job: key, action, count: rows.length, sesJobId: out.JobId });
+  }
+
+  /** Asks SES about every job it is processing (or may have been handed); records what completed or failed. */
+  private async followJobs(): Promise<void> {
+    for (const job of this.jobs.values()) {
+      if (job.status === 'SUBMITTING' && job.sesJobId === undefined) await this.findLostJob(job);
+      if (job.status !== 'SUBMITTED' || job.sesJobId === undefined) continue;
+      const jobId = job.sesJobId;
+      const out = await this.call('GetImportJob', () => this.deps.ses.send(new GetImportJobCommand({ JobId: jobId })));
+      if (out.JobStatus !== 'COMPLETED' && out.JobStatus !== 'FAILED') continue;
+      job.status = out.JobStatus;
+      job.completedAt = (out.CompletedTimestamp ?? new Date(this.now())).toISOString();
+      job.processed = out.ProcessedRecordsCount ?? 0;
+      job.failed = out.FailedRecordsCount ?? 0;
+      if (out.FailureInfo?.ErrorMessage) job.error = out.FailureInfo.ErrorMessage.slice(0, 500);
+      if (job.status === 'COMPLETED' && job.failed > 0) {
+        const url = out.FailureInfo?.FailedRecordsS3Url;
+        try {
+          if (!url) throw new Error('SES gave no failed-records file');
+          job.failedKeys = parseFailedRecords(await (this.deps.fetchText ?? fetchText)(url));
+        } catch (error) {
+          // Without the list, every record of the job is treated as failed: copies are planned again, none is lost.
+          job.status = 'FAILED';
+          job.error = `failed records could not be read: ${(error as Error).message}`.slice(0, 500);
+        }
+      }
+      if (job.status === 'FAILED' || (job.failed ?? 0) > 0) {
+        this.counts.jobsFailed++;
+        this.deps.logger.error('import job failed or had failed records', {
+          job: job.key,
+          status: job.status,
+          failed: job.failed,
+          error: job.error,
+        });
+      }
+      await this.state.putJob(job);
+    }
+  }
+
+  /** A job recorded as being handed to SES with no SES id: SES may have it (a crash after the call) or not. */
+  private async findLostJob(job: ImportJobRecord): Promise<void> {
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const out = await this.call('ListImportJobs', () =>
+        this.deps.ses.send(new ListImportJobsCommand({ ImportDestinationType: 'SUPPRESSION_LIST', NextToken: token, PageSize: 100 })),
+      );
+      // A summary does not name its data; the jobs created since ours was recorded are asked one by one.
+      const since = Date.parse(job.createdAt) - PROPAGATION_CLOCK_SKEW_MS;
+      for (const summary of out.ImportJobs ?? []) {
+        if (!summary.JobId || (summary.CreatedTimestamp?.getTime() ?? 0) < since) continue;
+        const id = summary.JobId;
+        const detail = await this.call('GetImportJob', () => this.deps.ses.send(new GetImportJobCommand({ JobId: id })));
+        if (detail.ImportDataSource?.S3Url !== job.s3Url) continue;
+        job.sesJobId = id;
+        job.status = 'SUBMITTED';
+        await this.state.putJob(job);
+        return;
+      }
+      nextToken = out.NextToken || undefined;
+    } while (nextToken);
+    if (this.now() - Date.parse(job.createdAt) > this.opts.lostJobMs) {
+      job.status = 'FAILED';
+      job.error = 'never reached SES';
+      job.completedAt = iso(this.now());
+      await this.state.putJob(job);
+    }
+  }
+
+  /** Drops the records (and CSVs) of jobs that ended before this complete run began: the run settled their copies. */
+  private async forgetSettledJobs(runStartedAt: string): Promise<void> {
+    for (const job of [...this.jobs.values()]) {
+      const ended = job.status === 'COMPLETED' || job.status === 'FAILED';
+      if (!ended || job.completedAt === undefined || job.completedAt >= runStartedAt) continue;
+      await this.state.deleteJob(job.region, job.key);
+      const objectKey = job.s3Url.replace(`s3://${this.deps.bucket}/`, '');
+      await this.deps.s3.send(new DeleteObjectCommand({ Bucket: this.deps.bucket, Key: objectKey })).catch(() => undefined);
+      this.jobs.delete(job.key);
+    }
+  }
+
+  /** One SES call, paced with the region's other suppression-list calls, retried with backoff on throttling and 5xx. */
+  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      await this.deps.pacer.acquire();
+      try {
+        return await send();
+      } catch (error) {
+        if (!isRetryable(error) || attempt + 1 >= this.opts.maxAttempts) throw error;
+        if (isThrottle(error)) this.deps.logger.debug('throttled', { operation, attempt });
+        const delay = backoffDelay(attempt, this.deps.pacer.intervalMs, this.opts.backoffCapMs);
+        if (this.deps.remainingMs() - delay < this.opts.marginMs) throw new DeadlineReached();
+        this.deps.pacer.delay(delay);
+      }
+    }
+  }
+
+  private outOfTime(): boolean {
+    return this.deps.remainingMs() < this.opts.marginMs;
+  }
+
+  private summary(complete: boolean, runId: string): PropagationSummary {
+    const c = this.counts;
+    return {
+      region: this.request.region,
+      mode: 'propagate',
+      propagation: this.request.mode,
+      complete,
+      runId,
+      scanned: c.scanned,
+      added: c.added,
+      withdrawn: c.withdrawn,
+      alreadyListed: c.alreadyListed,
+      pending: c.pending,
+      confirmed: c.confirmed,
+      failed: c.failed,
+      importJobs: c.importJobs,
+      importJobsFailed: c.jobsFailed,
+      jobsInFlight: [...this.jobs.values()].filter((j) => j.status === 'SUBMITTED' || j.status === 'SUBMITTING').length,
+      drift: { missing: c.wantedMissing, extra: c.unwanted },
+      durationMs: this.now() - this.started,
+    };
+  }
+}
+
+/** What planning needs of a job record. */
+function jobView(job: ImportJobRecord | undefined): JobView | undefined {
+  if (!job) return undefined;
+  return {
+    action: job.action,
+    status: job.status,
+    ...(job.completedAt !== undefined ? { completedAt: job.completedAt } : {}),
+    ...(job.failedKeys !== undefined ? { failedKeys: new Set(job.failedKeys) } : {}),
+  };
+}
+
+function withoutJob(copy: PropagatedEntry): PropagatedEntry {
+  const { job: _job, ...rest } = copy;
+  return rest;
+}
+
+/** The CSV SES imports into a suppression list: one `address,REASON` row per address, no header. */
+export function importCsv(rows: ReadonlyArray<{ address: string; reason: SuppressionReason }>): string {
+  return rows.map((row) => `${csvField(row.address)},${row.reason}\n`).join('');
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Canonical keys of the addresses in SES's failed-records file (its first column; a header row is skipped). */
+export function parseFailedRecords(text: string): string[] {
+  const keys: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const first = line.startsWith('"') ? (/^"((?:[^"]|"")*)"/.exec(line)?.[1]?.replace(/""/g, '"') ?? '') : (line.split(',')[0] ?? '');
+    if (!first.includes('@')) continue;
+    keys.push(canonicalAddress(first));
+  }
+  return keys;
+}
+
+async function fetchText(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (!response.ok) throw new Error(`GET failed-records file answered ${response.status}`);
+  return response.text();
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * A propagation invocation (`{"region": R, "mode": "propagate"}`): takes the region's lease (shared with its sync, so
+ * one run per region at a time and their SES calls paced together), converges the region, gives the lease back.
+ * Skipped, with the reason, while another run holds the lease.
+ */
+export async function propagate(request: PropagationRequest, deps: PropagationDeps): Promise<PropagationSummary> {
+  const { region } = request;
+  const now = deps.now ?? Date.now;
+  const state = new StateTable(deps.doc, deps.stateTable);
+  const owner = randomUUID();
+  const started = now();
+  if (!(await state.acquireLease(region, owner, started + deps.remainingMs() + 60_000, started))) {
+    return skippedSummary(request, `another sync or propagation of ${region} holds the lease; it propagates when its pass completes`);
+  }
+  try {
+    const st = await state.load(region);
+    return await propagateRegion(request, deps, owner, st);
+  } catch (error) {
+    const e = error as Error;
+    deps.logger.error('propagation failed', { error: e });
+    await state
+      .save(region, owner, {
+        lastError: { name: e.name, message: `propagation: ${e.message}`.slice(0, 1000), at: new Date(now()).toISOString() },
+      })
+      .catch((saveError: unknown) => deps.logger.error('could not record the propagation error', { error: saveError as Error }));
+    throw error;
+  } finally {
+    await state
+      .releaseLease(region, owner)
+      .catch((error: unknown) => deps.logger.warn('could not release the lease', { error: error as Error }));
+  }
+}
+
+/** The summary of a run that did nothing. */
+export function skippedSummary(request: PropagationRequest, skipped: string): PropagationSummary {
+  return {
+    region: request.region,
+    mode: 'propagate',
+    propagation: request.mode,
+    complete: false,
+    skipped,
+    scanned: 0,
+    added: 0,
+    withdrawn: 0,
+    alreadyListed: 0,
+    pending: 0,
+    confirmed: 0,
+    failed: 0,
+    importJobs: 0,
+    importJobsFailed: 0,
+    jobsInFlight: 0,
+    drift: { missing: 0, extra: 0 },
+    durationMs: 0,
+  };
+}
