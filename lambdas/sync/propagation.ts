@@ -314,7 +314,7 @@ class PropagationRun {
         this.deps.ses.send(new PutSuppressedDestinationCommand({ EmailAddress: action.address, Reason: action.reason })),
       );
     } catch (error) {
-      if (error instanceof DeadlineReached || isRetryable(error)) throw error;
+      if (!isRefusal(error)) throw error;
       // SES refused this address (a 4xx): the PENDING record counts the attempt; the next run tries again, up to a limit.
       this.counts.failed++;
       this.counts.wantedMissing++;
@@ -580,6 +580,11 @@ class PropagationRun {
       durationMs: this.now() - this.started,
     };
   }
+}
+
+/** True for SES's answer that the request itself is wrong (a 4xx other than throttling), not worth repeating now. */
+function isRefusal(error: unknown): boolean {
+  return (error as { $fault?: string }).$fault === 'client' && !isRetryable(error);
 }
 
 /** What planning needs of a job record. */
