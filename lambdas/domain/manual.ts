@@ -6,6 +6,7 @@ import {
   type AuditEntry,
   MANUAL_ATTRIBUTE,
   type ManualEntry,
+  propagatedAttribute,
   type RegionEntry,
   regionAttribute,
   regionEntries,
@@ -240,6 +241,12 @@ export async function unsuppress(tables: ManualTables, request: UnsuppressReques
     const set: Record<string, unknown> = {};
     for (const region of markedRemoved) set[`${regionAttribute(region)}.status`] = 'REMOVED';
     for (const region of markedRemoved) set[`${regionAttribute(region)}.removedAt`] = at;
+    // Our propagated copies went with the rest: SES no longer holds them where the removal succeeded.
+    for (const r of results) {
+      const copy = existing?.[propagatedAttribute(r.region)];
+      if (!copy || copy.status === 'WITHDRAWN' || r.failed.length > 0 || r.unavailable.length > 0) continue;
+      set[propagatedAttribute(r.region)] = { ...copy, status: 'WITHDRAWN', withdrawnAt: at, addedAt: copy.addedAt ?? at, job: undefined };
+    }
     if (manualEnded)
       set[MANUAL_ATTRIBUTE] = { ...manualBefore, status: 'REMOVED', at, by: request.by, note: request.why } satisfies ManualEntry;
     await transact(tables, key, manualBefore, existing ? { set, at } : undefined, audit);

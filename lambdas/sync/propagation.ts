@@ -20,6 +20,7 @@ import {
   PROPAGATION_CLOCK_SKEW_MS,
   type PropagatedEntry,
   type PropagationState,
+  propagatedAttribute,
   type RegionSyncState,
   type SuppressionItem,
   type SuppressionReason,
@@ -116,6 +117,8 @@ interface AddAction {
   readonly address: string;
   readonly reason: SuppressionReason;
   readonly attempts: number;
+  /** Our earlier copy in the region, if any (a put whose answer never came, a withdrawn or lost copy). */
+  readonly prior?: PropagatedEntry;
 }
 
 interface WithdrawAction {
@@ -256,14 +259,16 @@ class PropagationRun {
           });
           break;
         case 'add': {
-          const attempts = (item[`propagated:${region}`]?.status === 'PENDING' ? (item[`propagated:${region}`]?.attempts ?? 0) : 0) + 1;
+          const attempts =
+            (item[propagatedAttribute(region)]?.status === 'PENDING' ? (item[propagatedAttribute(region)]?.attempts ?? 0) : 0) + 1;
           if (attempts > this.opts.maxAddAttempts) {
             // SES refused this copy every time (a failed record, a rejected address): report it, do not loop on it.
             this.counts.failed++;
             this.counts.wantedMissing++;
             break;
           }
-          adds.push({ key: item.address, address: plan.address, reason: plan.reason, attempts });
+          const prior = item[propagatedAttribute(region)];
+          adds.push({ key: item.address, address: plan.address, reason: plan.reason, attempts, ...(prior ? { prior } : {}) });
           break;
         }
         case 'withdraw':
@@ -296,9 +301,38 @@ class PropagationRun {
     }
   }
 
-  /** PutSuppressedDestination for one address: recorded PENDING before the call, ADDED after its answer. */
+  /**
+   * Puts one address on the list: recorded PENDING before the call, ADDED after its answer. SES is asked first: an
+   * entry it holds that is not our copy (it suppressed the address on its own since the region's last sync) is left
+   * alone, since PutSuppressedDestination would overwrite it and its origin would be lost; the next sync records it.
+   */
   private async addOne(action: AddAction): Promise<void> {
     const { region } = this.request;
+    const existing = await this.getListed(action.address);
+    if (existing !== undefined) {
+      const prior = action.prior;
+      const ours =
+        prior !== undefined &&
+        existing.at >= Date.parse(prior.requestedAt) - PROPAGATION_CLOCK_SKEW_MS &&
+        (prior.status === 'PENDING' ||
+          (prior.addedAt !== undefined && existing.at <= Date.parse(prior.addedAt) + PROPAGATION_CLOCK_SKEW_MS));
+      if (!ours) {
+        this.counts.alreadyListed++;
+        return;
+      }
+      if (existing.reason === action.reason || existing.reason === 'COMPLAINT') {
+        // Our earlier put landed (its answer was lost): record it.
+        await this.table.putPropagated(action.key, region, {
+          ...prior,
+          reason: existing.reason,
+          status: 'ADDED',
+          addedAt: iso(this.now()),
+          attempts: 0,
+        });
+        this.counts.alreadyListed++;
+        return;
+      }
+    }
     const requestedAt = iso(this.now());
     const pending: PropagatedEntry = {
       address: action.address,
@@ -332,15 +366,7 @@ class PropagationRun {
   private async withdrawOne({ key, copy }: WithdrawAction): Promise<void> {
     const { region } = this.request;
     const ours = Date.parse(copy.addedAt ?? copy.withdrawnAt ?? iso(this.now())) + PROPAGATION_CLOCK_SKEW_MS;
-    let listedAt: number | undefined;
-    try {
-      const out = await this.call('GetSuppressedDestination', () =>
-        this.deps.ses.send(new GetSuppressedDestinationCommand({ EmailAddress: copy.address })),
-      );
-      listedAt = out.SuppressedDestination?.LastUpdateTime?.getTime();
-    } catch (error) {
-      if ((error as Error).name !== 'NotFoundException') throw error;
-    }
+    const listedAt = (await this.getListed(copy.address))?.at;
     const at = iso(this.now());
     if (listedAt !== undefined && listedAt > ours) {
       // SES listed it again on its own after our write: no longer our copy to remove; the next sync records the origin.
@@ -360,6 +386,21 @@ class PropagationRun {
     await this.table.putPropagated(key, region, withoutJob({ ...copy, addedAt: confirmedAt, status: 'WITHDRAWN', withdrawnAt: at }));
     await this.table.markRegionRemoved(key, region, copy.address, iso(Date.parse(confirmedAt) + PROPAGATION_CLOCK_SKEW_MS + 1), at);
     this.counts.withdrawn++;
+  }
+
+  /** The region's entry of exactly `address` (GetSuppressedDestination), or undefined when SES has none. */
+  private async getListed(address: string): Promise<{ at: number; reason: SuppressionReason } | undefined> {
+    try {
+      const out = await this.call('GetSuppressedDestination', () =>
+        this.deps.ses.send(new GetSuppressedDestinationCommand({ EmailAddress: address })),
+      );
+      const found = out.SuppressedDestination;
+      if (!found?.LastUpdateTime) return undefined;
+      return { at: found.LastUpdateTime.getTime(), reason: found.Reason === 'COMPLAINT' ? 'COMPLAINT' : 'BOUNCE' };
+    } catch (error) {
+      if ((error as Error).name === 'NotFoundException') return undefined;
+      throw error;
+    }
   }
 
   /** Hands adds to SES as one import job (at most {@link ADD_JOB_LIMIT}). */
