@@ -9,7 +9,8 @@ import { join } from 'node:path';
 export interface LocalEnvironmentDescription {
   readonly region: string;
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
-  readonly endpoints: { readonly dynamodb: string; readonly sesv2: string; readonly lambda: string };
+  /** `s3`: the local S3 (path-style addressing), absent in files written before it existed. */
+  readonly endpoints: { readonly dynamodb: string; readonly sesv2: string; readonly lambda: string; readonly s3?: string };
   /** The stack outputs, resolved to local names (same keys as the deployed stack's outputs). */
   readonly outputs: Record<string, string>;
   readonly regions: readonly string[];
@@ -101,7 +102,12 @@ export function writeEnvironmentFile(file: string, description: LocalEnvironment
   const clean: LocalEnvironmentDescription = {
     region: description.region,
     credentials: { accessKeyId: description.credentials.accessKeyId, secretAccessKey: description.credentials.secretAccessKey },
-    endpoints: { dynamodb: description.endpoints.dynamodb, sesv2: description.endpoints.sesv2, lambda: description.endpoints.lambda },
+    endpoints: {
+      dynamodb: description.endpoints.dynamodb,
+      sesv2: description.endpoints.sesv2,
+      lambda: description.endpoints.lambda,
+      ...(description.endpoints.s3 !== undefined ? { s3: description.endpoints.s3 } : {}),
+    },
     outputs: { ...description.outputs },
     regions: [...description.regions],
     pid: description.pid,

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { STACK_NAME } from '../lib/app';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import {
   claimEnvironmentFile,
@@ -12,9 +14,16 @@ import {
 } from './environment-file';
 import { type LambdaApi, startLambdaApi } from './lambda-api';
 import { LocalLambda } from './lambda-runtime';
+import { type LocalS3, startLocalS3 } from './s3-local';
 import { SesEmulator } from './ses-emulator';
-import { readTemplate, synthesize, type Template } from './synth';
-import { createTablesFromTemplate, functionBundle, type TableNames } from './template-resources';
+import { readStackTemplates, readTemplate, synthesize, type Template } from './synth';
+import {
+  type BucketNames,
+  createBucketsFromTemplate,
+  createTablesFromTemplate,
+  functionBundle,
+  type TableNames,
+} from './template-resources';
 
 /**
  * Credentials every local component accepts; nothing here reaches AWS. A new object on every call: the SDK writes
@@ -27,6 +36,9 @@ export function localCredentials(): { accessKeyId: string; secretAccessKey: stri
 
 /** The home region the local stack pretends to be deployed in. */
 export const LOCAL_HOME_REGION = 'us-east-1';
+
+/** The account the local stacks pretend to be deployed in (`AWS::AccountId` in bucket names, function ARNs). */
+export const LOCAL_ACCOUNT_ID = '000000000000';
 
 /**
  * Default location of the file that tells other processes (the CLI's `--local`) how to reach the environment:
@@ -63,6 +75,10 @@ export interface LocalEnvironmentOptions {
 /** A running local AWS: DynamoDB Local, the SES emulator and the synthesized functions behind a Lambda API. */
 export interface LocalEnvironment extends LocalEnvironmentDescription {
   readonly ses: SesEmulator;
+  /** The local S3 (path-style); holds every stack's buckets, each in its stack's region. */
+  readonly s3: LocalS3;
+  /** Local bucket names by stack name, then logical ID. */
+  readonly buckets: Record<string, BucketNames>;
   readonly tables: TableNames;
   readonly template: Template;
   /** Environment variables that point an AWS SDK process at this environment. */
@@ -97,8 +113,15 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       stops.push(() => ddb.stop());
       dynamodbEndpoint = ddb.endpoint;
     }
-    const ses = await SesEmulator.start({ requestsPerSecond: options.sesRequestsPerSecond ?? 1, seed: options.seed ?? 7 });
+    const s3 = await startLocalS3();
+    stops.push(() => s3.stop());
+    const ses = await SesEmulator.start({
+      requestsPerSecond: options.sesRequestsPerSecond ?? 1,
+      seed: options.seed ?? 7,
+      s3Endpoint: s3.endpoint,
+    });
     stops.push(() => ses.stop());
+    const buckets = await createStackBuckets(outdir, s3.endpoint);
 
     const ddbClient = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_HOME_REGION, credentials: localCredentials() });
     const tables = await createTablesFromTemplate(ddbClient, template, options.tableSuffix);
@@ -111,11 +134,14 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
     };
+    // Functions' environment may refer to the home stack's buckets as well as its tables.
+    const refs = { ...tables, ...buckets[STACK_NAME] };
     const functions: Record<string, LocalLambda> = {};
     for (const [logicalId, resource] of Object.entries(template.Resources)) {
       if (resource.Type !== 'AWS::Lambda::Function' || typeof resource.Properties?.Code?.S3Key !== 'string') continue;
-      const bundle = functionBundle(template, outdir, logicalId, tables);
+      const bundle = functionBundle(template, outdir, logicalId, refs);
       const fn = await LocalLambda.start(bundle, { env: awsEnv, inheritOutput: options.inheritLogs });
       stops.push(() => fn.stop());
       functions[logicalId] = fn;
@@ -137,15 +163,36 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     const description: LocalEnvironmentDescription = {
       region: LOCAL_HOME_REGION,
       credentials,
-      endpoints: { dynamodb: dynamodbEndpoint, sesv2: ses.endpoint, lambda: lambdaApi.endpoint },
+      endpoints: { dynamodb: dynamodbEndpoint, sesv2: ses.endpoint, lambda: lambdaApi.endpoint, s3: s3.endpoint },
       outputs,
       regions,
       pid: process.pid,
     };
     if (envFile !== undefined) writeEnvironmentFile(envFile, description);
-    return { ...description, credentials: localCredentials(), ses, tables, template, awsEnv, envFile, stop };
+    return { ...description, credentials: localCredentials(), ses, s3, buckets, tables, template, awsEnv, envFile, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * Creates the buckets of every stack of the cloud assembly in the local S3, each in its stack's region (the home
+ * region for an environment-agnostic stack), with a client signed for that region. Returns names by stack.
+ */
+export async function createStackBuckets(outdir: string, s3Endpoint: string): Promise<Record<string, BucketNames>> {
+  const out: Record<string, BucketNames> = {};
+  for (const stack of readStackTemplates(outdir, LOCAL_HOME_REGION)) {
+    const client = new S3Client({ region: stack.region, endpoint: s3Endpoint, forcePathStyle: true, credentials: localCredentials() });
+    try {
+      out[stack.stackName] = await createBucketsFromTemplate(client, stack.template, {
+        stackName: stack.stackName,
+        region: stack.region,
+        accountId: stack.account ?? LOCAL_ACCOUNT_ID,
+      });
+    } finally {
+      client.destroy();
+    }
+  }
+  return out;
 }

@@ -131,6 +131,7 @@ async function main(): Promise<void> {
   console.log(`    or:  npx ssg --local check --from news@example.net --region ${region} --recipients -`);
   console.log(`  SES v2 emulator           ${local.endpoints.sesv2}`);
   console.log(`  DynamoDB Local            ${local.endpoints.dynamodb}`);
+  console.log(`  S3 (path-style)           ${local.endpoints.s3}`);
   console.log(`  Described in              ${local.envFile ?? '(nowhere)'}`);
   console.log('\nRunning. Press Ctrl+C to stop.');
 }

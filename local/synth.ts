@@ -39,3 +39,33 @@ export function synthesize(outdir: string, overrides: Record<string, unknown> = 
 export function readTemplate(outdir: string): Template {
   return JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), 'utf8')) as Template;
 }
+
+/** A stack of the cloud assembly: its name, template, and the region it deploys to. */
+export interface StackTemplate {
+  readonly stackName: string;
+  readonly template: Template;
+  /** From the artifact's `environment` (`aws://account/region`); `defaultRegion` when environment-agnostic. */
+  readonly region: string;
+  /** The account of `environment`, or undefined when environment-agnostic. */
+  readonly account?: string;
+}
+
+/**
+ * Every stack template of a cloud assembly, with its region from `manifest.json` (`aws://account/region`, or
+ * `aws://unknown-account/unknown-region` for an environment-agnostic stack, which gets `defaultRegion`).
+ */
+export function readStackTemplates(outdir: string, defaultRegion: string): StackTemplate[] {
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
+    artifacts?: Record<string, { type?: string; environment?: string; properties?: { templateFile?: string } }>;
+  };
+  const stacks: StackTemplate[] = [];
+  for (const [name, artifact] of Object.entries(manifest.artifacts ?? {})) {
+    if (artifact.type !== 'aws:cloudformation:stack' || !artifact.properties?.templateFile) continue;
+    const m = /^aws:\/\/([^/]+)\/([^/]+)$/.exec(artifact.environment ?? '');
+    const account = m && m[1] !== 'unknown-account' ? m[1] : undefined;
+    const region = m && m[2] !== 'unknown-region' ? (m[2] as string) : defaultRegion;
+    const template = JSON.parse(readFileSync(join(outdir, artifact.properties.templateFile), 'utf8')) as Template;
+    stacks.push({ stackName: name, template, region, ...(account !== undefined ? { account } : {}) });
+  }
+  return stacks;
+}

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { type BucketLocationConstraint, CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Template } from './synth';
 
 /** Local physical names of the template's tables: the logical ID plus a suffix, so test runs never collide. */
@@ -35,6 +36,72 @@ export async function createTablesFromTemplate(client: DynamoDBClient, template:
     await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
   }
   return names;
+}
+
+/** Local names of a template's buckets, by logical ID. */
+export type BucketNames = Record<string, string>;
+
+/**
+ * Creates every `AWS::S3::Bucket` of a stack's template in the local S3, in the stack's region (its
+ * `LocationConstraint`), as deploying the stack would. `BucketName` may be a string or an `Fn::Join` of strings and
+ * `Ref`s to `AWS::AccountId`, `AWS::Region`, `AWS::Partition` or `AWS::URLSuffix`; a bucket without one gets a
+ * CloudFormation-like generated name (`<stack>-<logicalid>`, lower case). `client` must be signed for `region` (the
+ * local S3 refuses a bucket whose constraint differs from the signing region, as S3 does). A bucket that already
+ * exists is kept. Returns the names by logical ID.
+ */
+export async function createBucketsFromTemplate(
+  client: S3Client,
+  template: Template,
+  stack: { readonly stackName: string; readonly region: string; readonly accountId: string },
+): Promise<BucketNames> {
+  const names: BucketNames = {};
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::S3::Bucket') continue;
+    const declared = resource.Properties?.BucketName;
+    const name =
+      declared === undefined
+        ? `${stack.stackName}-${logicalId}`
+            .toLowerCase()
+            .replace(/[^a-z0-9.-]/g, '-')
+            .slice(0, 63)
+            .replace(/-+$/, '')
+        : resolveName(declared, stack, `${logicalId}.BucketName`);
+    names[logicalId] = name;
+    try {
+      await client.send(
+        new CreateBucketCommand({
+          Bucket: name,
+          ...(stack.region === 'us-east-1'
+            ? {}
+            : { CreateBucketConfiguration: { LocationConstraint: stack.region as BucketLocationConstraint } }),
+        }),
+      );
+    } catch (error) {
+      const code = (error as { name?: string }).name;
+      if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
+    }
+  }
+  return names;
+}
+
+function resolveName(value: unknown, stack: { readonly region: string; readonly accountId: string }, where: string): string {
+  if (typeof value === 'string') return value;
+  const ref = (value as { Ref?: unknown } | null)?.Ref;
+  if (typeof ref === 'string') {
+    const pseudo: Record<string, string> = {
+      'AWS::AccountId': stack.accountId,
+      'AWS::Region': stack.region,
+      'AWS::Partition': 'aws',
+      'AWS::URLSuffix': 'amazonaws.com',
+    };
+    const resolved = pseudo[ref];
+    if (resolved !== undefined) return resolved;
+  }
+  const join = (value as { 'Fn::Join'?: unknown } | null)?.['Fn::Join'];
+  if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+    return (join[1] as unknown[]).map((part, i) => resolveName(part, stack, `${where}[${i}]`)).join(join[0]);
+  }
+  throw new Error(`cannot resolve ${where} = ${JSON.stringify(value)} locally`);
 }
 
 /** Logical ID of the single resource of `type` whose logical ID starts with `prefix`. */

@@ -161,6 +161,9 @@ describe('Function: startLocalEnvironment', () => {
     const ddb = new DynamoDBClient({ region: env.region, endpoint: env.endpoints.dynamodb, credentials: env.credentials });
     await ddb.send(new ListTablesCommand({ Limit: 1 }));
     ddb.destroy();
+    const s3Endpoint = env.endpoints.s3;
+    const functionsS3 = env.awsEnv.AWS_ENDPOINT_URL_S3;
+    const emulatorS3 = env.ses.s3Endpoint;
     await env.stop();
     env = undefined;
 
@@ -169,13 +172,17 @@ describe('Function: startLocalEnvironment', () => {
     expect(JSON.parse(written)).toEqual({
       region: 'us-east-1',
       credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
-      endpoints: { dynamodb: expect.any(String), sesv2: expect.any(String), lambda: expect.any(String) },
+      endpoints: { dynamodb: expect.any(String), sesv2: expect.any(String), lambda: expect.any(String), s3: expect.any(String) },
       outputs: expect.objectContaining({ GuardFunctionName: expect.any(String) }),
       regions: ['us-east-1', 'us-west-2', 'eu-west-1'],
       pid: process.pid,
     });
     expect(second).toBeInstanceOf(EnvironmentRunningError);
     expect(existsSync(envFile)).toBe(false);
+    // The functions and the SES emulator (for import jobs) reach the same local S3 the file describes.
+    expect(s3Endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(functionsS3).toBe(s3Endpoint);
+    expect(emulatorS3).toBe(s3Endpoint);
   });
 });
 

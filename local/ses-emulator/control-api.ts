@@ -11,6 +11,7 @@ import {
   entryFromJson,
   entryToJson,
   identityFromJson,
+  importJobToJson,
   jsonRate,
   rateFromJson,
 } from './state-document';
@@ -30,6 +31,8 @@ export interface ControlledEmulator extends EmulatorSettings {
   readonly traffic: { readonly requestsPerSecond: number; getFaults(): FaultConfig };
   regions(): string[];
   failNextRequests(region: string, count: number, kind: ForcedFailureKind): void;
+  readonly importRowsPerSecond: number;
+  readonly s3Endpoint: string | undefined;
   stats(): EmulatorStats;
   resetStats(): void;
   reset(): void;
@@ -57,7 +60,14 @@ export function handleControl(emu: ControlledEmulator, method: string, path: str
 
   switch (route) {
     case 'GET /health':
-      return ok({ ok: true, endpoint: emu.endpoint, regions: emu.regions(), requestsPerSecond: jsonRate(emu.traffic.requestsPerSecond) });
+      return ok({
+        ok: true,
+        endpoint: emu.endpoint,
+        regions: emu.regions(),
+        requestsPerSecond: jsonRate(emu.traffic.requestsPerSecond),
+        s3Endpoint: emu.s3Endpoint ?? null,
+        importRowsPerSecond: emu.importRowsPerSecond,
+      });
     case 'GET /regions':
       return ok({ regions: emu.regions().map((name) => ({ name, suppressed: emu.region(name).suppressedCount })) });
     case 'GET /regions/:region/suppressed': {
@@ -103,6 +113,21 @@ export function handleControl(emu: ControlledEmulator, method: string, path: str
       region().refuseDelete(emailAddress, message);
       return ok({ region: regionName, emailAddress });
     }
+    case 'POST /regions/:region/import-failures': {
+      const { emailAddresses, message } = asObject(body, 'body');
+      if (!Array.isArray(emailAddresses) || !emailAddresses.every((a) => typeof a === 'string')) {
+        throw new ControlError(400, 'emailAddresses must be an array of strings');
+      }
+      if (message !== undefined && typeof message !== 'string') throw new ControlError(400, 'message must be a string');
+      const r = region();
+      r.failImportsFor(emailAddresses as string[], message);
+      return ok({ region: regionName, emailAddresses: r.importFailureAddresses() });
+    }
+    case 'DELETE /regions/:region/import-failures':
+      region().clearImportFailures();
+      return ok({ region: regionName, emailAddresses: [] });
+    case 'GET /regions/:region/import-jobs':
+      return ok({ region: regionName, jobs: region().listImportJobs().map(importJobToJson) });
     case 'POST /regions/:region/fail-next': {
       const { count, kind } = asObject(body, 'body');
       emu.failNextRequests(checkRegionName(regionName), count as number, kind as 'throttle' | 'serverError');

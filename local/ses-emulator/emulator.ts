@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FaultConfig, ForcedFailureKind } from './faults';
+import { ImportJobRunner } from './import-jobs';
 import { deriveRandom } from './random';
 import { createRequestListener } from './server';
 import { type DateFilterBounds, EmulatedRegion, type RegionContext } from './state';
@@ -28,6 +29,14 @@ export interface SesEmulatorOptions {
   dateFilterBounds?: DateFilterBounds;
   /** Clock in epoch ms, injectable for tests. @default Date.now */
   clock?: () => number;
+  /**
+   * S3 endpoint import jobs read their data from (path-style, any credentials), e.g. the local S3. The emulator runs
+   * apart from the functions, so it is configured here rather than read from their environment.
+   * @default process.env.AWS_ENDPOINT_URL_S3 (none: CreateImportJob is refused)
+   */
+  s3Endpoint?: string;
+  /** Records an import job applies per second. @default 2000 */
+  importRowsPerSecond?: number;
 }
 
 /** A running SES v2 emulator: one HTTP server, independent state per region (from the SigV4 credential scope). */
@@ -39,6 +48,10 @@ export class SesEmulator {
   private bounds: DateFilterBounds;
   /** @internal rate limiting, faults and stats; used by the HTTP layer. */
   readonly traffic: TrafficController;
+  /** @internal runs import jobs; used by the HTTP layer. */
+  readonly imports: ImportJobRunner;
+  private s3: string | undefined;
+  private importRps: number;
   private server: Server | undefined;
   private boundPort = 0;
   private boundHost: string;
@@ -51,6 +64,9 @@ export class SesEmulator {
     this.boundHost = options.host ?? '127.0.0.1';
     this.ctx = { now, nextTokenTtlMs: () => this.ttlMs, dateFilterBounds: () => this.bounds };
     this.traffic = new TrafficController(this.seed, now, options.requestsPerSecond ?? 1, options.faults ?? {});
+    this.s3 = options.s3Endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || undefined);
+    this.importRps = checkImportRate(options.importRowsPerSecond ?? 2000);
+    this.imports = new ImportJobRunner({ s3Endpoint: () => this.s3, rowsPerSecond: () => this.importRps, now });
   }
 
   /** Creates the emulator and starts listening. */
@@ -107,6 +123,26 @@ export class SesEmulator {
     this.ttlMs = ttlMs;
   }
 
+  /** Changes the S3 endpoint import jobs read from. */
+  setS3Endpoint(endpoint: string | undefined): void {
+    this.s3 = endpoint;
+  }
+
+  /** The S3 endpoint import jobs read from, if any. */
+  get s3Endpoint(): string | undefined {
+    return this.s3;
+  }
+
+  /** Changes how many records an import job applies per second (jobs in progress too). */
+  setImportRowsPerSecond(rowsPerSecond: number): void {
+    this.importRps = checkImportRate(rowsPerSecond);
+  }
+
+  /** Records an import job applies per second. */
+  get importRowsPerSecond(): number {
+    return this.importRps;
+  }
+
   /** Changes StartDate/EndDate boundary semantics. */
   setDateFilterBounds(bounds: DateFilterBounds): void {
     if (bounds !== 'inclusive' && bounds !== 'exclusive') throw new Error('bounds must be "inclusive" or "exclusive"');
@@ -136,6 +172,7 @@ export class SesEmulator {
 
   /** Stops the server, closing idle keep-alive connections so the process can exit. */
   async stop(): Promise<void> {
+    this.imports.stop();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -159,4 +196,9 @@ export class SesEmulator {
     this.boundPort = (server.address() as AddressInfo).port;
     this.server = server;
   }
+}
+
+function checkImportRate(rowsPerSecond: number): number {
+  if (typeof rowsPerSecond !== 'number' || !(rowsPerSecond > 0)) throw new Error('importRowsPerSecond must be a number > 0');
+  return rowsPerSecond;
 }

@@ -1,6 +1,7 @@
 /**
  * Runnable SES v2 emulator:
  *   npx tsx local/ses-emulator/main.ts [--port 4579] [--host 127.0.0.1] [--seed 7] [--rps 1] [--token-ttl-ms 300000] [--state file.json]
+ *     [--s3-endpoint http://127.0.0.1:4568] [--import-rps 2000]
  * Prints `SES emulator listening on <endpoint>` once ready; stops on SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs';
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
       rps: { type: 'string' },
       'token-ttl-ms': { type: 'string' },
       state: { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      'import-rps': { type: 'string' },
     },
     strict: true,
   });
@@ -32,6 +35,8 @@ async function main(): Promise<void> {
     seed: numberArg(values.seed, 'seed'),
     requestsPerSecond: numberArg(values.rps, 'rps'),
     nextTokenTtlMs: numberArg(values['token-ttl-ms'], 'token-ttl-ms'),
+    s3Endpoint: values['s3-endpoint'],
+    importRowsPerSecond: numberArg(values['import-rps'], 'import-rps'),
   });
   if (values.state !== undefined) {
     try {

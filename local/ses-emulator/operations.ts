@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { badRequest, SesError } from './errors';
+import { type ImportAction, type ImportJob, type ImportJobRunner, parseS3Url } from './import-jobs';
 import { checkEmailAddress, checkReason, type EmulatedRegion, type ResolvedIdentity, type StoredSuppression } from './state';
 
 /** A parsed SES request, as handed to an operation handler. */
@@ -10,6 +11,8 @@ export interface SesRequest {
   readonly query: URLSearchParams;
   /** Parsed JSON body, or undefined when the request had none. */
   readonly body: unknown;
+  /** Runs import jobs (reads S3). */
+  readonly imports: ImportJobRunner;
 }
 
 /** One SES v2 operation, bound to the method + path template read from the SDK's schema. */
@@ -18,11 +21,13 @@ export interface SesRoute {
   readonly method: string;
   /** Matches the raw (still percent-encoded) path; capture groups are the path labels. */
   readonly pattern: RegExp;
-  handle(req: SesRequest): unknown;
+  handle(req: SesRequest): unknown | Promise<unknown>;
 }
 
 const SUPPRESSION_LIST_MAX_PAGE = 1000;
 const IDENTITY_DEFAULT_PAGE = 100;
+const IMPORT_JOBS_DEFAULT_PAGE = 100;
+const IMPORT_JOBS_MAX_PAGE = 1000;
 
 /** Every SES v2 operation the emulator implements (paths from `@aws-sdk/client-sesv2` dist-cjs schemas). */
 export const SES_ROUTES: readonly SesRoute[] = [
@@ -56,6 +61,10 @@ export const SES_ROUTES: readonly SesRoute[] = [
   { operation: 'ListEmailIdentities', method: 'POST', pattern: /^\/v2\/email\/list-identities\/?$/, handle: listEmailIdentitiesPost },
   { operation: 'GetAccount', method: 'GET', pattern: /^\/v2\/email\/account\/?$/, handle: getAccount },
   { operation: 'GetConfigurationSet', method: 'GET', pattern: /^\/v2\/email\/configuration-sets\/([^/]+)$/, handle: getConfigurationSet },
+  { operation: 'CreateImportJob', method: 'POST', pattern: /^\/v2\/email\/import-jobs\/?$/, handle: createImportJob },
+  // Listed before GetImportJob's pattern could matter: list is a POST, get a GET, so they never collide.
+  { operation: 'ListImportJobs', method: 'POST', pattern: /^\/v2\/email\/import-jobs\/list\/?$/, handle: listImportJobs },
+  { operation: 'GetImportJob', method: 'GET', pattern: /^\/v2\/email\/import-jobs\/([^/]+)$/, handle: getImportJob },
 ];
 
 /** Finds the route for a method + raw path; `params` are percent-decoded labels. */
@@ -238,6 +247,82 @@ function getConfigurationSet({ region, params }: SesRequest): unknown {
     Tags: [],
     // Absent means "inherit the account's reasons"; an empty list means suppression is off for this set.
     ...(cs.suppressedReasons !== undefined ? { SuppressionOptions: { SuppressedReasons: cs.suppressedReasons } } : {}),
+  };
+}
+
+// ---------------------------------------------------------------- import jobs
+
+async function createImportJob({ region, body, imports }: SesRequest): Promise<unknown> {
+  const input = requireObject(body);
+  const destination = requireObject(input.ImportDestination ?? null, 'ImportDestination');
+  if (destination.ContactListDestination !== undefined) {
+    throw badRequest('ContactListDestination is not supported by the SES emulator: only SuppressionListDestination imports are emulated.');
+  }
+  if (destination.SuppressionListDestination === undefined) throw badRequest('ImportDestination.SuppressionListDestination is required.');
+  const action = requireObject(destination.SuppressionListDestination, 'SuppressionListDestination').SuppressionListImportAction;
+  if (action !== 'PUT' && action !== 'DELETE') {
+    throw badRequest(`SuppressionListImportAction must be one of PUT, DELETE (got ${JSON.stringify(action)}).`);
+  }
+  const source = requireObject(input.ImportDataSource ?? null, 'ImportDataSource');
+  if (typeof source.S3Url !== 'string') throw badRequest('ImportDataSource.S3Url is required.');
+  parseS3Url(source.S3Url);
+  if (source.DataFormat !== 'CSV' && source.DataFormat !== 'JSON') {
+    throw badRequest(`ImportDataSource.DataFormat must be one of CSV, JSON (got ${JSON.stringify(source.DataFormat)}).`);
+  }
+  const job = await imports.create(region, action as ImportAction, source.S3Url, source.DataFormat);
+  return { JobId: job.jobId };
+}
+
+function getImportJob({ region, params }: SesRequest): unknown {
+  const jobId = params[0] ?? '';
+  const job = region.getImportJob(jobId);
+  if (!job) throw new SesError('NotFoundException', `Import job ${jobId} does not exist.`);
+  const failureInfo = {
+    ...(job.failedRecordsS3Url !== undefined ? { FailedRecordsS3Url: job.failedRecordsS3Url } : {}),
+    ...(job.errorMessage !== undefined ? { ErrorMessage: job.errorMessage } : {}),
+  };
+  return {
+    ...importJobSummary(job),
+    ImportDataSource: { S3Url: job.s3Url, DataFormat: job.dataFormat },
+    ...(Object.keys(failureInfo).length > 0 ? { FailureInfo: failureInfo } : {}),
+    ...(job.completedMs !== undefined ? { CompletedTimestamp: epochSeconds(job.completedMs) } : {}),
+  };
+}
+
+function listImportJobs({ region, body }: SesRequest): unknown {
+  const input = body === undefined ? {} : requireObject(body);
+  const type = input.ImportDestinationType;
+  if (type !== undefined && type !== 'SUPPRESSION_LIST' && type !== 'CONTACT_LIST') {
+    throw badRequest(`ImportDestinationType must be one of SUPPRESSION_LIST, CONTACT_LIST (got ${JSON.stringify(type)}).`);
+  }
+  const pageSize = input.PageSize;
+  if (pageSize !== undefined && typeof pageSize !== 'number') throw badRequest('PageSize must be a number.');
+  const size = parsePageSize(pageSize === undefined ? null : String(pageSize), 1, IMPORT_JOBS_MAX_PAGE, IMPORT_JOBS_DEFAULT_PAGE);
+  // The emulator has only suppression-list jobs, so a CONTACT_LIST filter matches none.
+  const all = type === 'CONTACT_LIST' ? [] : region.listImportJobs();
+  let offset = 0;
+  const token = input.NextToken;
+  if (token !== undefined) {
+    if (typeof token !== 'string') throw badRequest('NextToken must be a string.');
+    const m = /^j(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+    if (!m || Number(m[1]) > all.length) throw new SesError('BadRequestException', 'The NextToken provided is invalid.');
+    offset = Number(m[1]);
+  }
+  const end = Math.min(all.length, offset + size);
+  return {
+    ImportJobs: all.slice(offset, end).map(importJobSummary),
+    ...(end < all.length ? { NextToken: Buffer.from(`j${end}`).toString('base64url') } : {}),
+  };
+}
+
+function importJobSummary(job: ImportJob): Record<string, unknown> {
+  return {
+    JobId: job.jobId,
+    ImportDestination: { SuppressionListDestination: { SuppressionListImportAction: job.action } },
+    JobStatus: job.status,
+    CreatedTimestamp: epochSeconds(job.createdMs),
+    ProcessedRecordsCount: job.processed,
+    FailedRecordsCount: job.failed,
   };
 }
 

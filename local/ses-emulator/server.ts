@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONTROL_PREFIX, type ControlledEmulator, handleControl } from './control-api';
 import { badRequest, SesError } from './errors';
+import type { ImportJobRunner } from './import-jobs';
 import { matchRoute } from './operations';
 import type { TrafficController } from './traffic';
 
@@ -12,6 +13,8 @@ const CONTROL_BODY_LIMIT = 256 * 1024 * 1024;
 /** What the HTTP layer needs of the emulator: its regions and traffic control, and the control API's view. */
 export interface ServedEmulator extends ControlledEmulator {
   readonly traffic: TrafficController;
+  /** @internal runs SES import jobs. */
+  readonly imports: ImportJobRunner;
 }
 
 /** Region from a SigV4 `Authorization` header's credential scope (`Credential=AKID/date/region/service/aws4_request`). */
@@ -71,7 +74,7 @@ async function serveSes(emu: ServedEmulator, req: IncomingMessage, res: ServerRe
   try {
     if (rawBody instanceof Error) throw badRequest(rawBody.message);
     const body = parseJsonBody(rawBody);
-    const result = route.handle({ region: emu.region(region), params, query: url.searchParams, body });
+    const result = await route.handle({ region: emu.region(region), params, query: url.searchParams, body, imports: emu.imports });
     finish(emu, region, route.operation, res, undefined, result);
   } catch (err) {
     finish(emu, region, route.operation, res, err);

@@ -1,5 +1,6 @@
 import type { FaultConfig } from './faults';
 import { validateFaultConfig } from './faults';
+import type { ImportJob } from './import-jobs';
 import {
   type AccountSettings,
   type ConfigurationSetInput,
@@ -21,6 +22,8 @@ export interface EmulatorSettings {
   setRequestsPerSecond(rps: number): void;
   setFaults(faults: FaultConfig): void;
   setNextTokenTtlMs(ttlMs: number): void;
+  setS3Endpoint(endpoint: string | undefined): void;
+  setImportRowsPerSecond(rowsPerSecond: number): void;
 }
 
 /** Invalid input to the state document or the control API, with the HTTP status the control API answers. */
@@ -46,6 +49,10 @@ export interface EmulatorStateFile {
   requestsPerSecond?: number | null;
   faults?: unknown;
   nextTokenTtlMs?: number;
+  /** S3 endpoint import jobs read from. */
+  s3Endpoint?: string;
+  /** Records an import job applies per second. */
+  importRowsPerSecond?: number;
   regions?: Record<
     string,
     {
@@ -54,6 +61,8 @@ export interface EmulatorStateFile {
       account?: Partial<AccountSettings>;
       configurationSets?: ConfigurationSetInput[];
       refuseDelete?: Array<string | { emailAddress: string; message?: string }>;
+      /** Addresses whose records fail in import jobs. */
+      importFailures?: Array<string | { emailAddress: string; message?: string }>;
     }
   >;
 }
@@ -64,6 +73,11 @@ export function applyStateFile(emu: EmulatorSettings, doc: unknown): void {
   if (state.requestsPerSecond !== undefined) emu.setRequestsPerSecond(rateFromJson(state.requestsPerSecond));
   if (state.faults !== undefined) emu.setFaults(validateFaultConfig(state.faults));
   if (state.nextTokenTtlMs !== undefined) emu.setNextTokenTtlMs(state.nextTokenTtlMs);
+  if (state.s3Endpoint !== undefined) {
+    if (typeof state.s3Endpoint !== 'string') throw new ControlError(400, 's3Endpoint must be a URL string');
+    emu.setS3Endpoint(state.s3Endpoint);
+  }
+  if (state.importRowsPerSecond !== undefined) emu.setImportRowsPerSecond(state.importRowsPerSecond);
   for (const [name, r] of Object.entries(asObject(state.regions ?? {}, 'regions'))) {
     const spec = asObject(r, `regions.${name}`) as NonNullable<EmulatorStateFile['regions']>[string];
     const region = emu.region(checkRegionName(name));
@@ -81,7 +95,32 @@ export function applyStateFile(emu: EmulatorSettings, doc: unknown): void {
         region.refuseDelete(emailAddress, typeof message === 'string' ? message : undefined);
       }
     }
+    for (const failure of arrayOf(spec.importFailures ?? [], `regions.${name}.importFailures`)) {
+      if (typeof failure === 'string') region.failImportsFor([failure]);
+      else {
+        const { emailAddress, message } = asObject(failure, 'importFailures entry');
+        if (typeof emailAddress !== 'string') throw new ControlError(400, 'importFailures entries need an emailAddress');
+        region.failImportsFor([emailAddress], typeof message === 'string' ? message : undefined);
+      }
+    }
   }
+}
+
+/** JSON form of an import job (ISO timestamps), for the control API. */
+export function importJobToJson(job: ImportJob): Record<string, unknown> {
+  return {
+    jobId: job.jobId,
+    action: job.action,
+    s3Url: job.s3Url,
+    dataFormat: job.dataFormat,
+    status: job.status,
+    createdTimestamp: new Date(job.createdMs).toISOString(),
+    ...(job.completedMs !== undefined ? { completedTimestamp: new Date(job.completedMs).toISOString() } : {}),
+    processedRecordsCount: job.processed,
+    failedRecordsCount: job.failed,
+    ...(job.failedRecordsS3Url !== undefined ? { failedRecordsS3Url: job.failedRecordsS3Url } : {}),
+    ...(job.errorMessage !== undefined ? { errorMessage: job.errorMessage } : {}),
+  };
 }
 
 /** JSON form of a suppressed entry (ISO timestamps). */

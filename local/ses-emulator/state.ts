@@ -1,4 +1,5 @@
 import { badRequest, SesError } from './errors';
+import type { ImportJob } from './import-jobs';
 import { SnapshotPager } from './pagination';
 import { type Random, shuffleInPlace } from './random';
 
@@ -144,6 +145,9 @@ export class EmulatedRegion {
   private readonly configurationSets = new Map<string, ConfigurationSetInput & { sendingEnabled: boolean }>();
   private readonly refusedDeletes = new Map<string, string>();
   private account: AccountSettings = defaultAccount();
+  // Import jobs in creation order; failures injected into imports, keyed by lower-cased address.
+  private readonly importJobs = new Map<string, ImportJob>();
+  private readonly importFailures = new Map<string, string>();
   private readonly pager: SnapshotPager<StoredSuppression>;
 
   constructor(
@@ -283,6 +287,44 @@ export class EmulatedRegion {
   /** Looks up a configuration set by exact name. */
   getConfigurationSet(name: string): (ConfigurationSetInput & { sendingEnabled: boolean }) | undefined {
     return this.configurationSets.get(name);
+  }
+
+  /** Makes import jobs fail the record of each of these addresses (any case), with `message` as its error. */
+  failImportsFor(emailAddresses: readonly string[], message?: string): void {
+    for (const a of emailAddresses) {
+      if (typeof a !== 'string' || a.length === 0) throw badRequest('import failure addresses must be non-empty strings.');
+      this.importFailures.set(a.toLowerCase(), message ?? `Injected failure for ${a}.`);
+    }
+  }
+
+  /** Undoes {@link failImportsFor} for every address. */
+  clearImportFailures(): void {
+    this.importFailures.clear();
+  }
+
+  /** The injected import error for an address, if any. */
+  importFailureFor(emailAddress: string): string | undefined {
+    return this.importFailures.get(emailAddress.toLowerCase());
+  }
+
+  /** Addresses whose import records are made to fail. */
+  importFailureAddresses(): string[] {
+    return [...this.importFailures.keys()].sort();
+  }
+
+  /** Records a new import job (the runner changes it in place as it progresses). */
+  addImportJob(job: ImportJob): void {
+    this.importJobs.set(job.jobId, job);
+  }
+
+  /** An import job of this region. */
+  getImportJob(jobId: string): ImportJob | undefined {
+    return this.importJobs.get(jobId);
+  }
+
+  /** The region's import jobs, oldest first. */
+  listImportJobs(): ImportJob[] {
+    return [...this.importJobs.values()];
   }
 
   // ---- wire-level operations (used by the SES router) ----
