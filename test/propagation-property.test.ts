@@ -174,20 +174,25 @@ describe('Property: propagation converges under faults', () => {
           // Assess
           const wanted = new Set<string>([...manual, ...[...own.values()].flatMap((set) => [...set])]);
           for (const region of REGIONS) {
-            const listed = emu
-              .region(region)
-              .suppressed()
-              .map((e) => canonicalAddress(e.emailAddress))
-              .sort();
+            // As canonical keys: a region may hold two spellings of one address (ours, and one SES suppressed itself).
+            const listed = [
+              ...new Set(
+                emu
+                  .region(region)
+                  .suppressed()
+                  .map((e) => canonicalAddress(e.emailAddress)),
+              ),
+            ].sort();
             expect({ region, listed }).toEqual({ region, listed: [...wanted].sort() });
             // SES's own entries are all still there (none was overwritten or withdrawn).
-            for (const key of own.get(region) ?? []) expect({ region, key, held: listed.includes(key) }).toEqual({ region, key, held: true });
+            for (const key of own.get(region) ?? [])
+              expect({ region, key, held: listed.includes(key) }).toEqual({ region, key, held: true });
           }
         } finally {
           await emu.stop();
         }
       }),
-      { numRuns: 8, seed: 20261202, endOnFailure: true },
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 8), seed: Number(process.env.PROPERTY_SEED ?? 20261202), endOnFailure: true },
     );
   }, 300_000);
 });

@@ -206,9 +206,13 @@ export async function unsuppress(tables: ManualTables, request: UnsuppressReques
   const entries = existing ? regionEntries(existing) : new Map<string, RegionEntry>();
   const manualBefore = existing?.manual;
 
-  const results = await Promise.all(
-    request.regions.map((region) => removeFromRegion(request.ses(region), region, request.candidates(entries.get(region)?.address))),
-  );
+  // The spellings SES may hold: those the operator's tooling derives from the region's entry, and our propagated copy's.
+  const spellings = (region: string): string[] => {
+    const copy = existing?.[propagatedAttribute(region)];
+    const candidates = request.candidates(entries.get(region)?.address);
+    return copy && copy.status !== 'WITHDRAWN' && !candidates.includes(copy.address) ? [...candidates, copy.address] : candidates;
+  };
+  const results = await Promise.all(request.regions.map((region) => removeFromRegion(request.ses(region), region, spellings(region))));
   const at = new Date().toISOString();
   // A region's canonical entry becomes REMOVED when SES no longer holds the address there; where SES refused or
   // could not be asked, it stays LISTED because SES may still suppress it.

@@ -83,9 +83,16 @@ export type KeepReason = 'listed-by-ses' | 'ours' | 'pending' | 'not-wanted';
 
 /**
  * Plans one address in `region`. Entries SES lists on its own are left alone; a copy of ours is added where an origin
- * wants one and withdrawn where none is left; a copy whose import job is in flight waits for the job.
+ * wants one and withdrawn where none is left; a copy whose import job is in flight waits for the job. A copy is known
+ * gone when the region's last full reconciliation, whose listing began at `fullListingFrom`, saw it removed or never
+ * saw it at all.
  */
-export function planRegion(item: SuppressionItem, region: string, jobs: (key: string) => JobView | undefined): RegionPlan {
+export function planRegion(
+  item: SuppressionItem,
+  region: string,
+  jobs: (key: string) => JobView | undefined,
+  fullListingFrom?: string,
+): RegionPlan {
   const origins = originsOf(item);
   const reason = wantedReason(origins);
   const entry = item[regionAttribute(region)];
@@ -131,8 +138,17 @@ export function planRegion(item: SuppressionItem, region: string, jobs: (key: st
       entry?.status === 'REMOVED' && entry.address === copy.address && entry.removedAt !== undefined && copy.addedAt !== undefined
         ? entry.removedAt > copy.addedAt
         : false;
+    // A full listing of the region that began after our copy landed, yet never recorded it: someone removed it
+    // before any sync saw it.
+    const addedAt = copy.addedAt ?? confirmAt;
+    const unseen =
+      fullListingFrom !== undefined &&
+      addedAt !== undefined &&
+      Date.parse(addedAt) + PROPAGATION_CLOCK_SKEW_MS < Date.parse(fullListingFrom) &&
+      !(entry?.status === 'LISTED' && isPropagatedCopy(entry, copy)) &&
+      !removedSince;
     const weaker = copy.reason === 'BOUNCE' && reason === 'COMPLAINT';
-    if (!removedSince && !weaker) {
+    if (!removedSince && !unseen && !weaker) {
       return confirmAt !== undefined ? { kind: 'confirm', copy, addedAt: confirmAt } : { kind: 'keep', why: 'ours' };
     }
   }

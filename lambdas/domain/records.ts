@@ -218,6 +218,8 @@ export interface RegionSyncState {
   watermark?: string;
   lastSuccessAt?: string;
   lastFullSuccessAt?: string;
+  /** When the listing of the last completed full reconciliation began: every entry SES held then was seen. */
+  lastFullListingFrom?: string;
   lastRunAt?: string;
   lastError?: { name: string; message: string; at: string };
   lastSummary?: SyncSummary;
@@ -334,6 +336,7 @@ export function parseRegionSyncState(raw: Record<string, unknown> | undefined, r
     'watermark',
     'lastSuccessAt',
     'lastFullSuccessAt',
+    'lastFullListingFrom',
     'lastRunAt',
     'fullRequestedAt',
     'leaseOwner',

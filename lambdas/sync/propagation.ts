@@ -241,7 +241,7 @@ class PropagationRun {
     const { region } = this.request;
     const settle: Array<{ key: string; copy: PropagatedEntry }> = [];
     for (const item of items) {
-      const plan: RegionPlan = planRegion(item, region, (key) => jobView(this.jobs.get(key)));
+      const plan: RegionPlan = planRegion(item, region, (key) => jobView(this.jobs.get(key)), this.st.lastFullListingFrom);
       switch (plan.kind) {
         case 'keep':
           if (plan.why === 'listed-by-ses' || plan.why === 'ours') this.counts.alreadyListed++;

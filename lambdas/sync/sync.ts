@@ -394,10 +394,11 @@ class SyncRun {
     await this.state.save(
       region,
       this.owner,
-      { watermark, lastSuccessAt: doneAt, lastFullSuccessAt: doneAt, listedAtLastFull: seen.size },
+      { watermark, lastSuccessAt: doneAt, lastFullSuccessAt: doneAt, lastFullListingFrom: pass.startedAt, listedAtLastFull: seen.size },
       ['full', 'fullRequestedAt'],
     );
     st.watermark = watermark;
+    st.lastFullListingFrom = pass.startedAt;
     delete st.full;
     delete st.fullRequestedAt;
     this.deps.logger.info('full pass complete', {
