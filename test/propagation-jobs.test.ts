@@ -1,0 +1,119 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { originsOf } from '../lambdas/domain/origins';
+import { parseSuppressionItem, propagatedAttribute, type SuppressionItem } from '../lambdas/domain/records';
+import { Pacer } from '../lambdas/domain/retry';
+import { StateTable } from '../lambdas/domain/state-table';
+import { type PropagationDeps, propagate } from '../lambdas/sync/propagation';
+import { syncRegion } from '../lambdas/sync/sync';
+import { type LocalS3, startLocalS3 } from '../local/s3-local';
+import { SesEmulator } from '../local/ses-emulator';
+import { createTestTables, silentLogger, TEST_CREDENTIALS, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
+import { waitFor } from './support/wait';
+
+const REGION = 'us-west-2';
+const BUCKET = `imports-${REGION}`;
+
+describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () => {
+  let s3: LocalS3;
+  let emu: SesEmulator;
+  let tables: TestTables;
+  let s3Client: S3Client;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3();
+    s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, credentials: TEST_CREDENTIALS, forcePathStyle: true });
+    await s3Client.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: REGION } }));
+  });
+  afterAll(async () => {
+    s3Client.destroy();
+    await s3.stop();
+  });
+  beforeEach(async () => {
+    emu = await SesEmulator.start({ requestsPerSecond: 0, seed: 3, s3Endpoint: s3.endpoint, importRowsPerSecond: 20_000 });
+    tables = await createTestTables();
+  });
+  afterEach(async () => {
+    await emu.stop();
+  });
+
+  const deps = (overrides: Partial<PropagationDeps> = {}): PropagationDeps => ({
+    ses: testSesClient(emu.endpoint, REGION),
+    s3: s3Client,
+    doc: tables.doc,
+    suppressionTable: tables.suppressionTable,
+    stateTable: tables.stateTable,
+    bucket: BUCKET,
+    pacer: new Pacer(10_000),
+    logger: silentLogger(),
+    remainingMs: () => 900_000,
+    options: { bulkThreshold: 100, backoffCapMs: 20 },
+    ...overrides,
+  });
+  const item = async (address: string): Promise<SuppressionItem> =>
+    parseSuppressionItem((await tables.doc.send(new GetCommand({ TableName: tables.suppressionTable, Key: { address } }))).Item ?? {});
+  const seedEast = async (count: number) => {
+    emu.region('us-east-1').putSuppressedMany(
+      Array.from({ length: count }, (_, i) => ({
+        emailAddress: `bulk${i}@example.com`,
+        reason: i % 10 === 0 ? ('COMPLAINT' as const) : ('BOUNCE' as const),
+        lastUpdateTime: new Date(Date.now() - 3600_000),
+      })),
+    );
+    await syncRegion({ region: 'us-east-1', mode: 'incremental' }, testSyncDeps(emu.endpoint, tables, 'us-east-1'));
+  };
+  const jobsDone = () => emu.region(REGION).suppressedCount;
+
+  it('hands a large delta to SES as an import job, follows it to completion and records every copy', async () => {
+    // Prepare
+    await seedEast(1_200);
+
+    // Act
+    const submitted = await propagate({ region: REGION, mode: 'enforce' }, deps());
+    await waitFor(() => jobsDone() === 1_200, 30_000);
+    const followed = await propagate({ region: REGION, mode: 'enforce' }, deps());
+    await syncRegion({ region: REGION, mode: 'full' }, testSyncDeps(emu.endpoint, tables, REGION));
+    const steady = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+    // Assess
+    expect(submitted).toMatchObject({ complete: true, importJobs: 1, pending: 1_200, added: 0, jobsInFlight: 1 });
+    expect(followed).toMatchObject({ complete: true, confirmed: 1_200, alreadyListed: 1_200, importJobs: 0, jobsInFlight: 0 });
+    expect(steady).toMatchObject({ complete: true, added: 0, withdrawn: 0, alreadyListed: 1_200, drift: { missing: 0, extra: 0 } });
+    expect(emu.region(REGION).getSuppressed('bulk10@example.com')?.reason).toBe('COMPLAINT');
+    const record = await item('bulk7@example.com');
+    expect(record[propagatedAttribute(REGION)]).toMatchObject({ status: 'ADDED', via: 'import', addedAt: expect.any(String) });
+    expect(record[propagatedAttribute(REGION)]?.job).toBeUndefined();
+    // The sync listed our copies; they are not origins in us-west-2.
+    expect(originsOf(record).map((o) => o.source)).toEqual(['ses:us-east-1']);
+    // Settled jobs are forgotten by the next complete run.
+    expect(await new StateTable(tables.doc, tables.stateTable).listJobs(REGION)).toEqual([]);
+  });
+
+  it('retries the records SES failed, and withdraws a large delta with a DELETE job', async () => {
+    // Prepare
+    await seedEast(300);
+    emu.region(REGION).failImportsFor(['bulk5@example.com', 'bulk6@example.com']);
+
+    // Act: the job completes with 2 failed records, which the next run adds again (one call each: a small delta).
+    await propagate({ region: REGION, mode: 'enforce' }, deps());
+    await waitFor(() => emu.region(REGION).suppressedCount === 298, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const followed = await propagate({ region: REGION, mode: 'enforce' }, deps());
+    // Every origin goes: us-east-1's list is emptied in the console, and a full sync sees it.
+    emu.region('us-east-1').clearSuppressed();
+    await syncRegion({ region: 'us-east-1', mode: 'full' }, testSyncDeps(emu.endpoint, tables, 'us-east-1'));
+    const withdrawing = await propagate({ region: REGION, mode: 'enforce' }, deps());
+    await waitFor(() => emu.region(REGION).suppressedCount === 0, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const settled = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+    // Assess
+    expect(followed).toMatchObject({ importJobsFailed: 1, confirmed: 298, added: 2 });
+    expect(withdrawing).toMatchObject({ importJobs: 1, pending: 300 });
+    // The DELETE job failed the same two records; they are withdrawn one call each.
+    expect(settled).toMatchObject({ complete: true, withdrawn: 2, importJobsFailed: 1, drift: { missing: 0, extra: 0 } });
+    expect(emu.region(REGION).suppressedCount).toBe(0);
+    expect((await item('bulk5@example.com'))[propagatedAttribute(REGION)]).toMatchObject({ status: 'WITHDRAWN' });
+    expect((await item('bulk5@example.com'))[propagatedAttribute(REGION)]?.job).toBeUndefined();
+  });
+});
