@@ -82,10 +82,11 @@ const scheduleExpression = z.string({ error: (issue) => `${SCHEDULE_SHAPE}, got 
   }
 });
 
-const sesRegion = z.string({ error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${shown(issue.input)}` }).refine(
-  (region) => (SES_REGIONS as readonly string[]).includes(region),
-  { error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${shown(issue.input)}` },
-);
+const sesRegion = z
+  .string({ error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${shown(issue.input)}` })
+  .refine((region) => (SES_REGIONS as readonly string[]).includes(region), {
+    error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${shown(issue.input)}`,
+  });
 
 const regionList = z.preprocess(
   (value) =>
@@ -149,7 +150,10 @@ const configSchema = z
     homeRegion: sesRegion.optional(),
     propagation: z
       .enum(PROPAGATION_MODES, {
-        error: (issue) => `must be ${PROPAGATION_MODES.map((m) => `"${m}"`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got ${shown(issue.input)}`,
+        error: (issue) =>
+          `must be ${PROPAGATION_MODES.map((m) => `"${m}"`)
+            .join(', ')
+            .replace(/, ([^,]*)$/, ' or $1')}, got ${shown(issue.input)}`,
       })
       .default(DEFAULT_CONFIG.propagation),
     propagateTo: regionList.optional(),
@@ -247,7 +251,9 @@ export function parseConfig(raw: unknown): ServiceConfig {
     throw new ConfigError(`invalid configuration: ${details}`);
   }
   const config = result.data;
-  return { ...config, homeRegion: config.homeRegion ?? config.regions[0]!, propagateTo: config.propagateTo ?? [...config.regions] };
+  // `regions` names at least one region (the schema checks it).
+  const homeRegion = config.homeRegion ?? (config.regions[0] as string);
+  return { ...config, homeRegion, propagateTo: config.propagateTo ?? [...config.regions] };
 }
 
 /** How a setting given on the command line (always a string with `cdk -c key=value`) becomes its value. */
