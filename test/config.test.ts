@@ -147,7 +147,10 @@ describe('Function: parseConfig (propagation settings)', () => {
     [{ propagateTo: [] }, /ses-suppression-guard\.propagateTo must name at least one region/],
     [{ homeRegion: 'moon-1' }, /ses-suppression-guard\.homeRegion must be an SES region .* got "moon-1"/],
     [{ homeRegion: ['us-east-1'] }, /ses-suppression-guard\.homeRegion must be an SES region .* got \["us-east-1"\]/],
-    [{ propagationSchedule: 'hourly' }, /ses-suppression-guard\.propagationSchedule must be an EventBridge Scheduler expression .* got "hourly"/],
+    [
+      { propagationSchedule: 'hourly' },
+      /ses-suppression-guard\.propagationSchedule must be an EventBridge Scheduler expression .* got "hourly"/,
+    ],
     [{ propagationSchedule: 'rate(5 minute)' }, /ses-suppression-guard\.propagationSchedule "rate\(5 minute\)" must use the plural unit/],
     [{ propagationBulkThreshold: 0 }, /ses-suppression-guard\.propagationBulkThreshold must be a positive number such as 500, got 0/],
     [{ propagationBulkThreshold: 100_001 }, /ses-suppression-guard\.propagationBulkThreshold must be between 1 and 100000, got 100001/],
