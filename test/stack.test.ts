@@ -96,6 +96,7 @@ describe('Stack: SesSuppressionGuard', () => {
       [
         'dynamodb:BatchGetItem',
         'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PartiQLInsert',
         'dynamodb:PutItem',
