@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROPAGATION_MODES } from '../lambdas/sync/settings';
 import { checkSchedule } from './schedule';
 
 /** Context key in cdk.json that holds the service's configuration. */
@@ -61,6 +62,10 @@ export const DEFAULT_CONFIG = {
   guardStaleMode: 'block',
   guardCacheTtlSeconds: 60,
   guardFunctionUrl: false,
+  propagation: 'enforce',
+  propagationSchedule: 'rate(15 minutes)',
+  propagationBulkThreshold: 500,
+  driftAlarmMinutes: 60,
 } as const;
 
 const SCHEDULE_SHAPE = 'must be an EventBridge Scheduler expression like "rate(15 minutes)" or "cron(0 3 * * ? *)"';
@@ -77,6 +82,12 @@ const scheduleExpression = z.string({ error: (issue) => `${SCHEDULE_SHAPE}, got 
   }
 });
 
+const sesRegion = z
+  .string({ error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${shown(issue.input)}` })
+  .refine((region) => (SES_REGIONS as readonly string[]).includes(region), {
+    error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${shown(issue.input)}`,
+  });
+
 const regionList = z.preprocess(
   (value) =>
     typeof value === 'string'
@@ -86,11 +97,7 @@ const regionList = z.preprocess(
           .filter(Boolean)
       : value,
   z
-    .array(
-      z.string().refine((region) => (SES_REGIONS as readonly string[]).includes(region), {
-        error: (issue) => `must be an SES region (${SES_REGIONS.join(', ')}), got ${shown(issue.input)}`,
-      }),
-    )
+    .array(sesRegion)
     .min(1, { error: 'must name at least one region' })
     .refine((regions) => new Set(regions).size === regions.length, {
       error: (issue) => `must not repeat a region, got ${shown(issue.input)}`,
@@ -140,8 +147,54 @@ const configSchema = z
         error: (issue) => `must be an SNS topic ARN, got ${shown(issue.input)}`,
       })
       .optional(),
+    homeRegion: sesRegion.optional(),
+    propagation: z
+      .enum(PROPAGATION_MODES, {
+        error: (issue) =>
+          `must be ${PROPAGATION_MODES.map((m) => `"${m}"`)
+            .join(', ')
+            .replace(/, ([^,]*)$/, ' or $1')}, got ${shown(issue.input)}`,
+      })
+      .default(DEFAULT_CONFIG.propagation),
+    propagateTo: regionList.optional(),
+    propagationSchedule: scheduleExpression.default(DEFAULT_CONFIG.propagationSchedule),
+    propagationBulkThreshold: between('500', 1, 100_000)
+      .refine(Number.isInteger, { error: (i) => `must be a whole number, got ${shown(i.input)}` })
+      .default(DEFAULT_CONFIG.propagationBulkThreshold),
+    driftAlarmMinutes: between('60', 1, 1440, ' minutes')
+      .refine(Number.isInteger, { error: (i) => `must be a whole number, got ${shown(i.input)}` })
+      .default(DEFAULT_CONFIG.driftAlarmMinutes),
   })
   .strict()
+  .superRefine((config, ctx) => {
+    // Propagation writes only into regions the service syncs: a region it cannot read back is a region it could
+    // never withdraw a copy from.
+    (config.propagateTo ?? []).forEach((region, index) => {
+      if (Array.isArray(config.regions) && !config.regions.includes(region)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['propagateTo', index],
+          message: `must be one of regions (${config.regions.join(', ')}), got ${shown(region)}`,
+        });
+      }
+    });
+    // The drift alarm needs at least one propagation run in its window, or it can never see drift stay up.
+    if (config.propagation !== 'off' && typeof config.driftAlarmMinutes === 'number') {
+      let gap: number | undefined;
+      try {
+        gap = checkSchedule(config.propagationSchedule).longestGapMinutes;
+      } catch {
+        gap = undefined; // propagationSchedule itself is reported
+      }
+      if (gap !== undefined && Number.isFinite(gap) && config.driftAlarmMinutes < gap + SYNC_FRESHNESS_MARGIN_MINUTES) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['driftAlarmMinutes'],
+          message: `must be at least ${Math.ceil(gap + SYNC_FRESHNESS_MARGIN_MINUTES)} (propagationSchedule ${shown(config.propagationSchedule)} leaves up to ${gap} minutes between runs, plus ${SYNC_FRESHNESS_MARGIN_MINUTES} minutes for the run itself), or a window can hold no run and the alarm never fires; got ${config.driftAlarmMinutes}`,
+        });
+      }
+    }
+  })
   .superRefine((config, ctx) => {
     // Fresh data needs a sync at least every staleness window: the longest gap between two incremental runs plus
     // the margin must fit into both windows, or they report stale data for part of every interval.
@@ -168,8 +221,16 @@ const configSchema = z
     }
   });
 
-/** Validated service configuration. */
-export type ServiceConfig = z.infer<typeof configSchema>;
+/** The configuration as the schema validates it (optional settings without their derived defaults). */
+type ParsedConfig = z.infer<typeof configSchema>;
+
+/** Validated service configuration, with the settings whose default depends on others filled in. */
+export type ServiceConfig = Omit<ParsedConfig, 'homeRegion' | 'propagateTo'> & {
+  /** Region of the home stack (tables, functions, schedules, alarms); default: the first of `regions`. */
+  readonly homeRegion: string;
+  /** Regions whose SES lists propagation writes into; default: every region. */
+  readonly propagateTo: string[];
+};
 
 /** A configuration mistake: its message is complete and is shown to the user as it is, without a stack trace. */
 export class ConfigError extends Error {
@@ -189,7 +250,10 @@ export function parseConfig(raw: unknown): ServiceConfig {
       .join('; ');
     throw new ConfigError(`invalid configuration: ${details}`);
   }
-  return result.data;
+  const config = result.data;
+  // `regions` names at least one region (the schema checks it).
+  const homeRegion = config.homeRegion ?? (config.regions[0] as string);
+  return { ...config, homeRegion, propagateTo: config.propagateTo ?? [...config.regions] };
 }
 
 /** How a setting given on the command line (always a string with `cdk -c key=value`) becomes its value. */
@@ -206,6 +270,12 @@ const SETTING_TYPES: { readonly [K in keyof ServiceConfig]-?: 'list' | 'number' 
   guardCacheTtlSeconds: 'number',
   guardFunctionUrl: 'boolean',
   alarmTopicArn: 'string',
+  homeRegion: 'string',
+  propagation: 'string',
+  propagateTo: 'list',
+  propagationSchedule: 'string',
+  propagationBulkThreshold: 'number',
+  driftAlarmMinutes: 'number',
 };
 
 /** The names of every setting. */

@@ -2,6 +2,7 @@ import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { findingEnvironment } from './service-function';
 import { grantOperator, type TableRefs } from './tables';
 
 /** Props of {@link OperatorPolicy}. */
@@ -61,9 +62,10 @@ export class OperatorPolicy extends Construct {
     );
     grantOperator(props.tables, this.policy);
 
+    const finding = findingEnvironment(stack);
     for (const region of props.regions) {
       Validations.of(this.policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${region}:<AWS::AccountId>:identity/*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:${finding.partition}:ses:${region}:${finding.account}:identity/*]`,
         reason: `\`ssg audit\` reads whichever identity covers the sender the operator names in ${region}; the action is read-only (ses:GetEmailIdentity).`,
       });
     }

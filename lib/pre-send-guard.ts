@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { writeEnvironment } from '../lambdas/domain/settings';
 import { GUARD_ENVIRONMENT } from '../lambdas/guard/settings';
 import { DEFAULT_CONFIG } from './config';
-import { ServiceFunction } from './service-function';
+import { findingEnvironment, ServiceFunction } from './service-function';
 import { grantGuardReader } from './tables';
 
 /** Props of {@link PreSendGuard}. */
@@ -96,10 +96,11 @@ export class PreSendGuard extends Construct {
         resources: ['*'],
       }),
     );
+    const finding = findingEnvironment(Stack.of(this));
     for (const region of props.regions) {
       for (const resource of ['identity', 'configuration-set']) {
         Validations.of(role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:${region}:<AWS::AccountId>:${resource}/*]`,
+          id: `AwsSolutions-IAM5[Resource::arn:${finding.partition}:ses:${region}:${finding.account}:${resource}/*]`,
           reason: `The guard reads whichever ${resource === 'identity' ? 'identity covers the sender a caller names' : 'configuration set a caller names'} in ${region}; the names are only known per request, and the action is read-only (${resource === 'identity' ? 'ses:GetEmailIdentity' : 'ses:GetConfigurationSet'}).`,
         });
       }

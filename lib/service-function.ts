@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -70,4 +70,15 @@ export class ServiceFunction extends NodejsFunction {
 /** The logical ID CloudFormation will see, as cdk-nag names it in finding IDs. */
 export function logicalId(element: CfnElement): string {
   return Stack.of(element).resolve(element.logicalId) as string;
+}
+
+/**
+ * The partition and account of `stack` as cdk-nag writes them in finding IDs: a pseudo parameter as `<AWS::...>`, a
+ * value the stack knows at synth time (the partition of a stack pinned to a region) as it is.
+ */
+export function findingEnvironment(stack: Stack): { partition: string; account: string } {
+  return {
+    partition: Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition,
+    account: Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account,
+  };
 }

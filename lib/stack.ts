@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { ServiceConfig } from './config';
 import { OperatorPolicy } from './operator-policy';
 import { PreSendGuard } from './pre-send-guard';
+import { importBucketPattern } from './regional-stack';
 import { SuppressionSync } from './suppression-sync';
 import { SuppressionTables } from './tables';
 
@@ -13,7 +14,10 @@ export interface SesSuppressionGuardStackProps extends StackProps {
   readonly config: ServiceConfig;
 }
 
-/** The whole service in one stack, deployed in a home region. */
+/**
+ * The service's home stack, in its home region: the tables, the sync and guard functions, the schedules and the
+ * alarms. Each SES region also has a regional stack (`lib/regional-stack.ts`) with what must live in that region.
+ */
 export class SesSuppressionGuardStack extends Stack {
   public readonly tables: SuppressionTables;
   public readonly sync: SuppressionSync;
@@ -34,6 +38,13 @@ export class SesSuppressionGuardStack extends Stack {
       overlapMinutes: config.overlapMinutes,
       staleAfterMinutes: config.staleAfterMinutes,
       syncErrorAlarmThreshold: config.syncErrorAlarmThreshold,
+      propagation: config.propagation,
+      propagateTo: config.propagateTo,
+      // The regional stacks name their buckets by the same pattern, so no reference between stacks is needed.
+      importBucketPattern: importBucketPattern(),
+      bulkThreshold: config.propagationBulkThreshold,
+      propagationSchedule: config.propagationSchedule,
+      driftAlarmMinutes: config.driftAlarmMinutes,
     });
 
     this.guard = new PreSendGuard(this, 'Guard', {
@@ -64,6 +75,10 @@ export class SesSuppressionGuardStack extends Stack {
     new CfnOutput(this, 'SyncFunctionName', {
       value: this.sync.syncFunction.functionName,
       description: 'Sync function; invoke with {"region": "...", "mode": "incremental" | "full"}',
+    });
+    new CfnOutput(this, 'PropagationFunctionName', {
+      value: this.sync.syncFunction.functionName,
+      description: `Propagation (${config.propagation}; it runs in the sync function); invoke with {"region": "...", "mode": "propagate"}`,
     });
     new CfnOutput(this, 'GuardFunctionName', {
       value: this.guard.function.functionName,

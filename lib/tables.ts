@@ -73,7 +73,8 @@ export interface TableRefs {
 /**
  * The sync: reads canonical items in batches, creates new ones with PartiQL INSERTs in batches (BatchExecuteStatement
  * needs the action of each statement, nothing more), updates existing ones one by one and sweeps the table in a full
- * pass; keeps its watermark, lease and seen-address chunks in the state table.
+ * pass (and propagation in each run); keeps its watermark, lease and seen-address chunks in the state table, and
+ * propagation's import-job records, deleted once a job is settled.
  */
 export function grantSyncWriter(tables: TableRefs, grantee: iam.IGrantable): void {
   tables.table.grant(grantee, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert', 'dynamodb:Scan');
@@ -84,6 +85,7 @@ export function grantSyncWriter(tables: TableRefs, grantee: iam.IGrantable): voi
     'dynamodb:PutItem',
     'dynamodb:Query',
     'dynamodb:BatchWriteItem',
+    'dynamodb:DeleteItem',
   );
 }
 

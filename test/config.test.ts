@@ -113,6 +113,82 @@ describe('Function: parseConfig (schedules, ranges and cross-setting checks)', (
   });
 });
 
+describe('Function: parseConfig (propagation settings)', () => {
+  it('defaults: enforce into every region, from a home stack in the first region', () => {
+    expect(parseConfig({ regions: ['eu-west-1', 'us-east-1'] })).toMatchObject({
+      propagation: 'enforce',
+      propagateTo: ['eu-west-1', 'us-east-1'],
+      homeRegion: 'eu-west-1',
+      propagationSchedule: 'rate(15 minutes)',
+      propagationBulkThreshold: 500,
+      driftAlarmMinutes: 60,
+    });
+  });
+
+  it('accepts each mode, a subset of the regions, another home region and the bounds of the numbers', () => {
+    for (const propagation of ['enforce', 'report', 'off']) expect(parseConfig({ propagation }).propagation).toBe(propagation);
+    expect(parseConfig({ regions: 'us-east-1,eu-west-1', propagateTo: 'eu-west-1' }).propagateTo).toEqual(['eu-west-1']);
+    expect(parseConfig({ homeRegion: 'eu-central-1' }).homeRegion).toBe('eu-central-1');
+    expect(parseConfig({ propagationBulkThreshold: 1 }).propagationBulkThreshold).toBe(1);
+    expect(parseConfig({ propagationBulkThreshold: 100_000 }).propagationBulkThreshold).toBe(100_000);
+    expect(parseConfig({ propagationSchedule: 'rate(1 hour)', driftAlarmMinutes: 65 }).driftAlarmMinutes).toBe(65);
+    // Off: the drift alarm does not exist, so its window is not checked against the schedule.
+    expect(parseConfig({ propagation: 'off', propagationSchedule: 'rate(1 day)' }).propagation).toBe('off');
+  });
+
+  it.each([
+    [{ propagation: 'on' }, /ses-suppression-guard\.propagation must be "enforce", "report" or "off", got "on"/],
+    [{ propagation: true }, /ses-suppression-guard\.propagation must be "enforce", "report" or "off", got true/],
+    [
+      { regions: ['us-east-1', 'us-west-2'], propagateTo: ['us-west-2', 'eu-west-1'] },
+      /ses-suppression-guard\.propagateTo\.1 must be one of regions \(us-east-1, us-west-2\), got "eu-west-1"/,
+    ],
+    [{ propagateTo: ['moon-1'] }, /ses-suppression-guard\.propagateTo\.0 must be an SES region .* got "moon-1"/],
+    [{ propagateTo: [] }, /ses-suppression-guard\.propagateTo must name at least one region/],
+    [{ homeRegion: 'moon-1' }, /ses-suppression-guard\.homeRegion must be an SES region .* got "moon-1"/],
+    [{ homeRegion: ['us-east-1'] }, /ses-suppression-guard\.homeRegion must be an SES region .* got \["us-east-1"\]/],
+    [
+      { propagationSchedule: 'hourly' },
+      /ses-suppression-guard\.propagationSchedule must be an EventBridge Scheduler expression .* got "hourly"/,
+    ],
+    [{ propagationSchedule: 'rate(5 minute)' }, /ses-suppression-guard\.propagationSchedule "rate\(5 minute\)" must use the plural unit/],
+    [{ propagationBulkThreshold: 0 }, /ses-suppression-guard\.propagationBulkThreshold must be a positive number such as 500, got 0/],
+    [{ propagationBulkThreshold: 100_001 }, /ses-suppression-guard\.propagationBulkThreshold must be between 1 and 100000, got 100001/],
+    [{ propagationBulkThreshold: 2.5 }, /ses-suppression-guard\.propagationBulkThreshold must be a whole number, got 2\.5/],
+    [{ driftAlarmMinutes: 0 }, /ses-suppression-guard\.driftAlarmMinutes must be a positive number such as 60, got 0/],
+    [{ driftAlarmMinutes: 2000 }, /ses-suppression-guard\.driftAlarmMinutes must be between 1 and 1440 minutes, got 2000/],
+    [{ driftAlarmMinutes: 30.5 }, /ses-suppression-guard\.driftAlarmMinutes must be a whole number, got 30\.5/],
+    [
+      { propagationSchedule: 'rate(1 hour)' },
+      /ses-suppression-guard\.driftAlarmMinutes must be at least 65 \(propagationSchedule "rate\(1 hour\)" leaves up to 60 minutes between runs.*; got 60/,
+    ],
+  ])('refuses %j, naming the field and the value', (raw, message) => {
+    expect(() => parseConfig(raw)).toThrow(ConfigError);
+    expect(() => parseConfig(raw)).toThrow(message);
+  });
+
+  it('takes each propagation setting from the command line as its type', () => {
+    expect(
+      configFromContext({
+        regions: 'us-east-1,eu-west-1',
+        propagation: 'report',
+        propagateTo: 'eu-west-1',
+        homeRegion: 'eu-west-1',
+        propagationSchedule: 'rate(30 minutes)',
+        propagationBulkThreshold: '1000',
+        driftAlarmMinutes: '120',
+      }),
+    ).toMatchObject({
+      propagation: 'report',
+      propagateTo: ['eu-west-1'],
+      homeRegion: 'eu-west-1',
+      propagationSchedule: 'rate(30 minutes)',
+      propagationBulkThreshold: 1000,
+      driftAlarmMinutes: 120,
+    });
+  });
+});
+
 describe('Function: parseConfig (bounded echo)', () => {
   it.each([
     [{ syncSchedule: `rate(${'9'.repeat(100_000)} minutes)` }, 'syncSchedule'],

@@ -43,13 +43,14 @@ describe('Stack: SesSuppressionGuard', () => {
     });
   });
 
-  it('schedules one incremental and one full sync per region with the region in the input', () => {
+  it('schedules one incremental sync, one full sync and one propagation per region with the region in the input', () => {
     const schedules = template.findResources('AWS::Scheduler::Schedule');
     const inputs = Object.values(schedules).map((s) => JSON.parse(s.Properties.Target.Input));
-    expect(inputs).toHaveLength(REGIONS.length * 2);
+    expect(inputs).toHaveLength(REGIONS.length * 3);
     for (const region of REGIONS) {
       expect(inputs).toContainEqual({ region, mode: 'incremental' });
       expect(inputs).toContainEqual({ region, mode: 'full' });
+      expect(inputs).toContainEqual({ region, mode: 'propagate' });
     }
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(15 minutes)',
@@ -84,7 +85,7 @@ describe('Stack: SesSuppressionGuard', () => {
     });
   });
 
-  it('grants the sync only what it uses: SES list reads, item-level table access and its dead-letter queue', () => {
+  it('grants the sync only what it uses: SES list reads, propagation, item-level table access and its dead-letter queue', () => {
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
       String(JSON.stringify(p)).includes('ses:ListSuppressedDestinations'),
     );
@@ -95,6 +96,7 @@ describe('Stack: SesSuppressionGuard', () => {
       [
         'dynamodb:BatchGetItem',
         'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PartiQLInsert',
         'dynamodb:PutItem',
@@ -105,6 +107,16 @@ describe('Stack: SesSuppressionGuard', () => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'ses:ListSuppressedDestinations',
+        // Propagation (enforce, the default): see test/regional-stack.cdk.test.ts.
+        'ses:GetSuppressedDestination',
+        'ses:PutSuppressedDestination',
+        'ses:DeleteSuppressedDestination',
+        'ses:CreateImportJob',
+        'ses:ListImportJobs',
+        'ses:GetImportJob',
+        's3:PutObject',
+        's3:GetObject',
+        's3:DeleteObject',
         // The on-failure destination: failed invocations go to the dead-letter queue.
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
@@ -132,6 +144,7 @@ describe('Stack: SesSuppressionGuard', () => {
   it('outputs the names users and tools rely on', () => {
     template.hasOutput('SuppressionTableName', { Value: { Ref: Match.stringLikeRegexp('^SyncSuppressionTable') } });
     template.hasOutput('SyncFunctionName', { Value: { Ref: Match.stringLikeRegexp('^SyncSyncFunction') } });
+    template.hasOutput('PropagationFunctionName', { Value: { Ref: Match.stringLikeRegexp('^SyncSyncFunction') } });
   });
 
   it('keeps the logical IDs of its stateful resources, so an update never replaces a table, queue or log group', () => {
@@ -174,7 +187,7 @@ describe('Stack: SesSuppressionGuard', () => {
       requestsPerSecond: 2,
       staleAfterMinutes: 30,
     }).template;
-    custom.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    custom.resourceCountIs('AWS::Scheduler::Schedule', 3);
     custom.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(5 minutes)' });
     custom.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ SYNC_REGIONS: 'eu-central-1', SES_REQUESTS_PER_SECOND: '2' }) },

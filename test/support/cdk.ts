@@ -19,6 +19,6 @@ export function synthStack(config: Record<string, unknown> = {}, context: Record
     outdir: mkdtempSync(join(tmpdir(), 'ssg-cdk-')),
     context: { ...projectContext(), [CONFIG_CONTEXT_KEY]: { regions: TEST_REGIONS, ...config }, ...context },
   });
-  const { stack } = buildApp(app);
-  return { app, stack, template: Template.fromStack(stack) };
+  const { stack, regionalStacks } = buildApp(app);
+  return { app, stack, regionalStacks, template: Template.fromStack(stack) };
 }
