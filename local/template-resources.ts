@@ -149,12 +149,23 @@ export function functionBundle(template: Template, outdir: string, logicalIdPref
   };
 }
 
-function resolveValue(value: unknown, tables: TableNames, where: string): string {
+/**
+ * A function's environment value: a string, a `Ref` to a local table (or bucket), a pseudo parameter of the home
+ * stack, or an `Fn::Join` of those (the import bucket pattern joins the account id).
+ */
+function resolveValue(value: unknown, tables: TableNames, where: string, stack = LOCAL_HOME_STACK): string {
   if (typeof value === 'string') return value;
   const ref = (value as { Ref?: string } | null)?.Ref;
   if (ref && tables[ref]) return tables[ref];
-  throw new Error(`cannot resolve ${where} = ${JSON.stringify(value)} locally`);
+  const join = (value as { 'Fn::Join'?: unknown } | null)?.['Fn::Join'];
+  if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+    return (join[1] as unknown[]).map((part, i) => resolveValue(part, tables, `${where}[${i}]`, stack)).join(join[0]);
+  }
+  return resolveName(value, stack, where);
 }
+
+/** The home stack as the local runtime deploys it: the local account, the first configured region of cdk.json. */
+const LOCAL_HOME_STACK = { region: 'us-east-1', accountId: '000000000000' } as const;
 
 /** The cloud-assembly directory of a function's code asset, found through the stack's asset manifest. */
 function assetDirectory(outdir: string, s3Key: unknown, logicalId: string): string {

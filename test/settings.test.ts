@@ -55,6 +55,10 @@ describe('Function: readEnvironment', () => {
       SYNC_REGIONS: 'us-east-1,eu-west-1',
       SES_REQUESTS_PER_SECOND: '0.5',
       SYNC_OVERLAP_SECONDS: '600',
+      PROPAGATION_MODE: 'report',
+      PROPAGATE_TO_REGIONS: 'eu-west-1',
+      IMPORT_BUCKET_NAME_PATTERN: 'ssg-imports-123456789012-{region}',
+      PROPAGATION_BULK_THRESHOLD: '500',
     });
     expect(read).toEqual({
       suppressionTable: 'suppression',

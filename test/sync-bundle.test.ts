@@ -100,7 +100,7 @@ describe('Bundle: synthesized sync function', () => {
   it.each([
     [{}, /region is required/],
     [{ region: 'mars-north-1' }, /region must be one of the configured regions .* got "mars-north-1"/],
-    [{ region: 'us-east-1', mode: 'sometimes' }, /mode must be "incremental" or "full", got "sometimes"/],
+    [{ region: 'us-east-1', mode: 'sometimes' }, /mode must be "incremental", "full" or "propagate", got "sometimes"/],
     [{ region: 'us-east-1', extra: true }, /unknown field "extra"/],
     [[1, 2], /expected an object/],
   ])('rejects the event %j with an error naming the field', async (event, message) => {

@@ -1,7 +1,7 @@
 import { addressRef, canonicalAddress } from '../lambdas/domain/address';
 import { backoffDelay, isNetworkError, isRetryable, isThrottle, Pacer } from '../lambdas/domain/retry';
 import { SES_CALLERS, SesPacers } from '../lambdas/domain/ses';
-import { InvalidEventError, parseSyncEvent } from '../lambdas/sync/event';
+import { InvalidEventError, parseFunctionEvent, parseSyncEvent } from '../lambdas/sync/event';
 
 describe('Function: parseSyncEvent', () => {
   const regions = ['us-east-1', 'eu-west-1'];
@@ -15,7 +15,7 @@ describe('Function: parseSyncEvent', () => {
     ['us-east-1', /expected an object/],
     [{ region: 42 }, /region must be a string, got 42/],
     [{ region: 'us-west-2' }, /region must be one of the configured regions us-east-1, eu-west-1, got "us-west-2"/],
-    [{ region: 'us-east-1', mode: 'FULL' }, /mode must be "incremental" or "full", got "FULL"/],
+    [{ region: 'us-east-1', mode: 'FULL' }, /mode must be "incremental", "full" or "propagate", got "FULL"/],
   ])('rejects %j', (event, message) => {
     expect(() => parseSyncEvent(event, regions)).toThrow(InvalidEventError);
     expect(() => parseSyncEvent(event, regions)).toThrow(message);
@@ -126,5 +126,30 @@ describe('Function: canonicalAddress', () => {
     expect(canonicalAddress('  Some.One@Example.COM ')).toBe('some.one@example.com');
     expect(addressRef('Some.One@Example.COM')).toBe(addressRef('some.one@example.com'));
     expect(addressRef('some.one@example.com')).toMatch(/^[0-9a-f]{12}$/);
+  });
+});
+
+describe('Function: parseFunctionEvent', () => {
+  const regions = ['us-east-1', 'eu-west-1'];
+
+  it('reads a propagation event, with dryRun false unless asked', () => {
+    expect(parseFunctionEvent({ region: 'eu-west-1', mode: 'propagate' }, regions)).toEqual({
+      kind: 'propagate',
+      region: 'eu-west-1',
+      mode: 'propagate',
+      dryRun: false,
+    });
+    expect(parseFunctionEvent({ region: 'eu-west-1', mode: 'propagate', dryRun: true }, regions)).toMatchObject({ dryRun: true });
+    expect(parseFunctionEvent({ region: 'eu-west-1', mode: 'full' }, regions)).toEqual({ kind: 'sync', region: 'eu-west-1', mode: 'full' });
+  });
+
+  it.each([
+    [{ region: 'eu-west-1', mode: 'propagate', dryRun: 'yes' }, /dryRun must be true or false, got "yes"/],
+    [{ region: 'eu-west-1', mode: 'full', dryRun: true }, /dryRun applies to mode "propagate" only/],
+    [{ region: 'ap-south-1', mode: 'propagate' }, /region must be one of the configured regions us-east-1, eu-west-1, got "ap-south-1"/],
+    [{ mode: 'propagate' }, /region is required/],
+    [{ region: 'eu-west-1', mode: 'propagate', force: true }, /unknown field "force"/],
+  ])('refuses %j naming the field', (event, message) => {
+    expect(() => parseFunctionEvent(event, regions)).toThrow(message);
   });
 });
