@@ -8,7 +8,12 @@ export type InvokeOutcome<T> = { readonly result: T; readonly error?: undefined 
  * Invokes a function synchronously with a JSON payload. An error the function itself ended with is an outcome (the
  * caller reports it per region); not reaching the function at all throws (exit 3), with `doing` in the message.
  */
-export async function invokeJson<T>(lambda: LambdaClient, functionName: string, payload: unknown, doing: string): Promise<InvokeOutcome<T>> {
+export async function invokeJson<T>(
+  lambda: LambdaClient,
+  functionName: string,
+  payload: unknown,
+  doing: string,
+): Promise<InvokeOutcome<T>> {
   let text: string;
   let functionError: string | undefined;
   try {

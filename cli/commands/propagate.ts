@@ -49,7 +49,9 @@ export function registerPropagate(program: Command, runner: Runner): void {
         const settings = await t.propagation();
         const unknown = asked.filter((r) => !configured.includes(r));
         if (unknown.length > 0) {
-          throw new UsageError(`--region must be one of the configured regions ${configured.join(', ')}, got ${JSON.stringify(unknown[0])}`);
+          throw new UsageError(
+            `--region must be one of the configured regions ${configured.join(', ')}, got ${JSON.stringify(unknown[0])}`,
+          );
         }
         if (settings?.mode === 'off') {
           throw new CliError(`propagation is off in ${t.description} (setting "propagation"); nothing to do`, EXIT.PROBLEMS);
@@ -140,10 +142,7 @@ export function formatPropagation(results: readonly RegionPropagationResult[], d
     ];
   });
   lines.push(
-    ...table(
-      ['region', 'result', 'added', 'withdrawn', 'already', 'pending', 'jobs', 'missing', 'extra', 'failed', 'took', 'note'],
-      rows,
-    ),
+    ...table(['region', 'result', 'added', 'withdrawn', 'already', 'pending', 'jobs', 'missing', 'extra', 'failed', 'took', 'note'], rows),
   );
   if (!dryRun && results.some((r) => r.summary?.propagation === 'report' && !r.summary.skipped)) {
     lines.push('The stack\'s propagation setting is "report": nothing was written; missing and extra are what enforcing would change.');
