@@ -34,7 +34,19 @@ export interface TargetOptions {
 }
 
 /** The stack outputs the CLI uses. */
-export type OutputName = 'SuppressionTableName' | 'SyncStateTableName' | 'SyncFunctionName' | 'GuardFunctionName';
+export type OutputName =
+  | 'SuppressionTableName'
+  | 'SyncStateTableName'
+  | 'SyncFunctionName'
+  | 'PropagationFunctionName'
+  | 'GuardFunctionName';
+
+/** What the sync function says about propagation (its PROPAGATION_MODE and PROPAGATE_TO_REGIONS). */
+export interface PropagationSettings {
+  readonly mode: string;
+  /** Regions whose SES lists propagation writes into (none when the mode is `off`). */
+  readonly regions: readonly string[];
+}
 
 /** A deployment (or the local environment) with SDK clients pointed at it. */
 export interface Target {
@@ -49,6 +61,13 @@ export interface Target {
   ses(region: string): SESv2Client;
   /** A stack output; throws (exit 3) naming the output when the stack has none. */
   output(name: OutputName): string;
+  /** A stack output, or undefined when the stack has none. */
+  optionalOutput(name: OutputName): string | undefined;
+  /**
+   * The propagation settings of the sync function, or undefined where they cannot be read (the local environment:
+   * its function then answers for itself, refusing a region it does not propagate into).
+   */
+  propagation(): Promise<PropagationSettings | undefined>;
   /** The SES regions the service syncs. */
   regions(): Promise<string[]>;
   /** Who is making changes, for the audit trail. */
@@ -111,6 +130,8 @@ interface TargetSpec {
   readonly sesConfig: Omit<SESv2ClientConfig, 'region'>;
   /** The SES regions the service syncs, when `--regions` does not say. */
   syncRegions(lambda: LambdaClient, output: (name: OutputName) => string): Promise<string[]>;
+  /** The propagation settings of the sync function, when they can be read. */
+  propagation(lambda: LambdaClient, output: (name: OutputName) => string): Promise<PropagationSettings | undefined>;
   callerIdentity(): Promise<string>;
 }
 
@@ -121,6 +142,7 @@ function connect(spec: TargetSpec, regionsOverride: string[] | undefined): Targe
   const sesClients = new SesClients(spec.sesConfig);
   const output = (name: OutputName) => requireOutput(spec.outputs, name, spec.where);
   let regions: Promise<string[]> | undefined;
+  let propagation: Promise<PropagationSettings | undefined> | undefined;
   return {
     description: spec.description,
     local: spec.local,
@@ -129,6 +151,11 @@ function connect(spec: TargetSpec, regionsOverride: string[] | undefined): Targe
     lambda,
     ses: (region) => sesClients.forRegion(region),
     output,
+    optionalOutput: (name) => spec.outputs[name] || undefined,
+    propagation() {
+      propagation ??= spec.propagation(lambda, output);
+      return propagation;
+    },
     regions() {
       regions ??= regionsOverride ? Promise.resolve(regionsOverride) : spec.syncRegions(lambda, output);
       return regions;
@@ -181,9 +208,9 @@ function localTarget(file: string): TargetSpec {
     dynamoDb: () => new DynamoDBClient({ ...base(), endpoint: description.endpoints.dynamodb }),
     lambda: () => new LambdaClient({ ...base(), endpoint: description.endpoints.lambda }),
     // One emulator serves every region; it tells them apart by the region in the request signature.
-    // One emulator serves every region; it tells them apart by the region in the request signature.
     sesConfig: { ...base(), ...SES_CALLERS.cli.client, endpoint: description.endpoints.sesv2 },
     syncRegions: async () => [...description.regions],
+    propagation: async () => undefined,
     callerIdentity: async () => `local:${localUser()}`,
   };
 }
@@ -220,6 +247,12 @@ async function deployedTarget(stackName: string, stackRegion: string | undefined
   }
   const where = `stack ${stackName} (${homeRegion})`;
   const clientConfig = { region: homeRegion, profile };
+  // One read of the sync function's environment serves both the regions and the propagation settings.
+  let variables: Promise<Record<string, string>> | undefined;
+  const functionVariables = (lambda: LambdaClient, output: (name: OutputName) => string) =>
+    (variables ??= lambda
+      .send(new GetFunctionConfigurationCommand({ FunctionName: output('SyncFunctionName') }))
+      .then((config) => config.Environment?.Variables ?? {}));
   return {
     description: where,
     local: false,
@@ -231,15 +264,26 @@ async function deployedTarget(stackName: string, stackRegion: string | undefined
     sesConfig: { ...SES_CALLERS.cli.client, profile },
     syncRegions: (lambda, output) =>
       // The sync function's SYNC_REGIONS is the one list every schedule and the guard agree on.
-      lambda
-        .send(new GetFunctionConfigurationCommand({ FunctionName: output('SyncFunctionName') }))
-        .then((config) => {
-          const raw = config.Environment?.Variables?.SYNC_REGIONS;
+      functionVariables(lambda, output)
+        .then((vars) => {
+          const raw = vars.SYNC_REGIONS;
           if (!raw) throw new UnavailableError(`the sync function of ${where} has no SYNC_REGIONS variable; pass --regions`);
           return parseRegionList(raw, 'SYNC_REGIONS');
         })
         .catch((error: unknown) => {
           throw asCliError(error, `reading SYNC_REGIONS from the sync function (or pass --regions)`);
+        }),
+    propagation: (lambda, output) =>
+      functionVariables(lambda, output)
+        .then((vars): PropagationSettings | undefined => {
+          const mode = vars.PROPAGATION_MODE;
+          // A function deployed before propagation has neither variable: nothing to say, let the function answer.
+          if (!mode) return undefined;
+          const raw = vars.PROPAGATE_TO_REGIONS;
+          return { mode, regions: mode === 'off' || !raw ? [] : parseRegionList(raw, 'PROPAGATE_TO_REGIONS') };
+        })
+        .catch((error: unknown) => {
+          throw asCliError(error, 'reading the propagation settings (PROPAGATION_MODE, PROPAGATE_TO_REGIONS) of the sync function');
         }),
     async callerIdentity() {
       const sts = new STSClient(clientConfig);

@@ -7,6 +7,7 @@ import { registerExport } from './commands/export';
 import { registerImport } from './commands/import';
 import { registerLookup } from './commands/lookup';
 import { registerManual } from './commands/manual';
+import { registerPropagate } from './commands/propagate';
 import { registerStatus } from './commands/status';
 import { registerSync } from './commands/sync';
 import { DEFAULT_STACK_NAME, LOCAL_ENV_FILE_VARIABLE } from './context';
@@ -17,7 +18,7 @@ import { Runner } from './runner';
 export function buildProgram(runner: Runner): Command {
   const program = new Command('ssg')
     .description(
-      'Operate ses-suppression-guard: sync status, why an address is suppressed, pre-send checks, manual suppressions, import/export, sender audits',
+      'Operate ses-suppression-guard: sync and propagation status, why an address is suppressed, pre-send checks, manual suppressions, import/export, sender audits',
     )
     .version('0.1.0')
     .option('--local', `use the local environment from \`npm start\` (.local/environment.json, or $${LOCAL_ENV_FILE_VARIABLE})`)
@@ -32,8 +33,9 @@ export function buildProgram(runner: Runner): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 done (check: proceed), 1 done but problems found (check: blocked; stale region; failed audit check;\n' +
-        'rejected import rows; SES refused an unsuppress), 2 bad arguments (nothing changed), 3 the target could not be\n' +
-        'reached or used (stack, local environment, guard, credentials, permissions).\n' +
+        'rejected import rows; SES refused an unsuppress; a propagation run failed, was skipped or found drift in a dry\n' +
+        'run), 2 bad arguments (nothing changed), 3 the target could not be reached or used (stack, local environment,\n' +
+        'guard, credentials, permissions).\n' +
         "Addresses appear only in this command's own output, never in logs.",
     );
   registerStatus(program, runner);
@@ -43,6 +45,7 @@ export function buildProgram(runner: Runner): Command {
   registerExport(program, runner);
   registerImport(program, runner);
   registerSync(program, runner);
+  registerPropagate(program, runner);
   registerAudit(program, runner);
   return program;
 }

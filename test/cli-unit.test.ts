@@ -94,6 +94,7 @@ describe('Function: buildProgram', () => {
       'export',
       'import',
       'sync',
+      'propagate',
       'audit',
     ]);
     // Each command says what it does in its own words, and the reference documents it.

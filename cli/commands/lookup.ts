@@ -1,20 +1,30 @@
 import type { Command } from 'commander';
 import { canonicalAddress } from '../../lambdas/domain/address';
 import { suppressionFinding } from '../../lambdas/domain/finding';
-import { type AuditEntry, type ManualEntry, type RegionEntry, regionEntries, type SuppressionItem } from '../../lambdas/domain/records';
+import {
+  type AuditEntry,
+  type ManualEntry,
+  propagatedAttribute,
+  type RegionEntry,
+  regionEntries,
+  type SuppressionItem,
+} from '../../lambdas/domain/records';
 import { StateTable } from '../../lambdas/domain/state-table';
 import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { caseCandidates, requireAddress } from '../address';
 import { EXIT, UsageError } from '../errors';
 import { compareLive, DEFAULT_LIST_LIMIT, type LiveEntry, liveEntry } from '../live-ses';
 import { formatTime, table } from '../output';
+import { describeCopy, type Provenance, provenance } from '../provenance';
 import type { Runner } from '../runner';
 
 /** `ssg lookup`. */
 export function registerLookup(program: Command, runner: Runner): void {
   program
     .command('lookup')
-    .description('Why an address is suppressed: per-region entries, manual suppression, audit trail')
+    .description(
+      "Why an address is suppressed: its origins, who put it on each region's list (SES itself or propagation), what propagation does next, manual suppression, audit trail",
+    )
     .argument('<address>', 'the address (any case)')
     .option('--live', "also ask every region's SES list now, and report where it disagrees with the canonical record")
     .option(
@@ -35,10 +45,17 @@ export function registerLookup(program: Command, runner: Runner): void {
         if (options.listLimit !== undefined && !options.live) throw new UsageError('--list-limit applies to --live only');
         const key = canonicalAddress(given);
         const t = await target();
-        const [item, trail] = await Promise.all([
+        const state = new StateTable(t.doc, t.output('SyncStateTableName'));
+        const [item, trail, regions, settings] = await Promise.all([
           new SuppressionTable(t.doc, t.output('SuppressionTableName')).get(key),
-          new StateTable(t.doc, t.output('SyncStateTableName')).readAuditTrail(key),
+          state.readAuditTrail(key),
+          t.regions(),
+          t.propagation(),
         ]);
+        // Only the regions whose copy names an import job need their job records.
+        const jobRegions = regions.filter((region) => item?.[propagatedAttribute(region)]?.job !== undefined);
+        const jobs = new Map(await Promise.all(jobRegions.map(async (region) => [region, await state.listJobs(region)] as const)));
+        const origin = provenance(item, regions, jobs, settings?.regions);
         const entries = item ? regionEntries(item) : new Map<string, RegionEntry>();
         const manual = item?.manual;
         const finding = suppressionFinding(item, new Set(['BOUNCE', 'COMPLAINT']));
@@ -61,12 +78,16 @@ export function registerLookup(program: Command, runner: Runner): void {
             reason: finding?.reason ?? null,
             suppressedBy: finding?.regions ?? [],
             since: finding?.since ?? null,
+            origins: origin.origins,
+            wantedReason: origin.wantedReason,
+            regions: origin.regions,
+            propagation: settings ? { mode: settings.mode, propagateTo: settings.regions } : null,
             record: item ?? null,
             auditTrail: trail,
             ...(live ? { live, disagreements, uncertain } : {}),
           });
         } else {
-          printLookup(out.line, key, item, entries, manual, finding, trail);
+          printLookup(out.line, key, item, entries, manual, finding, trail, origin, settings?.mode);
           if (live) printLive(out.line, live, disagreements, uncertain);
         }
         return disagreements.length > 0 || uncertain.length > 0 || live?.some((l) => l.error) ? EXIT.PROBLEMS : EXIT.OK;
@@ -84,6 +105,8 @@ function printLookup(
   manual: ManualEntry | undefined,
   finding: ReturnType<typeof suppressionFinding>,
   trail: readonly AuditEntry[],
+  origin: Provenance,
+  mode: string | undefined,
 ): void {
   if (!item) {
     line(`${key}: not suppressed (no canonical record)`);
@@ -117,6 +140,7 @@ function printLookup(
         : '  manual: none',
     );
   }
+  for (const text of formatProvenance(origin, mode)) line(text);
   if (trail.length > 0) {
     line('Audit trail:');
     for (const entry of trail) {
@@ -127,6 +151,28 @@ function printLookup(
   } else {
     line('Audit trail: no manual changes');
   }
+}
+
+/** The origins of an address, who holds it in each region's list, and what propagation does next there. */
+export function formatProvenance(origin: Provenance, mode: string | undefined): string[] {
+  const lines = [
+    origin.origins.length > 0
+      ? `Origins: ${origin.origins.map((o) => `${o.source} (${o.reason})`).join(', ')}; every region's list should hold it as ${origin.wantedReason}`
+      : 'Origins: none (no region lists it on its own and no manual suppression is in force)',
+  ];
+  const rows = origin.regions.map((r) => [
+    r.region,
+    r.listedBy === 'ses'
+      ? `on its own (origin) as ${r.entry?.address ?? '?'}`
+      : r.listedBy === 'propagation' && r.propagated
+        ? `propagated by us: ${describeCopy(r.propagated, r.job)}`
+        : r.propagated
+          ? `not listed; our copy ${describeCopy(r.propagated, r.job)}`
+          : 'not listed',
+    r.next ? `${mode === 'report' ? '(report only) ' : ''}${r.next.description}` : 'not propagated into',
+  ]);
+  lines.push(...table(['region', "region's SES list", 'propagation next'], rows));
+  return lines;
 }
 
 function summarizeDetails(entry: AuditEntry): string {

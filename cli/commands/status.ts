@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listedRegions, type RegionSyncState } from '../../lambdas/domain/records';
+import { type ImportJobRecord, listedRegions, type RegionSyncState } from '../../lambdas/domain/records';
 import { StateTable } from '../../lambdas/domain/state-table';
 import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { EXIT, UsageError } from '../errors';
@@ -22,6 +22,35 @@ export interface RegionStatusReport {
   readonly lastSummary: RegionSyncState['lastSummary'] | null;
   readonly lastError: RegionSyncState['lastError'] | null;
   readonly fullPassPending: boolean;
+  /** Propagation into the region's SES list. */
+  readonly propagation: RegionPropagationReport;
+}
+
+/** Where propagation into one region stands, as `status --json` prints it. */
+export interface RegionPropagationReport {
+  /** When the last run into the region ended (complete or checkpointed). */
+  readonly lastRunAt: string | null;
+  /** When the last run that went through the whole table ended. */
+  readonly lastCompleteAt: string | null;
+  /** What the last complete run did: `enforce` (wrote) or `report` (only computed). */
+  readonly lastMode: string | null;
+  /** After the last complete run: addresses wanted but not on the list, and copies of ours no longer wanted. */
+  readonly drift: { readonly missing: number; readonly extra: number } | null;
+  /** Import jobs handed (or being handed) to SES and not yet seen completed. */
+  readonly importJobsInFlight: ReadonlyArray<{
+    readonly key: string;
+    readonly action: 'PUT' | 'DELETE';
+    readonly status: ImportJobRecord['status'];
+    readonly count: number;
+    readonly createdAt: string;
+    readonly submittedAt: string | null;
+  }>;
+  /** Addresses the jobs in flight carry. */
+  readonly addressesInFlight: number;
+  /** True while a run stopped at a checkpoint and goes on with its next invocation. */
+  readonly checkpointed: boolean;
+  /** When the checkpointed run began. */
+  readonly runStartedAt: string | null;
 }
 
 /** Totals of the canonical table. */
@@ -39,7 +68,9 @@ export interface CanonicalTotals {
 export function registerStatus(program: Command, runner: Runner): void {
   program
     .command('status')
-    .description('Sync health per region (last success, lag, entries, last error) and canonical table totals')
+    .description(
+      'Sync health per region (last success, lag, entries, last error), propagation per region (last run, drift, import jobs) and canonical table totals',
+    )
     .option('--stale-after <minutes>', 'mark a region stale when it has not synced for this long', '60')
     .option('--no-totals', 'skip the scan of the canonical table (faster on large tables)')
     .addHelpText('after', '\nExit code 1 when a region is stale or its last sync failed.')
@@ -53,8 +84,11 @@ export function registerStatus(program: Command, runner: Runner): void {
         const now = Date.now();
         const store = new StateTable(t.doc, t.output('SyncStateTableName'));
         const regions = await t.regions();
-        const states = await Promise.all(regions.map((region) => store.load(region)));
-        const reports = states.map((state) => regionReport(state, now, staleAfterMinutes * 60_000));
+        const [states, jobs] = await Promise.all([
+          Promise.all(regions.map((region) => store.load(region))),
+          Promise.all(regions.map((region) => store.listJobs(region))),
+        ]);
+        const reports = states.map((state, i) => regionReport(state, jobs[i] ?? [], now, staleAfterMinutes * 60_000));
         const totals = options.totals ? await canonicalTotals(t.doc, t.output('SuppressionTableName'), new Progress(out.stderr)) : null;
         const unhealthy = reports.filter((r) => r.health !== 'ok');
 
@@ -80,6 +114,7 @@ export function registerStatus(program: Command, runner: Runner): void {
           ]);
           for (const row of table(['region', 'health', 'last success', 'lag', 'SES entries', 'last run', 'last error'], rows))
             out.line(row);
+          for (const line of formatPropagationStatus(reports, now)) out.line(line);
           if (totals) {
             out.line(
               `Canonical table: ${totals.addresses} addresses, ${totals.suppressed} suppressed, ${totals.multiRegion} in more than one region, ${totals.manual} suppressed manually`,
@@ -96,7 +131,12 @@ export function registerStatus(program: Command, runner: Runner): void {
     );
 }
 
-function regionReport(state: RegionSyncState, now: number, staleAfterMs: number): RegionStatusReport {
+export function regionReport(
+  state: RegionSyncState,
+  jobs: readonly ImportJobRecord[],
+  now: number,
+  staleAfterMs: number,
+): RegionStatusReport {
   const watermark = state.watermark ? Date.parse(state.watermark) : NaN;
   const lagMs = Number.isFinite(watermark) ? Math.max(0, now - watermark) : null;
   const stale = lagMs === null || lagMs > staleAfterMs;
@@ -112,7 +152,54 @@ function regionReport(state: RegionSyncState, now: number, staleAfterMs: number)
     lastSummary: state.lastSummary ?? null,
     lastError: state.lastError ?? null,
     fullPassPending: state.full !== undefined || state.fullRequestedAt !== undefined,
+    propagation: propagationReport(state, jobs),
   };
+}
+
+/** Where propagation into the region stands, from its state item and its import job records. */
+export function propagationReport(state: RegionSyncState, jobs: readonly ImportJobRecord[]): RegionPropagationReport {
+  const p = state.propagation;
+  const summary = p?.lastSummary;
+  const drift = summary?.drift as { missing?: unknown; extra?: unknown } | undefined;
+  const inFlight = jobs.filter((j) => j.status === 'SUBMITTED' || j.status === 'SUBMITTING');
+  return {
+    lastRunAt: p?.lastRunAt ?? null,
+    lastCompleteAt: p?.lastCompleteAt ?? null,
+    lastMode: typeof summary?.propagation === 'string' ? summary.propagation : null,
+    drift:
+      drift && typeof drift.missing === 'number' && typeof drift.extra === 'number' ? { missing: drift.missing, extra: drift.extra } : null,
+    importJobsInFlight: inFlight.map((j) => ({
+      key: j.key,
+      action: j.action,
+      status: j.status,
+      count: j.count,
+      createdAt: j.createdAt,
+      submittedAt: j.submittedAt ?? null,
+    })),
+    addressesInFlight: inFlight.reduce((sum, j) => sum + j.count, 0),
+    checkpointed: p?.run !== undefined,
+    runStartedAt: p?.run?.startedAt ?? null,
+  };
+}
+
+/** The propagation lines of `ssg status`: one row per region. */
+export function formatPropagationStatus(reports: readonly RegionStatusReport[], now: number): string[] {
+  if (
+    reports.every((r) => r.propagation.lastRunAt === null && r.propagation.importJobsInFlight.length === 0 && !r.propagation.checkpointed)
+  ) {
+    return ['Propagation: no run yet in any region'];
+  }
+  const rows = reports.map(({ region, propagation: p }) => [
+    region,
+    p.lastCompleteAt ? formatTime(p.lastCompleteAt, now) : 'never',
+    p.lastRunAt ? formatTime(p.lastRunAt, now) : 'never',
+    p.drift ? `${p.drift.missing} missing, ${p.drift.extra} extra${p.lastMode === 'report' ? ' (report only)' : ''}` : '-',
+    p.importJobsInFlight.length === 0
+      ? 'none'
+      : p.importJobsInFlight.map((j) => `${j.action} ${j.count} (${j.status.toLowerCase()})`).join(', '),
+    p.checkpointed ? `checkpointed, started ${p.runStartedAt ?? '?'}` : '-',
+  ]);
+  return ['Propagation:', ...table(['region', 'last complete run', 'last run', 'drift', 'import jobs in flight', 'run'], rows)];
 }
 
 function describeRun(r: RegionStatusReport): string {

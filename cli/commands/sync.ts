@@ -1,8 +1,8 @@
-import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { Command } from 'commander';
 import type { SyncSummary } from '../../client/sync-contract';
 import { checkRegion } from '../context';
-import { asCliError, EXIT, UsageError } from '../errors';
+import { EXIT, UsageError } from '../errors';
+import { invokeJson } from '../invoke';
 import { formatDuration, Progress, table } from '../output';
 import type { Runner } from '../runner';
 
@@ -44,27 +44,13 @@ export function registerSync(program: Command, runner: Runner): void {
           results = await Promise.all(
             regions.map(async (region): Promise<RegionSyncResult> => {
               try {
-                const res = await t.lambda.send(
-                  new InvokeCommand({
-                    FunctionName: functionName,
-                    InvocationType: 'RequestResponse',
-                    Payload: new TextEncoder().encode(JSON.stringify({ region, mode })),
-                  }),
+                const outcome = await invokeJson<SyncSummary>(
+                  t.lambda,
+                  functionName,
+                  { region, mode },
+                  `invoking the sync function ${functionName} for ${region}`,
                 );
-                const text = res.Payload ? new TextDecoder().decode(res.Payload) : '';
-                if (res.FunctionError) {
-                  let detail = text;
-                  try {
-                    const parsed = JSON.parse(text) as { errorType?: string; errorMessage?: string };
-                    detail = `${parsed.errorType ?? 'Error'}: ${parsed.errorMessage ?? ''}`;
-                  } catch {
-                    // Keep the raw payload.
-                  }
-                  return { region, error: detail };
-                }
-                return { region, summary: JSON.parse(text) as SyncSummary };
-              } catch (error) {
-                throw asCliError(error, `invoking the sync function ${functionName} for ${region}`);
+                return outcome.error !== undefined ? { region, error: outcome.error } : { region, summary: outcome.result };
               } finally {
                 pending.delete(region);
               }
