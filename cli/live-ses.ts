@@ -1,6 +1,6 @@
 import { GetSuppressedDestinationCommand, ListSuppressedDestinationsCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { canonicalAddress } from '../lambdas/domain/address';
-import type { RegionEntry } from '../lambdas/domain/records';
+import type { PropagatedEntry, RegionEntry } from '../lambdas/domain/records';
 
 /**
  * What one region's SES suppression list holds for an address right now, every spelling included. SES keys the list
@@ -132,7 +132,11 @@ export interface LiveComparison {
 }
 
 /** Where the canonical record and SES disagree, one sentence each, and where that could not be verified. */
-export function compareLive(entries: ReadonlyMap<string, RegionEntry>, live: readonly LiveEntry[]): LiveComparison {
+export function compareLive(
+  entries: ReadonlyMap<string, RegionEntry>,
+  live: readonly LiveEntry[],
+  copies: ReadonlyMap<string, PropagatedEntry> = new Map(),
+): LiveComparison {
   const disagreements: string[] = [];
   const uncertain: string[] = [];
   for (const l of live) {
@@ -144,6 +148,9 @@ export function compareLive(entries: ReadonlyMap<string, RegionEntry>, live: rea
         `${l.region}: the canonical record lists it (${entry.reason}, as ${entry.address}) but SES does not hold it now (removed since the last sync?)`,
       );
     } else if (!canonicalListed && l.listed) {
+      // Our propagated copy, which the region's next sync records: the record and SES agree.
+      const copy = copies.get(l.region);
+      if (copy && copy.status !== 'WITHDRAWN' && copy.address === l.address) continue;
       disagreements.push(
         `${l.region}: SES lists it now (${l.reason}, as ${l.address}) but the canonical record ${entry ? 'marks it REMOVED' : 'has no entry'} (not synced yet?)`,
       );

@@ -12,6 +12,7 @@ describe('Function: schedulesFromTemplate', () => {
       [
         ...regions.map((region) => ['cron(17 3 * * ? *)', { region, mode: 'full' }]),
         ...regions.map((region) => ['rate(15 minutes)', { region, mode: 'incremental' }]),
+        ...regions.map((region) => ['rate(15 minutes)', { region, mode: 'propagate' }]),
       ].sort(),
     );
     expect(new Set(schedules.map((s) => s.functionLogicalId)).size).toBe(1);

@@ -4,6 +4,7 @@ import { suppressionFinding } from '../../lambdas/domain/finding';
 import {
   type AuditEntry,
   type ManualEntry,
+  type PropagatedEntry,
   propagatedAttribute,
   type RegionEntry,
   regionEntries,
@@ -68,7 +69,12 @@ export function registerLookup(program: Command, runner: Runner): void {
           live = await Promise.all(
             regions.map((region) => liveEntry(t.ses(region), region, key, caseCandidates(entries.get(region)?.address, given), listLimit)),
           );
-          ({ disagreements, uncertain } = compareLive(entries, live));
+          const copies = new Map<string, PropagatedEntry>();
+          for (const region of regions) {
+            const copy = item?.[propagatedAttribute(region)];
+            if (copy) copies.set(region, copy);
+          }
+          ({ disagreements, uncertain } = compareLive(entries, live, copies));
         }
 
         if (out.json) {
