@@ -212,9 +212,7 @@ describe('CLI: ssg against the local environment', () => {
       expect(missing.stdout).toContain('nobody@example.com: not suppressed (no canonical record)');
     });
 
-    // Skipped: written for a sync that never wrote into SES; `ssg sync` now propagates (our copies are on the other
-    // regions' lists before their syncs record them). To be rewritten for propagation (open in issue 10).
-    it.skip('with --live, confirms agreement and reports where SES changed since the sync', async () => {
+    it('with --live, confirms agreement and reports where SES changed since the sync', async () => {
       // Prepare: SES drops one address after the sync.
       env.ses.region('us-east-1').deleteSuppressed('bounced.once@example.net');
 
@@ -271,9 +269,7 @@ describe('CLI: ssg against the local environment', () => {
       });
     });
 
-    // Skipped: written for a sync that never wrote into SES; `ssg sync` now propagates (our copies are on the other
-    // regions' lists before their syncs record them). To be rewritten for propagation (open in issue 10).
-    it.skip('with --live, says it could not be sure instead of claiming agreement when a region lists more than it may page', async () => {
+    it('with --live, says it could not be sure instead of claiming agreement when a region lists more than it may page', async () => {
       // Act
       const run = await ssg(['lookup', 'europe.only@example.eu', '--live', '--list-limit', '1']);
 
@@ -282,7 +278,8 @@ describe('CLI: ssg against the local environment', () => {
       expect(run.stdout).not.toContain('Live SES agrees');
       expect(run.stdout).toMatch(/eu-west-1\s+LISTED\s+COMPLAINT since \S+ as europe\.only@example\.eu; other spellings not ruled out/);
       expect(run.stdout).toMatch(/us-east-1\s+UNSURE\s+tried europe\.only@example\.eu; read 1 entries; other spellings not ruled out/);
-      expect(run.stdout).toContain('Could not be sure in us-east-1, eu-west-1:');
+      // Every region's list holds more than one entry now that syncs propagate (us-west-2 holds our copies too).
+      expect(run.stdout).toContain('Could not be sure in us-east-1, us-west-2, eu-west-1:');
     });
   });
 
