@@ -1,12 +1,4 @@
-import {
-  isPropagatedCopy,
-  type JobView,
-  type KeepReason,
-  type Origin,
-  originsOf,
-  planRegion,
-  wantedReason,
-} from '../lambdas/domain/origins';
+import { isPropagatedCopy, jobView, type KeepReason, type Origin, originsOf, planRegion, wantedReason } from '../lambdas/domain/origins';
 import {
   type ImportJobRecord,
   type PropagatedEntry,
@@ -133,17 +125,6 @@ const KEEP_REASONS: Record<KeepReason, string> = {
   pending: 'waits for the import job SES is processing',
   'not-wanted': 'nothing asks for it to be suppressed',
 };
-
-/** What planning needs of a job record. */
-function jobView(job: ImportJobRecord | undefined): JobView | undefined {
-  if (!job) return undefined;
-  return {
-    action: job.action,
-    status: job.status,
-    ...(job.completedAt !== undefined ? { completedAt: job.completedAt } : {}),
-    ...(job.failedKeys !== undefined ? { failedKeys: new Set(job.failedKeys) } : {}),
-  };
-}
 
 /** One line about our copy: its status, the spelling written, how and when. */
 export function describeCopy(copy: PropagatedEntry, job: ImportJobRecord | null): string {

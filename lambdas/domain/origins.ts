@@ -1,4 +1,5 @@
 import {
+  type ImportJobRecord,
   PROPAGATION_CLOCK_SKEW_MS,
   type PropagatedEntry,
   propagatedAttribute,
@@ -64,6 +65,17 @@ export interface JobView {
   readonly completedAt?: string;
   /** Canonical keys of the records SES reported failed. */
   readonly failedKeys?: ReadonlySet<string>;
+}
+
+/** What planning needs of a job record. */
+export function jobView(job: ImportJobRecord | undefined): JobView | undefined {
+  if (!job) return undefined;
+  return {
+    action: job.action,
+    status: job.status,
+    ...(job.completedAt !== undefined ? { completedAt: job.completedAt } : {}),
+    ...(job.failedKeys !== undefined ? { failedKeys: new Set(job.failedKeys) } : {}),
+  };
 }
 
 /** What propagation does about one address in one region. */

@@ -241,7 +241,7 @@ export class SuppressionTable {
   }
 
   /**
-   * Records our copy of the address in `region` (`undefined` removes the record). Only an existing item is written:
+   * Records our copy of the address in `region`. Only an existing item is written:
    * propagation never creates one. False when the item is gone.
    */
   async putPropagated(key: string, region: string, copy: PropagatedEntry): Promise<boolean> {

@@ -14,7 +14,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PropagationSummary } from '../../client/sync-contract';
 import { canonicalAddress } from '../domain/address';
 import { forEachLimit } from '../domain/batch';
-import { type JobView, planRegion, type RegionPlan } from '../domain/origins';
+import { jobView, planRegion, type RegionPlan } from '../domain/origins';
 import {
   type ImportJobRecord,
   PROPAGATION_CLOCK_SKEW_MS,
@@ -626,17 +626,6 @@ class PropagationRun {
 /** True for SES's answer that the request itself is wrong (a 4xx other than throttling), not worth repeating now. */
 function isRefusal(error: unknown): boolean {
   return (error as { $fault?: string }).$fault === 'client' && !isRetryable(error);
-}
-
-/** What planning needs of a job record. */
-function jobView(job: ImportJobRecord | undefined): JobView | undefined {
-  if (!job) return undefined;
-  return {
-    action: job.action,
-    status: job.status,
-    ...(job.completedAt !== undefined ? { completedAt: job.completedAt } : {}),
-    ...(job.failedKeys !== undefined ? { failedKeys: new Set(job.failedKeys) } : {}),
-  };
 }
 
 function withoutJob(copy: PropagatedEntry): PropagatedEntry {
