@@ -2,6 +2,9 @@ import type { SesEmulator, SuppressedEntryInput } from './ses-emulator';
 
 const HOUR = 3600_000;
 
+/** Suppressed in the first region only: after propagation, on every region's list (the demo shows it). */
+export const DEMO_BOUNCED_ONCE = 'bounced.once@example.net';
+
 /**
  * The demo data `npm start` loads into the configured regions (whatever `cdk.json` says): addresses suppressed in
  * one region only, one address in every region (in a different case in each), and identities that reproduce the
@@ -13,7 +16,7 @@ export function seedDemo(ses: SesEmulator, regions: readonly string[], now = Dat
   const perRegion: SuppressedEntryInput[][] = [
     [
       { emailAddress: 'Jane.Doe@Example.org', reason: 'BOUNCE', lastUpdateTime: at(72) },
-      { emailAddress: 'bounced.once@example.net', reason: 'BOUNCE', lastUpdateTime: at(30) },
+      { emailAddress: DEMO_BOUNCED_ONCE, reason: 'BOUNCE', lastUpdateTime: at(30) },
       { emailAddress: 'angry.reader@example.org', reason: 'COMPLAINT', lastUpdateTime: at(5) },
     ],
     [

@@ -2,16 +2,18 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { GuardClient, type GuardRequest, type GuardResponse, type SyncSummary } from '../client';
+import { provenance } from '../cli/provenance';
+import { GuardClient, type GuardRequest, type GuardResponse, type PropagationSummary, type SyncSummary } from '../client';
 import { documentClient } from '../lambdas/domain/clients';
 import { listedRegions } from '../lambdas/domain/records';
 import { StateTable } from '../lambdas/domain/state-table';
+import { SuppressionTable } from '../lambdas/domain/suppression-table';
 import { killTrackedChildren } from './child-processes';
 import { DEFAULT_ENV_FILE, type LocalEnvironment, localCredentials, startLocalEnvironment } from './environment';
 import { EnvironmentRunningError, releaseEnvironmentFile } from './environment-file';
 import { type ScheduleRunner, schedulesFromTemplate, startSchedules } from './schedules';
 import { quietSdkNodeVersionWarning } from './sdk-warnings';
-import { seedDemo } from './seed';
+import { DEMO_BOUNCED_ONCE, seedDemo } from './seed';
 
 quietSdkNodeVersionWarning();
 
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
     local.regions.map((region) => invoke<SyncSummary>(requireOutput(local, 'SyncFunctionName'), { region, mode: 'full' })),
   );
   await printSummary(local, summaries);
+  await demoPropagation(local, invoke);
   await demoGuard(local, lambda);
 
   if (values.once) {
@@ -159,6 +162,40 @@ async function demoGuard(env: LocalEnvironment, lambda: LambdaClient): Promise<v
   }
   const allowed: GuardRequest = { from: 'News <news@example.net>', region: other ?? home ?? '', recipients, caller: 'npm-start-demo' };
   show('Guard check 2 (identity verified in every region):', allowed, await guard.check(allowed));
+}
+
+/**
+ * Each region's sync ran propagation after its pass, possibly before the other regions were synced; one more run per
+ * region converges every list to the union. Then the address that bounced in the first region only is shown on every
+ * list, with who put it there.
+ */
+async function demoPropagation(env: LocalEnvironment, invoke: <T>(functionName: string, payload: unknown) => Promise<T>): Promise<void> {
+  const functionName = requireOutput(env, 'PropagationFunctionName');
+  console.log(`\nPropagation (mode enforce): each sync propagated after its pass; one more run per region (${functionName}):`);
+  const summaries = await Promise.all(env.regions.map((region) => invoke<PropagationSummary>(functionName, { region, mode: 'propagate' })));
+  console.log(
+    `  ${'region'.padEnd(11)} ${'added'.padStart(5)} ${'withdrawn'.padStart(9)} ${'already listed'.padStart(14)} ${'pending'.padStart(7)} ${'import jobs'.padStart(11)}  complete`,
+  );
+  for (const s of summaries) {
+    console.log(
+      `  ${s.region.padEnd(11)} ${String(s.added).padStart(5)} ${String(s.withdrawn).padStart(9)} ${String(s.alreadyListed).padStart(14)} ${String(s.pending).padStart(7)} ${String(s.importJobs).padStart(11)}  ${s.complete}${s.skipped ? ` (${s.skipped})` : ''}`,
+    );
+  }
+
+  const address = DEMO_BOUNCED_ONCE;
+  const ddb = new DynamoDBClient({ region: env.region, endpoint: env.endpoints.dynamodb, credentials: localCredentials() });
+  const item = await new SuppressionTable(documentClient(ddb), requireOutput(env, 'SuppressionTableName')).get(address);
+  ddb.destroy();
+  const explained = provenance(item, env.regions, new Map(), env.regions);
+  console.log(`\n${address} bounced in ${env.regions[0]} only; origins: ${explained.origins.map((o) => o.source).join(', ') || 'none'}`);
+  for (const view of explained.regions) {
+    const listed = env.ses.region(view.region).getSuppressed(address);
+    const by = view.listedBy === 'ses' ? 'SES listed it on its own' : view.listedBy === 'propagation' ? 'propagated by the service' : '-';
+    console.log(
+      `  ${view.region.padEnd(11)} SES list: ${listed ? `${listed.reason} since ${listed.lastUpdateTime.toISOString()}` : 'not listed'}  (${by})`,
+    );
+  }
+  console.log(`  (npx ssg --local lookup ${address} shows the same, with the origins and what propagation does next)`);
 }
 
 async function printSummary(env: LocalEnvironment, summaries: SyncSummary[]): Promise<void> {

@@ -67,6 +67,11 @@ describe('Script: npm start', () => {
     const out = run.out();
     expect(code).toBe(0);
     expect(out).toContain('Guard check 2 (identity verified in every region):');
+    // The address that bounced in the first region only is on every region's list, put there by propagation.
+    expect(out).toContain('bounced.once@example.net bounced in us-east-1 only; origins: ses:us-east-1');
+    expect(out).toMatch(/us-east-1 +SES list: BOUNCE since \S+ +\(SES listed it on its own\)/);
+    expect(out).toMatch(/us-west-2 +SES list: BOUNCE since \S+ +\(propagated by the service\)/);
+    expect(out).toMatch(/eu-west-1 +SES list: BOUNCE since \S+ +\(propagated by the service\)/);
     expect(out).toContain('Stopped (--once)');
     expect(out).not.toMatch(/Local endpoints|curl|Running\. Press Ctrl\+C/);
     expect(out).not.toContain('NodeVersionSupportWarning');
