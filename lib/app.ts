@@ -1,6 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { STACK_NAME } from '../lambdas/domain/names';
+import { SES_EVENT_BUS_NAME, STACK_NAME } from '../lambdas/domain/names';
 import { configFromContext } from './config';
 import { RegionalStack, regionalStackName } from './regional-stack';
 import { SesSuppressionGuardStack } from './stack';
@@ -32,9 +32,24 @@ export function buildApp(app: App = new App()): BuiltApp {
     (region) =>
       new RegionalStack(app, regionalStackName(region), {
         region,
-        description: `SES suppression guard: what the service needs in ${region} (propagation import bucket)`,
+        description: `SES suppression guard: what the service needs in ${region} (propagation import bucket, SES event forwarding)`,
+        ...(config.alarmTopicArn ? { alarmTopicArn: config.alarmTopicArn } : {}),
+        ...(config.events === 'on'
+          ? {
+              events: {
+                homeRegion: config.homeRegion,
+                homeEventBusName: SES_EVENT_BUS_NAME,
+                configurationSetName: config.eventConfigurationSet,
+                existingConfigurationSets: config.eventConfigurationSets,
+                bounceRateAlarm: config.bounceRateAlarm,
+                complaintRateAlarm: config.complaintRateAlarm,
+              },
+            }
+          : {}),
       }),
   );
+  // The home stack's event bus receives the regions' events: deploy it first.
+  for (const regional of regionalStacks) regional.addStackDependency(stack);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack, regionalStacks };
 }

@@ -66,6 +66,11 @@ export const DEFAULT_CONFIG = {
   propagationSchedule: 'rate(15 minutes)',
   propagationBulkThreshold: 500,
   driftAlarmMinutes: 60,
+  events: 'on',
+  eventConfigurationSet: 'ses-suppression-guard',
+  bounceRateAlarm: 0.05,
+  complaintRateAlarm: 0.001,
+  attributionRetentionDays: 35,
 } as const;
 
 const SCHEDULE_SHAPE = 'must be an EventBridge Scheduler expression like "rate(15 minutes)" or "cron(0 3 * * ? *)"';
@@ -102,6 +107,26 @@ const regionList = z.preprocess(
     .refine((regions) => new Set(regions).size === regions.length, {
       error: (issue) => `must not repeat a region, got ${shown(issue.input)}`,
     }),
+);
+
+/** An SES configuration set name: letters, digits, hyphens and underscores, at most 64 characters. */
+const CONFIGURATION_SET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const configurationSetName = z
+  .string({ error: (issue) => `must be a configuration set name, got ${shown(issue.input)}` })
+  .regex(CONFIGURATION_SET_NAME, {
+    error: (issue) => `must be an SES configuration set name (letters, digits, - and _, at most 64 characters), got ${shown(issue.input)}`,
+  });
+const configurationSetList = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean)
+      : value,
+  z.array(configurationSetName).refine((names) => new Set(names).size === names.length, {
+    error: (issue) => `must not repeat a configuration set, got ${shown(issue.input)}`,
+  }),
 );
 
 const positive = (example: string) =>
@@ -164,8 +189,26 @@ const configSchema = z
     driftAlarmMinutes: between('60', 1, 1440, ' minutes')
       .refine(Number.isInteger, { error: (i) => `must be a whole number, got ${shown(i.input)}` })
       .default(DEFAULT_CONFIG.driftAlarmMinutes),
+    events: z.enum(['on', 'off'], { error: (issue) => `must be "on" or "off", got ${shown(issue.input)}` }).default(DEFAULT_CONFIG.events),
+    eventConfigurationSet: configurationSetName.default(DEFAULT_CONFIG.eventConfigurationSet),
+    eventConfigurationSets: configurationSetList.default([]),
+    bounceRateAlarm: between('0.05', 0.001, 1).default(DEFAULT_CONFIG.bounceRateAlarm),
+    complaintRateAlarm: between('0.001', 0.0001, 1).default(DEFAULT_CONFIG.complaintRateAlarm),
+    attributionRetentionDays: between('35', 1, 400, ' days')
+      .refine(Number.isInteger, { error: (i) => `must be a whole number, got ${shown(i.input)}` })
+      .default(DEFAULT_CONFIG.attributionRetentionDays),
   })
   .strict()
+  .superRefine((config, ctx) => {
+    // The service's own configuration set is created in every region: a user's set of the same name would collide.
+    if (Array.isArray(config.eventConfigurationSets) && config.eventConfigurationSets.includes(config.eventConfigurationSet)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['eventConfigurationSets'],
+        message: `must not name the service's own configuration set ${shown(config.eventConfigurationSet)} (eventConfigurationSet), which the service creates`,
+      });
+    }
+  })
   .superRefine((config, ctx) => {
     // Propagation writes only into regions the service syncs: a region it cannot read back is a region it could
     // never withdraw a copy from.
@@ -276,6 +319,12 @@ const SETTING_TYPES: { readonly [K in keyof ServiceConfig]-?: 'list' | 'number' 
   propagationSchedule: 'string',
   propagationBulkThreshold: 'number',
   driftAlarmMinutes: 'number',
+  events: 'string',
+  eventConfigurationSet: 'string',
+  eventConfigurationSets: 'list',
+  bounceRateAlarm: 'number',
+  complaintRateAlarm: 'number',
+  attributionRetentionDays: 'number',
 };
 
 /** The names of every setting. */

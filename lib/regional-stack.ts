@@ -1,9 +1,13 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { STACK_NAME } from '../lambdas/domain/names';
 import { importBucketName } from '../lambdas/sync/settings';
+import { homeEventBusArn, SesEventForwarding } from './ses-event-forwarding';
 
 /** Days an import file stays in its bucket: SES reads it within minutes; the rest is room for an investigation. */
 export const IMPORT_OBJECT_EXPIRY_DAYS = 7;
@@ -26,6 +30,20 @@ export function regionalStackName(region: string): string {
 export interface RegionalStackProps extends Omit<StackProps, 'env'> {
   /** The SES region this stack serves; the stack is deployed there. */
   readonly region: string;
+  /** SES event plumbing into the home region; omitted: none (setting `events: "off"`). */
+  readonly events?: {
+    readonly homeRegion: string;
+    readonly homeEventBusName: string;
+    readonly configurationSetName: string;
+    readonly existingConfigurationSets: readonly string[];
+    readonly bounceRateAlarm: number;
+    readonly complaintRateAlarm: number;
+  };
+  /**
+   * The configured alarm topic. CloudWatch alarms notify topics in their own region only: a topic in this region is
+   * used as it is; otherwise the stack creates one (output `AlarmTopicArn`) to subscribe to.
+   */
+  readonly alarmTopicArn?: string;
 }
 
 /**
@@ -37,6 +55,8 @@ export class RegionalStack extends Stack {
   public readonly sesRegion: string;
   /** The bucket whose CSV files SES import jobs read (`importBucketPattern()` with this region). */
   public readonly importBucket: s3.Bucket;
+  /** The region's SES event plumbing, unless events are off. */
+  public readonly events?: SesEventForwarding;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     super(scope, id, { ...props, env: { region: props.region } });
@@ -44,13 +64,39 @@ export class RegionalStack extends Stack {
 
     this.importBucket = this.createImportBucket();
 
-    // SES event plumbing of the region (configuration-set event destinations, forwarding to the home region)
-    // goes here, next to the import bucket.
+    if (props.events) {
+      const { homeRegion, homeEventBusName, ...forwarding } = props.events;
+      this.events = new SesEventForwarding(this, 'SesEvents', {
+        ...forwarding,
+        homeEventBusArn: homeEventBusArn(homeRegion, homeEventBusName),
+      });
+      const topic = this.alarmTopic(props.alarmTopicArn);
+      for (const alarm of this.events.alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
+      new CfnOutput(this, 'EventConfigurationSetName', {
+        value: this.events.configurationSet.configurationSetName,
+        description: `Configuration set whose events reach the service; attach identities with ssg events attach --region ${props.region}`,
+      });
+    }
 
     new CfnOutput(this, 'ImportBucketName', {
       value: this.importBucket.bucketName,
       description: `Bucket the sync function writes import files to and SES import jobs in ${props.region} read`,
     });
+  }
+
+  /** The configured topic when it is in this region, else a topic of this stack (output `AlarmTopicArn`). */
+  private alarmTopic(configured: string | undefined): sns.ITopic {
+    if (configured && configured.split(':')[3] === this.sesRegion) return sns.Topic.fromTopicArn(this, 'AlarmTopic', configured);
+    const topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `SES suppression guard alarms in ${this.sesRegion}`,
+      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      enforceSSL: true,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: topic.topicArn,
+      description: `Alarms of ${this.sesRegion} (CloudWatch notifies topics in the alarm's region only): subscribe to it`,
+    });
+    return topic;
   }
 
   private createImportBucket(): s3.Bucket {

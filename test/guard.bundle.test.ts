@@ -2,6 +2,7 @@ import type { GuardResponse } from '../client/contract';
 import type { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
 import { functionBundle } from '../local/template-resources';
+import { emittedMetrics } from './support/emf';
 import { startGuardBundle, syncAllRegions, verifyDomain } from './support/guard';
 import { createTestTables, type TestTables, testTemplate } from './support/local-aws';
 
@@ -68,6 +69,42 @@ describe('Bundle: synthesized guard function', () => {
     for (const op of ['ListEmailIdentities', 'GetAccount', 'GetEmailIdentity']) expect(west[op]!.requests - west[op]!.throttled).toBe(1);
     expect(fn.output).toContain('check finished');
     expect(fn.output).not.toMatch(/bounced\.person|fine@example|campaigns@example/i);
+  });
+
+  it('publishes each verdict and its problem codes as metrics, by region, with no address in them', async () => {
+    // Prepare
+    const before = fn.output.length;
+
+    // Act: one check that proceeds, one that stops (a typo'd region, which no metric dimension may carry)
+    await fn.invoke<GuardResponse>({
+      from: 'campaigns@example.com',
+      region: 'us-west-2',
+      recipients: ['bounced.person@example.org', 'ok@example.org'],
+    });
+    await fn.invoke<GuardResponse>({ from: 'campaigns@example.com', region: 'us-wset-2', recipients: ['ok@example.org'] });
+
+    // Assess
+    const output = fn.output.slice(before);
+    const emitted = emittedMetrics(output);
+    const service = { service: 'ses-suppression-guard' };
+    expect(emitted).toEqual(
+      expect.arrayContaining([
+        { namespace: 'SesSuppressionGuard', name: 'GuardChecks', dimensions: { ...service, Region: 'us-west-2', Verdict: 'proceed' } },
+        {
+          namespace: 'SesSuppressionGuard',
+          name: 'GuardProblems',
+          dimensions: { ...service, Region: 'us-west-2', ProblemCode: 'RECIPIENTS_SUPPRESSED' },
+        },
+        { namespace: 'SesSuppressionGuard', name: 'GuardChecks', dimensions: { ...service, Region: 'other', Verdict: 'stop' } },
+        {
+          namespace: 'SesSuppressionGuard',
+          name: 'GuardProblems',
+          dimensions: { ...service, Region: 'other', ProblemCode: 'INVALID_REQUEST' },
+        },
+      ]),
+    );
+    expect(emitted.filter((m) => m.name === 'GuardChecks')).toHaveLength(2);
+    expect(output).not.toMatch(/us-wset-2.*CloudWatchMetrics|bounced\.person|ok@example/i);
   });
 
   it('answers a malformed request with INVALID_REQUEST instead of a function error', async () => {

@@ -53,11 +53,13 @@ describe('App: home stack and regional stacks', () => {
     expect(custom.regionalStacks.map((s) => s.region)).toEqual(TEST_REGIONS);
   });
 
-  it('references nothing across stacks: the home stack names the buckets by their pattern', () => {
+  it('references nothing across stacks (buckets and the event bus are named by pattern); regional stacks deploy after home', () => {
     for (const s of [stack, ...regionalStacks]) {
       expect(JSON.stringify(Template.fromStack(s).toJSON())).not.toMatch(/Fn::ImportValue/);
-      expect(s.dependencies).toEqual([]);
     }
+    expect(stack.dependencies).toHaveLength(0);
+    // The home stack's event bus must exist before the regions forward events to it.
+    for (const s of regionalStacks) expect(s.dependencies.map((d) => d.stackName)).toEqual(['SesSuppressionGuard']);
   });
 
   describe.each(TEST_REGIONS)('Regional stack in %s', (region) => {

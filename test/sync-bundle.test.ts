@@ -7,6 +7,7 @@ import { type LambdaApi, startLambdaApi } from '../local/lambda-api';
 import { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
 import { functionBundle } from '../local/template-resources';
+import { emittedMetrics } from './support/emf';
 import { createTestTables, TEST_CREDENTIALS, type TestTables, testTemplate } from './support/local-aws';
 
 describe('Bundle: synthesized sync function', () => {
@@ -125,15 +126,7 @@ describe('Bundle: synthesized sync function', () => {
     for (const region of ['us-east-1', 'us-west-2', 'eu-west-1']) expect((await fn.invoke({ region })).error).toBeUndefined();
 
     // Assess: the handler's embedded-metric-format records, as CloudWatch reads them
-    const emitted = emfRecords(fn.output.slice(before)).flatMap((record) =>
-      record._aws.CloudWatchMetrics.flatMap((directive) =>
-        directive.Metrics.map((metric) => ({
-          namespace: directive.Namespace,
-          name: metric.Name,
-          dimensions: Object.fromEntries(directive.Dimensions.flat().map((name) => [name, String(record[name])])),
-        })),
-      ),
-    );
+    const emitted = emittedMetrics(fn.output.slice(before));
     for (const alarm of alarms) {
       const watched = {
         namespace: alarm.Properties?.Namespace,
@@ -156,24 +149,4 @@ describe('Bundle: synthesized sync function', () => {
 function externalRequires(code: string): string[] {
   const required = [...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!);
   return [...new Set(required)].filter((name) => !isBuiltin(name) && !name.startsWith('@aws-sdk/') && !name.startsWith('.'));
-}
-
-/** An embedded-metric-format record (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html). */
-interface EmfRecord {
-  readonly _aws: {
-    readonly CloudWatchMetrics: ReadonlyArray<{
-      readonly Namespace: string;
-      readonly Dimensions: string[][];
-      readonly Metrics: ReadonlyArray<{ readonly Name: string }>;
-    }>;
-  };
-  readonly [key: string]: unknown;
-}
-
-/** The EMF records among a function's output lines. */
-function emfRecords(output: string): EmfRecord[] {
-  return output.split('\n').flatMap((line) => {
-    if (!line.includes('"CloudWatchMetrics"')) return [];
-    return [JSON.parse(line.slice(line.indexOf('{'))) as EmfRecord];
-  });
 }

@@ -5,3 +5,6 @@ export const STACK_NAME = 'SesSuppressionGuard';
 
 /** CloudWatch namespace of the service's custom metrics. */
 export const METRICS_NAMESPACE = 'SesSuppressionGuard';
+
+/** Name of the home region's event bus that receives every region's SES sending events. */
+export const SES_EVENT_BUS_NAME = 'ses-suppression-guard-events';

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { type GuardResponse, type GuardWireResponse, MAX_PAYLOAD_BYTES } from '../../client/contract';
 import { documentClient } from '../domain/clients';
@@ -9,10 +10,11 @@ import { LookupCache } from './cache';
 import { guardDynamoClient } from './clients';
 import { type Evaluation, evaluateWithPositions, type GuardDeps, invalidRequestResponse } from './guard';
 import { fitResponse, jsonBytes, type PayloadMeasure } from './response-size';
-import { GUARD_ENVIRONMENT, GUARD_SERVICE_NAME } from './settings';
+import { GUARD_ENVIRONMENT, GUARD_METRICS, GUARD_SERVICE_NAME } from './settings';
 
 const settings = readEnvironment(GUARD_ENVIRONMENT);
 const logger = new Logger({ serviceName: GUARD_SERVICE_NAME });
+const metrics = new Metrics({ namespace: GUARD_METRICS.namespace, serviceName: GUARD_METRICS.serviceName });
 
 const sesClients = new SesClients(SES_CALLERS.guard.client);
 const sesPacers = new SesPacers(settings.requestsPerSecond, SES_CALLERS.guard.pacingHeadroom);
@@ -71,7 +73,7 @@ function isFunctionUrlEvent(event: unknown): event is FunctionUrlEvent {
  */
 export const handler = async (event: unknown, context?: Context): Promise<GuardWireResponse | FunctionUrlResult> => {
   if (context) logger.addContext(context);
-  if (!isFunctionUrlEvent(event)) return withinQuota(await evaluateWithPositions(event, deps), jsonBytes);
+  if (!isFunctionUrlEvent(event)) return withinQuota(recorded(await evaluateWithPositions(event, deps), event), jsonBytes);
 
   let response: GuardResponse;
   if (event.requestContext.http.method !== 'POST') {
@@ -91,7 +93,7 @@ export const handler = async (event: unknown, context?: Context): Promise<GuardW
   } catch {
     return urlResult(400, invalidRequestResponse([{ field: '(request)', value: null, message: 'the request body must be a JSON object' }]));
   }
-  const evaluation = await evaluateWithPositions(body, deps);
+  const evaluation = recorded(await evaluateWithPositions(body, deps), body);
   const status = evaluation.response.problems.some((p) => p.code === 'INVALID_REQUEST') ? 400 : 200;
   // Through a function URL the answer travels as a string inside the runtime's response: measure it escaped.
   return urlResult(
@@ -99,6 +101,28 @@ export const handler = async (event: unknown, context?: Context): Promise<GuardW
     withinQuota(evaluation, (candidate) => jsonBytes(urlResult(status, candidate))),
   );
 };
+
+/**
+ * Publishes the verdict and its problem codes (no addresses, no identities): `Region` is the request's region when
+ * the service knows it, else `other`, so a caller's typo cannot add metrics.
+ */
+function recorded(evaluation: Evaluation, request: unknown): Evaluation {
+  const asked = (request as { region?: unknown } | null)?.region;
+  const region = typeof asked === 'string' && settings.regions.includes(asked) ? asked : 'other';
+  const { response } = evaluation;
+  const verdict = metrics.singleMetric();
+  verdict.addDimensions({
+    [GUARD_METRICS.regionDimension]: region,
+    [GUARD_METRICS.verdictDimension]: response.proceed ? 'proceed' : 'stop',
+  });
+  verdict.addMetric(GUARD_METRICS.names.checks, MetricUnit.Count, 1);
+  for (const code of new Set(response.problems.map((p) => p.code))) {
+    const problem = metrics.singleMetric();
+    problem.addDimensions({ [GUARD_METRICS.regionDimension]: region, [GUARD_METRICS.problemDimension]: code });
+    problem.addMetric(GUARD_METRICS.names.problems, MetricUnit.Count, 1);
+  }
+  return evaluation;
+}
 
 /** The answer in the form that fits Lambda's response quota (see README, "Response size"). */
 function withinQuota({ response, positions }: Evaluation, measure: PayloadMeasure): GuardWireResponse {

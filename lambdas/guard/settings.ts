@@ -1,3 +1,4 @@
+import { METRICS_NAMESPACE } from '../domain/names';
 import { choiceVariable, positiveNumberVariable, regionListVariable, stringVariable } from '../domain/settings';
 
 /**
@@ -22,4 +23,22 @@ export const GUARD_ENVIRONMENT = {
   cacheTtlSeconds: positiveNumberVariable('GUARD_CACHE_TTL_SECONDS'),
   /** SES management calls per second per region (shared with the sync's budget). */
   requestsPerSecond: positiveNumberVariable('SES_REQUESTS_PER_SECOND'),
+} as const;
+
+/**
+ * The guard's metrics, one data point per check and one per problem raised, without addresses: the dashboard shows
+ * verdicts by problem code. `Region` is the sending region asked about (`other` for one the service does not know).
+ */
+export const GUARD_METRICS = {
+  namespace: METRICS_NAMESPACE,
+  serviceName: GUARD_SERVICE_NAME,
+  names: {
+    /** One per check, dimensions Region and Verdict (`proceed` or `stop`). */
+    checks: 'GuardChecks',
+    /** One per problem of a check, dimensions Region and ProblemCode. */
+    problems: 'GuardProblems',
+  },
+  regionDimension: 'Region',
+  verdictDimension: 'Verdict',
+  problemDimension: 'ProblemCode',
 } as const;

@@ -1,0 +1,104 @@
+import * as path from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { SES_EVENT_BUS_NAME } from '../lambdas/domain/names';
+import { ServiceFunction } from './service-function';
+import { sesEventPattern } from './ses-event-forwarding';
+
+/** Props of {@link EventIngestion}. */
+export interface EventIngestionProps {
+  /** The canonical suppression table: bounces and complaints become origins there. */
+  readonly suppressionTable: dynamodb.ITable;
+  /** The sender attribution counters. */
+  readonly attributionTable: dynamodb.ITable;
+  /** Environment of the ingestion function (table names and settings), as its settings module writes it. */
+  readonly environment: Record<string, string>;
+  /** Grants the function what it needs on the tables. */
+  readonly grantTables: (grantee: ServiceFunction) => void;
+}
+
+/** Receives a message this many times before it goes to the dead-letter queue. */
+export const INGESTION_MAX_RECEIVES = 5;
+
+/**
+ * The home region's end of the SES event plumbing: the event bus every region's forwarding rule targets (and the
+ * home region's own), a rule from that bus to an encrypted SQS queue with a dead-letter queue, and the ingestion
+ * function consuming it with partial batch failure reporting.
+ */
+export class EventIngestion extends Construct {
+  public readonly bus: events.EventBus;
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly function: ServiceFunction;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: EventIngestionProps) {
+    super(scope, id);
+    this.bus = new events.EventBus(this, 'Bus', {
+      eventBusName: SES_EVENT_BUS_NAME,
+      description: "Receives every configured region's SES sending events for the suppression guard",
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the event queue and of the rule that fills it; an alarm watches it.',
+    });
+    const timeout = Duration.seconds(30);
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      // Six times the function timeout, as Lambda's SQS guidance recommends, so a retried batch is not seen twice.
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: INGESTION_MAX_RECEIVES },
+    });
+    new events.Rule(this, 'ToQueue', {
+      description: 'SES sending events of every region into the ingestion queue',
+      eventBus: this.bus,
+      eventPattern: sesEventPattern(),
+      targets: [new targets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue })],
+    });
+
+    this.function = new ServiceFunction(this, 'Function', {
+      entry: path.join(__dirname, '..', 'lambdas', 'events', 'handler.ts'),
+      handler: 'handler',
+      description: 'Records SES bounces and complaints as suppression origins and counts sends per sender',
+      timeout,
+      environment: props.environment,
+    });
+    props.grantTables(this.function);
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: 25, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true }),
+    );
+
+    this.alarms.push(
+      new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+        alarmDescription: 'SES events could not be ingested and wait in the dead-letter queue (see the ingestion function logs).',
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'BacklogAlarm', {
+        alarmDescription: 'The oldest SES event waiting for ingestion is more than 5 minutes old: bounces reach the other regions late.',
+        metric: this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: 300,
+        evaluationPeriods: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+}
