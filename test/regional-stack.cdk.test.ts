@@ -124,6 +124,103 @@ describe('App: home stack and regional stacks', () => {
   });
 });
 
+describe('Regional stacks: SES events', () => {
+  const eventsOf = (config: Record<string, unknown>, region: string) => {
+    const { regionalStacks } = synthStack(config);
+    return Template.fromStack(regionalStacks.find((s) => s.sesRegion === region)!);
+  };
+
+  it("creates the service's configuration set with an event destination to the region's default bus", () => {
+    const template = eventsOf({}, 'us-west-2');
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      Name: 'ses-suppression-guard',
+      ReputationOptions: { ReputationMetricsEnabled: true },
+      SendingOptions: { SendingEnabled: true },
+    });
+    const destinations = Object.values(template.findResources('AWS::SES::ConfigurationSetEventDestination'));
+    expect(destinations).toHaveLength(1);
+    expect(destinations[0]!.Properties).toMatchObject({
+      ConfigurationSetName: { Ref: expect.stringMatching(/ConfigurationSet/) },
+      EventDestination: {
+        Name: 'ses-suppression-guard-eventbridge',
+        Enabled: true,
+        MatchingEventTypes: expect.arrayContaining(['send', 'reject', 'bounce', 'complaint', 'delivery']),
+        EventBridgeDestination: {
+          EventBusArn: { 'Fn::Join': ['', ['arn:aws:events:us-west-2:', { Ref: 'AWS::AccountId' }, ':event-bus/default']] },
+        },
+      },
+    });
+    expect(destinations[0]!.Properties.EventDestination.MatchingEventTypes).toHaveLength(5);
+    template.hasOutput('EventConfigurationSetName', { Value: { Ref: Match.stringLikeRegexp('ConfigurationSet') } });
+  });
+
+  it("adds the same destination to the user's own configuration sets, named in eventConfigurationSets", () => {
+    const template = eventsOf({ eventConfigurationSets: ['marketing', 'transactional'] }, 'eu-west-1');
+    const names = Object.values(template.findResources('AWS::SES::ConfigurationSetEventDestination')).map(
+      (d) => d.Properties.ConfigurationSetName,
+    );
+    expect(names).toEqual(expect.arrayContaining(['marketing', 'transactional']));
+    expect(names).toHaveLength(3);
+  });
+
+  it('forwards SES sending events from the default bus to the home bus, with a dead-letter queue', () => {
+    const template = eventsOf({ homeRegion: 'eu-west-1' }, 'us-west-2');
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    const rule = rules[0]!.Properties;
+    expect(rule.EventBusName).toBe('default');
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.ses'],
+      'detail-type': ['Email Sent', 'Email Rejected', 'Email Bounced', 'Email Complaint Received', 'Email Delivered'],
+    });
+    expect(rule.Targets).toHaveLength(1);
+    expect(JSON.stringify(rule.Targets[0].Arn)).toContain(':events:eu-west-1:');
+    expect(JSON.stringify(rule.Targets[0].Arn)).toContain(':event-bus/ses-suppression-guard-events');
+    expect(rule.Targets[0].RoleArn).toBeDefined();
+    expect(rule.Targets[0].DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/ForwardingDeadLetterQueue/), 'Arn'] });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+  });
+
+  it('alarms on the reputation metrics at the configured levels, to a topic in the region', () => {
+    const template = eventsOf({ bounceRateAlarm: 0.04, complaintRateAlarm: 0.002 }, 'us-west-2');
+    for (const [metric, threshold] of [
+      ['Reputation.BounceRate', 0.04],
+      ['Reputation.ComplaintRate', 0.002],
+    ] as const) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SES',
+        MetricName: metric,
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+      });
+    }
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasOutput('AlarmTopicArn', {});
+  });
+
+  it('uses the configured alarm topic in its own region, and creates one in the others (alarms notify in-region topics only)', () => {
+    const topic = 'arn:aws:sns:us-west-2:123456789012:ops';
+    const west = eventsOf({ alarmTopicArn: topic }, 'us-west-2');
+    west.resourceCountIs('AWS::SNS::Topic', 0);
+    west.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Reputation.BounceRate', AlarmActions: [topic] });
+    eventsOf({ alarmTopicArn: topic }, 'eu-west-1').resourceCountIs('AWS::SNS::Topic', 1);
+  });
+
+  it('events off: no configuration set, rule, queue, topic or reputation alarm', () => {
+    const template = eventsOf({ events: 'off' }, 'us-west-2');
+    for (const type of [
+      'AWS::SES::ConfigurationSet',
+      'AWS::Events::Rule',
+      'AWS::SQS::Queue',
+      'AWS::SNS::Topic',
+      'AWS::CloudWatch::Alarm',
+    ]) {
+      template.resourceCountIs(type, 0);
+    }
+  });
+});
+
 describe('Home stack: propagation', () => {
   it('gives the sync function the propagation settings and the bucket pattern', () => {
     const { template } = synthStack({ propagateTo: ['us-west-2'], propagationBulkThreshold: 250 });
@@ -259,6 +356,13 @@ describe('cdk-nag: AwsSolutions on every stack', () => {
   it.each(['enforce', 'report', 'off'])('synthesizes every stack with zero unacknowledged findings (propagation %s)', (propagation) => {
     const { app } = synthStack({ propagation, homeRegion: 'us-gov-west-1', regions: ['us-gov-west-1', 'eu-west-1'] });
     expect(() => app.synth()).not.toThrow();
+  });
+
+  it('synthesizes with zero unacknowledged findings with events off and with user configuration sets', () => {
+    expect(() => synthStack({ events: 'off' }).app.synth()).not.toThrow();
+    expect(() =>
+      synthStack({ eventConfigurationSets: ['marketing'], alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops' }).app.synth(),
+    ).not.toThrow();
   });
 
   it('fails synthesis when a regional stack holds a resource that breaks a rule', () => {
