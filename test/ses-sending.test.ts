@@ -390,4 +390,34 @@ describe('SendEmail and SES events in the emulator', () => {
     expect(drained.count).toBe(2);
     expect(emu.events.list()).toEqual([]);
   });
+
+  test('state document and control API: caller identities, recipient outcomes, event delay', async () => {
+    emu.loadState({
+      eventDelayMs: 0,
+      callerIdentities: { AKIDSTATE: 'from-state' },
+      regions: { [REGION]: { recipientOutcomes: { bounce: ['state-bounce@customer.test'] } } },
+    });
+    const put = await fetch(`${emu.endpoint}/_emulator/caller-identities`, {
+      method: 'PUT',
+      body: JSON.stringify({ accessKeyId: 'AKIDCONTROL', userName: 'from-control' }),
+    });
+    expect(((await put.json()) as { callerIdentities: Record<string, string> }).callerIdentities).toEqual({
+      AKIDCONTROL: 'from-control',
+      AKIDSENDER: 'blast-sender',
+      AKIDSTATE: 'from-state',
+    });
+    const delay = await fetch(`${emu.endpoint}/_emulator/event-delay`, { method: 'PUT', body: JSON.stringify({ eventDelayMs: 0 }) });
+    expect(await delay.json()).toEqual({ eventDelayMs: 0 });
+    const outcomes = await fetch(`${emu.endpoint}/_emulator/regions/${REGION}/recipient-outcomes`);
+    expect(await outcomes.json()).toEqual({ region: REGION, bounce: ['state-bounce@customer.test'], complaint: [] });
+
+    const c = client(REGION, 'AKIDSTATE');
+    const { events } = await send(simple(['state-bounce@customer.test']), c);
+    c.destroy();
+    expect(types(events)).toEqual(['Email Sent:Send', 'Email Bounced:Bounce']);
+    expect(events[0]?.detail.mail.callerIdentity).toBe('from-state');
+    const cleared = await fetch(`${emu.endpoint}/_emulator/regions/${REGION}/recipient-outcomes`, { method: 'DELETE' });
+    expect(cleared.status).toBe(200);
+    expect(emu.region(REGION).recipientOutcomeFor('state-bounce@customer.test')).toBeUndefined();
+  });
 });
