@@ -2,6 +2,7 @@ import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/
 import { expandResponse, type GuardRequest, type GuardResponse, type GuardWireResponse } from './contract';
 
 export * from './contract';
+export type * from './ses-events';
 export * from './sync-contract';
 
 /** Options of {@link GuardClient}. */

@@ -462,10 +462,10 @@ describe('SES v2 emulator through @aws-sdk/client-sesv2', () => {
       expect(unsigned.status).toBe(403);
       expect(unsigned.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
 
-      const unknown = await fetch(`${emu.endpoint}/v2/email/outbound-emails`, { method: 'POST', headers: auth('us-west-2'), body: '{}' });
+      const unknown = await fetch(`${emu.endpoint}/v2/email/templates`, { method: 'POST', headers: auth('us-west-2'), body: '{}' });
       expect(unknown.status).toBe(404);
       expect(unknown.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
-      expect(((await unknown.json()) as { message: string }).message).toContain('POST /v2/email/outbound-emails');
+      expect(((await unknown.json()) as { message: string }).message).toContain('POST /v2/email/templates');
       const wrongMethod = await fetch(`${emu.endpoint}/v2/email/suppression/addresses`, { method: 'DELETE', headers: auth('us-west-2') });
       expect(wrongMethod.status).toBe(404);
     });

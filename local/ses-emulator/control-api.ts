@@ -1,8 +1,10 @@
+import type { SesEventSink } from './events';
 import { type FaultConfig, type ForcedFailureKind, validateFaultConfig } from './faults';
 import type { EmulatedRegion } from './state';
 import type { EmulatorSettings } from './state-document';
 import {
   accountFromJson,
+  applyRecipientOutcomes,
   applyStateFile,
   asObject,
   ControlError,
@@ -33,6 +35,10 @@ export interface ControlledEmulator extends EmulatorSettings {
   failNextRequests(region: string, count: number, kind: ForcedFailureKind): void;
   readonly importRowsPerSecond: number;
   readonly s3Endpoint: string | undefined;
+  readonly events: SesEventSink;
+  readonly eventDelayMs: number;
+  readonly accountId: string;
+  callerIdentities(): Record<string, string>;
   stats(): EmulatorStats;
   resetStats(): void;
   reset(): void;
@@ -67,6 +73,8 @@ export function handleControl(emu: ControlledEmulator, method: string, path: str
         requestsPerSecond: jsonRate(emu.traffic.requestsPerSecond),
         s3Endpoint: emu.s3Endpoint ?? null,
         importRowsPerSecond: emu.importRowsPerSecond,
+        eventDelayMs: emu.eventDelayMs,
+        accountId: emu.accountId,
       });
     case 'GET /regions':
       return ok({ regions: emu.regions().map((name) => ({ name, suppressed: emu.region(name).suppressedCount })) });
@@ -133,6 +141,44 @@ export function handleControl(emu: ControlledEmulator, method: string, path: str
       emu.failNextRequests(checkRegionName(regionName), count as number, kind as 'throttle' | 'serverError');
       return ok({ region: regionName, count, kind });
     }
+    case 'GET /regions/:region/recipient-outcomes':
+      return ok({ region: regionName, ...region().recipientOutcomeList() });
+    case 'POST /regions/:region/recipient-outcomes':
+    case 'PUT /regions/:region/recipient-outcomes': {
+      const r = region();
+      applyRecipientOutcomes(r, body, 'body');
+      return ok({ region: regionName, ...r.recipientOutcomeList() });
+    }
+    case 'DELETE /regions/:region/recipient-outcomes':
+      region().clearRecipientOutcomes();
+      return ok({ region: regionName, bounce: [], complaint: [] });
+    case 'GET /events': {
+      const events = emu.events.list();
+      return ok({ count: events.length, pending: emu.events.pendingMessages, events });
+    }
+    case 'POST /events/drain': {
+      const events = emu.events.drain();
+      return ok({ count: events.length, pending: emu.events.pendingMessages, events });
+    }
+    case 'DELETE /events':
+      emu.events.clear();
+      return ok({ count: 0 });
+    case 'GET /caller-identities':
+      return ok({ callerIdentities: emu.callerIdentities() });
+    case 'PUT /caller-identities':
+    case 'POST /caller-identities': {
+      const { accessKeyId, userName } = asObject(body, 'body');
+      if (typeof accessKeyId !== 'string' || typeof userName !== 'string') {
+        throw new ControlError(400, 'body must be {"accessKeyId": "...", "userName": "..."}');
+      }
+      emu.setCallerIdentity(accessKeyId, userName);
+      return ok({ callerIdentities: emu.callerIdentities() });
+    }
+    case 'GET /event-delay':
+      return ok({ eventDelayMs: emu.eventDelayMs });
+    case 'PUT /event-delay':
+      emu.setEventDelayMs(asObject(body, 'body').eventDelayMs as number);
+      return ok({ eventDelayMs: emu.eventDelayMs });
     case 'GET /faults':
       return ok(emu.traffic.getFaults());
     case 'PUT /faults':

@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SesEventSink } from './events';
 import type { FaultConfig, ForcedFailureKind } from './faults';
 import { ImportJobRunner } from './import-jobs';
 import { deriveRandom } from './random';
+import { DEFAULT_CALLER_IDENTITY, SendingEngine } from './sending';
 import { createRequestListener } from './server';
 import { type DateFilterBounds, EmulatedRegion, type RegionContext } from './state';
 import { applyStateFile } from './state-document';
@@ -37,6 +39,10 @@ export interface SesEmulatorOptions {
   s3Endpoint?: string;
   /** Records an import job applies per second. @default 2000 */
   importRowsPerSecond?: number;
+  /** Account id in ARNs and events. @default '123456789012' */
+  accountId?: string;
+  /** Delay between accepting a SendEmail message and deciding its outcome / publishing its events. @default 50 */
+  eventDelayMs?: number;
 }
 
 /** A running SES v2 emulator: one HTTP server, independent state per region (from the SigV4 credential scope). */
@@ -50,6 +56,13 @@ export class SesEmulator {
   readonly traffic: TrafficController;
   /** @internal runs import jobs; used by the HTTP layer. */
   readonly imports: ImportJobRunner;
+  /** Where SES events are published (the stand-in for the EventBridge default bus). */
+  readonly events: SesEventSink;
+  /** @internal accepts SendEmail messages; used by the HTTP layer. */
+  readonly sending: SendingEngine;
+  private readonly callers = new Map<string, string>();
+  private eventDelay: number;
+  private readonly account: string;
   private s3: string | undefined;
   private importRps: number;
   private server: Server | undefined;
@@ -67,6 +80,19 @@ export class SesEmulator {
     this.s3 = options.s3Endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || undefined);
     this.importRps = checkImportRate(options.importRowsPerSecond ?? 2000);
     this.imports = new ImportJobRunner({ s3Endpoint: () => this.s3, rowsPerSecond: () => this.importRps, now });
+    this.account = options.accountId ?? '123456789012';
+    if (!/^\d{12}$/.test(this.account)) throw new Error('accountId must be 12 digits');
+    this.eventDelay = checkEventDelay(options.eventDelayMs ?? 50);
+    this.events = new SesEventSink();
+    this.sending = new SendingEngine(
+      {
+        now,
+        accountId: () => this.account,
+        eventDelayMs: () => this.eventDelay,
+        callerIdentity: (accessKeyId) => (accessKeyId !== undefined ? this.callers.get(accessKeyId) : undefined) ?? DEFAULT_CALLER_IDENTITY,
+      },
+      this.events,
+    );
   }
 
   /** Creates the emulator and starts listening. */
@@ -143,6 +169,33 @@ export class SesEmulator {
     return this.importRps;
   }
 
+  /** Account id used in ARNs and events. */
+  get accountId(): string {
+    return this.account;
+  }
+
+  /** Names the IAM user an access key id belongs to (reported as the caller identity of the messages it sends). */
+  setCallerIdentity(accessKeyId: string, userName: string): void {
+    if (typeof accessKeyId !== 'string' || accessKeyId.length === 0) throw new Error('accessKeyId must be a non-empty string');
+    if (typeof userName !== 'string' || userName.length === 0) throw new Error('userName must be a non-empty string');
+    this.callers.set(accessKeyId, userName);
+  }
+
+  /** Registered access key ids and their user names; unregistered keys are reported as {@link DEFAULT_CALLER_IDENTITY}. */
+  callerIdentities(): Record<string, string> {
+    return Object.fromEntries([...this.callers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /** Changes the delay before a sent message's outcome is decided and its events are published (0 = next tick). */
+  setEventDelayMs(ms: number): void {
+    this.eventDelay = checkEventDelay(ms);
+  }
+
+  /** Delay before a sent message's events are published. */
+  get eventDelayMs(): number {
+    return this.eventDelay;
+  }
+
   /** Changes StartDate/EndDate boundary semantics. */
   setDateFilterBounds(bounds: DateFilterBounds): void {
     if (bounds !== 'inclusive' && bounds !== 'exclusive') throw new Error('bounds must be "inclusive" or "exclusive"');
@@ -159,8 +212,10 @@ export class SesEmulator {
     this.traffic.resetStats();
   }
 
-  /** Drops every region, fault stream and counter (faults config and rps are kept). */
+  /** Drops every region, fault stream, counter, pending message and retained event (settings are kept). */
   reset(): void {
+    this.sending.stop();
+    this.events.clear();
     this.regionMap.clear();
     this.traffic.reset();
   }
@@ -173,6 +228,7 @@ export class SesEmulator {
   /** Stops the server, closing idle keep-alive connections so the process can exit. */
   async stop(): Promise<void> {
     this.imports.stop();
+    this.sending.stop();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -196,6 +252,11 @@ export class SesEmulator {
     this.boundPort = (server.address() as AddressInfo).port;
     this.server = server;
   }
+}
+
+function checkEventDelay(ms: number): number {
+  if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) throw new Error('eventDelayMs must be a finite number >= 0');
+  return ms;
 }
 
 function checkImportRate(rowsPerSecond: number): number {

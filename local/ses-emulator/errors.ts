@@ -4,6 +4,11 @@ export const ERROR_STATUS = {
   InvalidNextTokenException: 400,
   AlreadyExistsException: 400,
   LimitExceededException: 400,
+  // SendEmail's errors (SES v2 model: all client faults with HTTP 400).
+  MessageRejected: 400,
+  SendingPausedException: 400,
+  AccountSuspendedException: 400,
+  MailFromDomainNotVerifiedException: 400,
   NotFoundException: 404,
   UnknownOperationException: 404,
   MissingAuthenticationTokenException: 403,

@@ -1,7 +1,7 @@
 /**
  * Runnable SES v2 emulator:
  *   npx tsx local/ses-emulator/main.ts [--port 4579] [--host 127.0.0.1] [--seed 7] [--rps 1] [--token-ttl-ms 300000] [--state file.json]
- *     [--s3-endpoint http://127.0.0.1:4568] [--import-rps 2000]
+ *     [--s3-endpoint http://127.0.0.1:4568] [--import-rps 2000] [--event-delay-ms 50] [--account-id 123456789012]
  * Prints `SES emulator listening on <endpoint>` once ready; stops on SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs';
@@ -26,6 +26,8 @@ async function main(): Promise<void> {
       state: { type: 'string' },
       's3-endpoint': { type: 'string' },
       'import-rps': { type: 'string' },
+      'event-delay-ms': { type: 'string' },
+      'account-id': { type: 'string' },
     },
     strict: true,
   });
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
     nextTokenTtlMs: numberArg(values['token-ttl-ms'], 'token-ttl-ms'),
     s3Endpoint: values['s3-endpoint'],
     importRowsPerSecond: numberArg(values['import-rps'], 'import-rps'),
+    eventDelayMs: numberArg(values['event-delay-ms'], 'event-delay-ms'),
+    accountId: values['account-id'],
   });
   if (values.state !== undefined) {
     try {

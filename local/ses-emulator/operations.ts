@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { badRequest, SesError } from './errors';
 import { type ImportAction, type ImportJob, type ImportJobRunner, parseS3Url } from './import-jobs';
-import { checkEmailAddress, checkReason, type EmulatedRegion, type ResolvedIdentity, type StoredSuppression } from './state';
+import type { SendCaller, SendingEngine } from './sending';
+import {
+  checkEmailAddress,
+  checkReason,
+  type EmulatedRegion,
+  type EventDestinationInput,
+  MATCHING_EVENT_TYPES,
+  type ResolvedIdentity,
+  type SesMatchingEventType,
+  type StoredSuppression,
+} from './state';
 
 /** A parsed SES request, as handed to an operation handler. */
 export interface SesRequest {
@@ -13,6 +23,10 @@ export interface SesRequest {
   readonly body: unknown;
   /** Runs import jobs (reads S3). */
   readonly imports: ImportJobRunner;
+  /** Accepts messages and publishes their events. */
+  readonly sending: SendingEngine;
+  /** The SigV4 access key id and the client's address. */
+  readonly caller: SendCaller;
 }
 
 /** One SES v2 operation, bound to the method + path template read from the SDK's schema. */
@@ -61,6 +75,37 @@ export const SES_ROUTES: readonly SesRoute[] = [
   { operation: 'ListEmailIdentities', method: 'POST', pattern: /^\/v2\/email\/list-identities\/?$/, handle: listEmailIdentitiesPost },
   { operation: 'GetAccount', method: 'GET', pattern: /^\/v2\/email\/account\/?$/, handle: getAccount },
   { operation: 'GetConfigurationSet', method: 'GET', pattern: /^\/v2\/email\/configuration-sets\/([^/]+)$/, handle: getConfigurationSet },
+  {
+    operation: 'PutEmailIdentityConfigurationSetAttributes',
+    method: 'PUT',
+    pattern: /^\/v2\/email\/identities\/([^/]+)\/configuration-set$/,
+    handle: putEmailIdentityConfigurationSetAttributes,
+  },
+  {
+    operation: 'CreateConfigurationSetEventDestination',
+    method: 'POST',
+    pattern: /^\/v2\/email\/configuration-sets\/([^/]+)\/event-destinations\/?$/,
+    handle: createEventDestination,
+  },
+  {
+    operation: 'GetConfigurationSetEventDestinations',
+    method: 'GET',
+    pattern: /^\/v2\/email\/configuration-sets\/([^/]+)\/event-destinations\/?$/,
+    handle: getEventDestinations,
+  },
+  {
+    operation: 'UpdateConfigurationSetEventDestination',
+    method: 'PUT',
+    pattern: /^\/v2\/email\/configuration-sets\/([^/]+)\/event-destinations\/([^/]+)$/,
+    handle: updateEventDestination,
+  },
+  {
+    operation: 'DeleteConfigurationSetEventDestination',
+    method: 'DELETE',
+    pattern: /^\/v2\/email\/configuration-sets\/([^/]+)\/event-destinations\/([^/]+)$/,
+    handle: deleteEventDestination,
+  },
+  { operation: 'SendEmail', method: 'POST', pattern: /^\/v2\/email\/outbound-emails\/?$/, handle: sendEmail },
   { operation: 'CreateImportJob', method: 'POST', pattern: /^\/v2\/email\/import-jobs\/?$/, handle: createImportJob },
   // Listed before GetImportJob's pattern could matter: list is a POST, get a GET, so they never collide.
   { operation: 'ListImportJobs', method: 'POST', pattern: /^\/v2\/email\/import-jobs\/list\/?$/, handle: listImportJobs },
@@ -248,6 +293,93 @@ function getConfigurationSet({ region, params }: SesRequest): unknown {
     // Absent means "inherit the account's reasons"; an empty list means suppression is off for this set.
     ...(cs.suppressedReasons !== undefined ? { SuppressionOptions: { SuppressedReasons: cs.suppressedReasons } } : {}),
   };
+}
+
+function putEmailIdentityConfigurationSetAttributes({ region, params, body }: SesRequest): unknown {
+  const input = body === undefined ? {} : requireObject(body);
+  const name = input.ConfigurationSetName;
+  if (name !== undefined && typeof name !== 'string') throw badRequest('ConfigurationSetName must be a string.');
+  // Without a ConfigurationSetName the identity's default configuration set is removed.
+  region.setIdentityConfigurationSet(params[0] ?? '', name === undefined || name === '' ? undefined : name);
+  return {};
+}
+
+// ---------------------------------------------------------------- event destinations
+
+const DESTINATION_KINDS = [
+  'KinesisFirehoseDestination',
+  'CloudWatchDestination',
+  'SnsDestination',
+  'EventBridgeDestination',
+  'PinpointDestination',
+];
+
+function eventDestinationFromWire(name: string, value: unknown): EventDestinationInput {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw badRequest(`EventDestinationName "${name}" may contain only ASCII letters, digits, '_' and '-' (at most 64 characters).`);
+  }
+  const def = requireObject(value ?? null, 'EventDestination');
+  const types = def.MatchingEventTypes;
+  if (!Array.isArray(types) || types.length === 0) throw badRequest('EventDestination.MatchingEventTypes must be a non-empty list.');
+  for (const t of types) {
+    if (!MATCHING_EVENT_TYPES.includes(t as SesMatchingEventType)) {
+      throw badRequest(`EventDestination.MatchingEventTypes: ${JSON.stringify(t)} is not one of ${MATCHING_EVENT_TYPES.join(', ')}.`);
+    }
+  }
+  if (def.Enabled !== undefined && typeof def.Enabled !== 'boolean') throw badRequest('EventDestination.Enabled must be a boolean.');
+  const kinds = DESTINATION_KINDS.filter((k) => def[k] !== undefined && def[k] !== null);
+  if (kinds.length !== 1) throw badRequest(`EventDestination must contain exactly one of ${DESTINATION_KINDS.join(', ')}.`);
+  const out: EventDestinationInput = {
+    name,
+    enabled: def.Enabled === true,
+    matchingEventTypes: [...new Set(types as SesMatchingEventType[])],
+  };
+  if (kinds[0] === 'EventBridgeDestination') {
+    const arn = requireObject(def.EventBridgeDestination, 'EventBridgeDestination').EventBusArn;
+    if (typeof arn !== 'string' || arn.length === 0) throw badRequest('EventBridgeDestination.EventBusArn is required.');
+    out.eventBridgeDestination = { eventBusArn: arn };
+  } else {
+    out.otherDestinations = { [kinds[0] as string]: def[kinds[0] as string] };
+  }
+  return out;
+}
+
+function eventDestinationToWire(d: EventDestinationInput): Record<string, unknown> {
+  return {
+    Name: d.name,
+    Enabled: d.enabled === true,
+    MatchingEventTypes: d.matchingEventTypes,
+    ...(d.eventBridgeDestination ? { EventBridgeDestination: { EventBusArn: d.eventBridgeDestination.eventBusArn } } : {}),
+    ...(d.otherDestinations ?? {}),
+  };
+}
+
+function createEventDestination({ region, params, body }: SesRequest): unknown {
+  const input = requireObject(body);
+  if (typeof input.EventDestinationName !== 'string') throw badRequest('EventDestinationName is required.');
+  region.createEventDestination(params[0] ?? '', eventDestinationFromWire(input.EventDestinationName, input.EventDestination));
+  return {};
+}
+
+function getEventDestinations({ region, params }: SesRequest): unknown {
+  return { EventDestinations: region.listEventDestinations(params[0] ?? '').map(eventDestinationToWire) };
+}
+
+function updateEventDestination({ region, params, body }: SesRequest): unknown {
+  const input = requireObject(body);
+  region.updateEventDestination(params[0] ?? '', eventDestinationFromWire(params[1] ?? '', input.EventDestination));
+  return {};
+}
+
+function deleteEventDestination({ region, params }: SesRequest): unknown {
+  region.deleteEventDestination(params[0] ?? '', params[1] ?? '');
+  return {};
+}
+
+// ---------------------------------------------------------------- sending
+
+function sendEmail({ region, body, sending, caller }: SesRequest): unknown {
+  return sending.send(region, body, caller);
 }
 
 // ---------------------------------------------------------------- import jobs

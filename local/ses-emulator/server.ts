@@ -5,6 +5,7 @@ import { CONTROL_PREFIX, type ControlledEmulator, handleControl } from './contro
 import { badRequest, SesError } from './errors';
 import type { ImportJobRunner } from './import-jobs';
 import { matchRoute } from './operations';
+import type { SendingEngine } from './sending';
 import type { TrafficController } from './traffic';
 
 const SES_BODY_LIMIT = 1024 * 1024;
@@ -15,12 +16,25 @@ export interface ServedEmulator extends ControlledEmulator {
   readonly traffic: TrafficController;
   /** @internal runs SES import jobs. */
   readonly imports: ImportJobRunner;
+  /** @internal accepts SendEmail messages and publishes their events. */
+  readonly sending: SendingEngine;
 }
 
 /** Region from a SigV4 `Authorization` header's credential scope (`Credential=AKID/date/region/service/aws4_request`). */
 export function regionFromAuthorization(header: string | undefined): string | undefined {
   const m = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\/[a-z0-9-]+\/aws4_request/.exec(header ?? '');
   return m?.[1];
+}
+
+/** Access key id from a SigV4 `Authorization` header's credential scope. */
+export function accessKeyFromAuthorization(header: string | undefined): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(header ?? '')?.[1];
+}
+
+/** The client's IP address as SES reports it (an IPv4-mapped IPv6 address is given as plain IPv4). */
+export function sourceIpOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '127.0.0.1';
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
 /** The node:http listener: `/_emulator/...` goes to the control API, everything else is SES v2 rest-json. */
@@ -74,7 +88,15 @@ async function serveSes(emu: ServedEmulator, req: IncomingMessage, res: ServerRe
   try {
     if (rawBody instanceof Error) throw badRequest(rawBody.message);
     const body = parseJsonBody(rawBody);
-    const result = await route.handle({ region: emu.region(region), params, query: url.searchParams, body, imports: emu.imports });
+    const result = await route.handle({
+      region: emu.region(region),
+      params,
+      query: url.searchParams,
+      body,
+      imports: emu.imports,
+      sending: emu.sending,
+      caller: { accessKeyId: accessKeyFromAuthorization(req.headers.authorization), sourceIp: sourceIpOf(req) },
+    });
     finish(emu, region, route.operation, res, undefined, result);
   } catch (err) {
     finish(emu, region, route.operation, res, err);

@@ -24,6 +24,8 @@ export interface EmulatorSettings {
   setNextTokenTtlMs(ttlMs: number): void;
   setS3Endpoint(endpoint: string | undefined): void;
   setImportRowsPerSecond(rowsPerSecond: number): void;
+  setCallerIdentity(accessKeyId: string, userName: string): void;
+  setEventDelayMs(ms: number): void;
 }
 
 /** Invalid input to the state document or the control API, with the HTTP status the control API answers. */
@@ -53,6 +55,10 @@ export interface EmulatorStateFile {
   s3Endpoint?: string;
   /** Records an import job applies per second. */
   importRowsPerSecond?: number;
+  /** Delay before a sent message's events are published. */
+  eventDelayMs?: number;
+  /** IAM user name per access key id, reported as the caller identity of sent messages. */
+  callerIdentities?: Record<string, string>;
   regions?: Record<
     string,
     {
@@ -63,6 +69,8 @@ export interface EmulatorStateFile {
       refuseDelete?: Array<string | { emailAddress: string; message?: string }>;
       /** Addresses whose records fail in import jobs. */
       importFailures?: Array<string | { emailAddress: string; message?: string }>;
+      /** Recipients whose mail bounces (Permanent/General) or draws a complaint. */
+      recipientOutcomes?: { bounce?: string[]; complaint?: string[] };
     }
   >;
 }
@@ -78,6 +86,11 @@ export function applyStateFile(emu: EmulatorSettings, doc: unknown): void {
     emu.setS3Endpoint(state.s3Endpoint);
   }
   if (state.importRowsPerSecond !== undefined) emu.setImportRowsPerSecond(state.importRowsPerSecond);
+  if (state.eventDelayMs !== undefined) emu.setEventDelayMs(state.eventDelayMs);
+  for (const [accessKeyId, userName] of Object.entries(asObject(state.callerIdentities ?? {}, 'callerIdentities'))) {
+    if (typeof userName !== 'string') throw new ControlError(400, `callerIdentities.${accessKeyId} must be a user name string`);
+    emu.setCallerIdentity(accessKeyId, userName);
+  }
   for (const [name, r] of Object.entries(asObject(state.regions ?? {}, 'regions'))) {
     const spec = asObject(r, `regions.${name}`) as NonNullable<EmulatorStateFile['regions']>[string];
     const region = emu.region(checkRegionName(name));
@@ -95,6 +108,7 @@ export function applyStateFile(emu: EmulatorSettings, doc: unknown): void {
         region.refuseDelete(emailAddress, typeof message === 'string' ? message : undefined);
       }
     }
+    if (spec.recipientOutcomes !== undefined) applyRecipientOutcomes(region, spec.recipientOutcomes, `regions.${name}.recipientOutcomes`);
     for (const failure of arrayOf(spec.importFailures ?? [], `regions.${name}.importFailures`)) {
       if (typeof failure === 'string') region.failImportsFor([failure]);
       else {
@@ -103,6 +117,17 @@ export function applyStateFile(emu: EmulatorSettings, doc: unknown): void {
         region.failImportsFor([emailAddress], typeof message === 'string' ? message : undefined);
       }
     }
+  }
+}
+
+/** Seeds recipient outcomes from `{bounce?: [...], complaint?: [...]}`. */
+export function applyRecipientOutcomes(region: EmulatedRegion, value: unknown, what: string): void {
+  const spec = asObject(value, what);
+  for (const [key, list] of Object.entries(spec)) {
+    if (key !== 'bounce' && key !== 'complaint') throw new ControlError(400, `${what}: unknown key "${key}" (expected bounce, complaint)`);
+    if (!Array.isArray(list) || !list.every((a) => typeof a === 'string'))
+      throw new ControlError(400, `${what}.${key} must be an array of addresses`);
+    region.seedRecipientOutcomes(list as string[], key);
   }
 }
 

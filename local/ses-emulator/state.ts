@@ -87,6 +87,49 @@ export interface ConfigurationSetInput {
   sendingEnabled?: boolean;
 }
 
+/** SES v2 event types (`MatchingEventTypes`). */
+export type SesMatchingEventType =
+  | 'SEND'
+  | 'REJECT'
+  | 'BOUNCE'
+  | 'COMPLAINT'
+  | 'DELIVERY'
+  | 'OPEN'
+  | 'CLICK'
+  | 'RENDERING_FAILURE'
+  | 'DELIVERY_DELAY'
+  | 'SUBSCRIPTION';
+/** All valid `MatchingEventTypes` values (from the SDK's `EventType` enum). */
+export const MATCHING_EVENT_TYPES: readonly SesMatchingEventType[] = [
+  'SEND',
+  'REJECT',
+  'BOUNCE',
+  'COMPLAINT',
+  'DELIVERY',
+  'OPEN',
+  'CLICK',
+  'RENDERING_FAILURE',
+  'DELIVERY_DELAY',
+  'SUBSCRIPTION',
+];
+
+/**
+ * A configuration set's event destination, as CreateConfigurationSetEventDestination defines it. Only an enabled
+ * `eventBridgeDestination` receives events in the emulator; the other destination kinds are kept and echoed back.
+ */
+export interface EventDestinationInput {
+  name: string;
+  /** @default false (an omitted `Enabled` is false on the wire) */
+  enabled?: boolean;
+  matchingEventTypes: SesMatchingEventType[];
+  eventBridgeDestination?: { eventBusArn: string };
+  /** Other destination kinds (`SnsDestination`, `CloudWatchDestination`, ...), wire names, stored as given. */
+  otherDestinations?: Record<string, unknown>;
+}
+
+/** What a seeded recipient does when mail is sent to it. */
+export type RecipientOutcome = 'bounce' | 'complaint';
+
 /** Filters and paging for a ListSuppressedDestinations call. */
 export interface ListSuppressedQuery {
   reasons?: SuppressionReason[];
@@ -144,6 +187,10 @@ export class EmulatedRegion {
   private readonly identities = new Map<string, ResolvedIdentity>();
   private readonly configurationSets = new Map<string, ConfigurationSetInput & { sendingEnabled: boolean }>();
   private readonly refusedDeletes = new Map<string, string>();
+  // Event destinations per configuration set name, by destination name (in creation order).
+  private readonly eventDestinations = new Map<string, Map<string, EventDestinationInput>>();
+  // Seeded recipient outcomes, keyed by lower-cased address.
+  private readonly recipientOutcomes = new Map<string, RecipientOutcome>();
   private account: AccountSettings = defaultAccount();
   // Import jobs in creation order; failures injected into imports, keyed by lower-cased address.
   private readonly importJobs = new Map<string, ImportJob>();
@@ -279,9 +326,88 @@ export class EmulatedRegion {
     });
   }
 
-  /** Removes a configuration set; false when absent. */
+  /** Removes a configuration set (and its event destinations); false when absent. */
   deleteConfigurationSet(name: string): boolean {
+    this.eventDestinations.delete(name);
     return this.configurationSets.delete(name);
+  }
+
+  /** Adds an event destination to a configuration set; NotFoundException / AlreadyExistsException like SES. */
+  createEventDestination(configurationSetName: string, destination: EventDestinationInput): void {
+    const byName = this.destinationsOf(configurationSetName);
+    if (byName.has(destination.name)) {
+      throw new SesError('AlreadyExistsException', `Event destination ${destination.name} already exists in ${configurationSetName}.`);
+    }
+    byName.set(destination.name, structuredClone(destination));
+  }
+
+  /** Replaces an event destination's definition; NotFoundException when the set or the destination is absent. */
+  updateEventDestination(configurationSetName: string, destination: EventDestinationInput): void {
+    const byName = this.destinationsOf(configurationSetName);
+    if (!byName.has(destination.name)) throw eventDestinationNotFound(configurationSetName, destination.name);
+    byName.set(destination.name, structuredClone(destination));
+  }
+
+  /** Removes an event destination; NotFoundException when the set or the destination is absent. */
+  deleteEventDestination(configurationSetName: string, name: string): void {
+    if (!this.destinationsOf(configurationSetName).delete(name)) throw eventDestinationNotFound(configurationSetName, name);
+  }
+
+  /** A configuration set's event destinations (copies); NotFoundException when the set is absent. */
+  listEventDestinations(configurationSetName: string): EventDestinationInput[] {
+    return [...this.destinationsOf(configurationSetName).values()].map((d) => structuredClone(d));
+  }
+
+  /** Makes mail to these addresses (any case) bounce (Permanent/General) or draw a complaint. */
+  seedRecipientOutcomes(emailAddresses: readonly string[], outcome: RecipientOutcome): void {
+    if (outcome !== 'bounce' && outcome !== 'complaint') throw badRequest('outcome must be "bounce" or "complaint".');
+    for (const a of emailAddresses) this.recipientOutcomes.set(checkEmailAddress(a, 'emailAddress').toLowerCase(), outcome);
+  }
+
+  /** Forgets every seeded recipient outcome. */
+  clearRecipientOutcomes(): void {
+    this.recipientOutcomes.clear();
+  }
+
+  /** The seeded outcome for an address, if any. */
+  recipientOutcomeFor(emailAddress: string): RecipientOutcome | undefined {
+    return this.recipientOutcomes.get(emailAddress.toLowerCase());
+  }
+
+  /** Seeded outcomes as `{bounce: [...], complaint: [...]}` (lower-cased addresses, sorted). */
+  recipientOutcomeList(): Record<RecipientOutcome, string[]> {
+    const out: Record<RecipientOutcome, string[]> = { bounce: [], complaint: [] };
+    for (const [address, outcome] of this.recipientOutcomes) out[outcome].push(address);
+    out.bounce.sort();
+    out.complaint.sort();
+    return out;
+  }
+
+  /** PutEmailIdentityConfigurationSetAttributes: sets (or with undefined, removes) an identity's default set. */
+  setIdentityConfigurationSet(identityName: string, configurationSetName: string | undefined): void {
+    const id = this.identities.get(identityName.toLowerCase());
+    if (!id) throw new SesError('NotFoundException', `Email identity ${identityName} does not exist.`);
+    if (configurationSetName !== undefined && !this.configurationSets.has(configurationSetName)) {
+      throw new SesError('NotFoundException', `Configuration set ${configurationSetName} does not exist.`);
+    }
+    this.identities.set(identityName.toLowerCase(), { ...id, configurationSetName });
+  }
+
+  /** Adds a suppressed destination found by sending (bounce or complaint), with the message's ids as attributes. */
+  suppressFromFeedback(emailAddress: string, reason: SuppressionReason, messageId: string, feedbackId: string): void {
+    this.suppressions.set(emailAddress, { emailAddress, reason, lastUpdateMs: this.ctx.now(), messageId, feedbackId });
+  }
+
+  private destinationsOf(configurationSetName: string): Map<string, EventDestinationInput> {
+    if (!this.configurationSets.has(configurationSetName)) {
+      throw new SesError('NotFoundException', `Configuration set ${configurationSetName} does not exist.`);
+    }
+    let byName = this.eventDestinations.get(configurationSetName);
+    if (!byName) {
+      byName = new Map();
+      this.eventDestinations.set(configurationSetName, byName);
+    }
+    return byName;
   }
 
   /** Looks up a configuration set by exact name. */
@@ -367,6 +493,10 @@ export class EmulatedRegion {
   get openListings(): number {
     return this.pager.size;
   }
+}
+
+function eventDestinationNotFound(configurationSetName: string, name: string): SesError {
+  return new SesError('NotFoundException', `Event destination ${name} does not exist in configuration set ${configurationSetName}.`);
 }
 
 function toEntry(s: StoredSuppression): SuppressedEntry {
