@@ -2,12 +2,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SES_CALLERS } from '../lambdas/domain/ses';
 import { quietSdkNodeVersionWarning } from '../local/sdk-warnings';
 import { type ColdStartRow, runColdStart } from './cold-start';
 import { type GuardRow, runGuardBench } from './guard-bench';
 import { guardLoadChecks, runGuardLoad } from './guard-load';
 import { startBenchDynamo } from './harness';
 import { type HostileRow, hostileCheck, runHostileBench } from './hostile-input';
+import { expectedImportJobs, PER_ADDRESS_SES_REQUESTS, type PropagationBenchResult, runPropagationBench } from './propagation-bench';
 import { runScaleBench, type ScaleResult } from './scale-bench';
 import { runSyncBench, type SyncScenario } from './sync-bench';
 
@@ -29,6 +31,7 @@ const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
  * `npm run bench [-- --quick] [--rate N] [--out file]`: prints a table and writes the figures to JSON.
  * `npm run bench -- --scale [--scale-entries N] [--rate N]`: the scale scenario alone (one region, 1,000,000 entries).
  * `npm run bench -- --guard-load [--guard-table N]`: the guard under concurrent load alone (a 1,000,000-address table).
+ * `npm run bench -- --only propagation [--quick]`: the propagation scenarios alone (`bench/results/propagation.json`).
  */
 async function main(): Promise<void> {
   quietSdkNodeVersionWarning();
@@ -41,8 +44,12 @@ async function main(): Promise<void> {
       'scale-entries': { type: 'string' },
       'guard-load': { type: 'boolean', default: false },
       'guard-table': { type: 'string' },
+      only: { type: 'string' },
     },
   });
+  if (values.only !== undefined && values.only !== 'propagation')
+    throw new Error(`--only takes "propagation", got ${JSON.stringify(values.only)}`);
+  if (values.only === 'propagation') return propagationMain(values.quick ?? false, values.out);
   if (values.scale) return scaleMain(values.rate, values['scale-entries'], values.out);
   if (values['guard-load']) return guardLoadMain(values['guard-table'], values.out);
   const quick = values.quick ?? false;
@@ -96,7 +103,9 @@ async function main(): Promise<void> {
     const hostile = await runHostileBench(dynamo, hostileRuns);
     printHostile(hostile);
 
-    const checks = [...targetChecks(sync, guard, cold, quick), hostileCheck(hostile, quick)];
+    const propagation = await propagationSection(dynamo, quick, log);
+
+    const checks = [...targetChecks(sync, guard, cold, quick), hostileCheck(hostile, quick), ...propagationChecks(propagation)];
     console.log('\nTargets');
     printTable(
       ['target', 'measured', 'met'],
@@ -116,6 +125,9 @@ async function main(): Promise<void> {
       guard: { tableSize: guardOptions.tableSize, rows: guard },
       coldStart: cold,
       hostileInput: hostile,
+      // Import-path ÷ per-address entries per second, measured in the same run.
+      importVsPerAddress: propagation.importVsPerAddress,
+      propagation,
     };
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
@@ -129,6 +141,155 @@ async function main(): Promise<void> {
   } finally {
     await dynamo.stop();
   }
+}
+
+/** Propagation settings: the per-address path at SES's own rate; in quick mode smaller sizes and a raised rate for the convergence. */
+function propagationOptions(quick: boolean) {
+  return {
+    perAddressTable: quick ? 500 : 2000,
+    perAddressDelta: quick ? 10 : 30,
+    perAddressRate: 1,
+    bulkDelta: quick ? 2000 : 10_000,
+    convergenceEntries: quick ? 10_000 : 200_000,
+    convergenceRate: quick ? 10 : 1,
+    importRowsPerSecond: 2000,
+    timeoutSeconds: 900,
+  };
+}
+
+/** Runs and prints the propagation scenarios. */
+async function propagationSection(
+  dynamo: Awaited<ReturnType<typeof startBenchDynamo>>,
+  quick: boolean,
+  log: (line: string) => void,
+): Promise<PropagationBenchResult> {
+  const options = propagationOptions(quick);
+  log(
+    `Propagation: the real propagate() into one region against DynamoDB Local, the SES emulator and the local S3; per-address path at ${options.perAddressRate} SES request/s per operation and region, import jobs applied at ${options.importRowsPerSecond} rows/s each, first convergence of ${options.convergenceEntries} at ${options.convergenceRate} request/s, ${options.timeoutSeconds} s invocations`,
+  );
+  const result = await runPropagationBench(dynamo, options, log);
+  printPropagation(result);
+  return result;
+}
+
+/** The propagation scenarios alone: their own results file. */
+async function propagationMain(quick: boolean, outArg: string | undefined): Promise<void> {
+  const out = outArg ?? join(__dirname, 'results', quick ? 'propagation-quick.json' : 'propagation.json');
+  const machine = machineInfo();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(
+    `ses-suppression-guard propagation benchmark (${quick ? 'quick' : 'full'}) on ${machine.cpus} CPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+  );
+  const dynamo = await startBenchDynamo();
+  try {
+    const propagation = await propagationSection(dynamo, quick, log);
+    const checks = propagationChecks(propagation);
+    console.log('\nTargets');
+    printTable(
+      ['target', 'measured', 'met'],
+      checks.map((c) => [c.target, c.measured, c.met === null ? 'n/a' : c.met ? 'yes' : 'NO']),
+    );
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(
+      out,
+      `${JSON.stringify({ date: new Date().toISOString(), mode: quick ? 'propagation-quick' : 'propagation', machine, importVsPerAddress: propagation.importVsPerAddress, propagation, checks }, null, 2)}\n`,
+    );
+    log(`\nFigures written to ${out}`);
+    const failed = checks.filter((c) => c.met === false);
+    if (failed.length > 0) {
+      log(`Targets missed: ${failed.map((c) => c.target).join('; ')}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+function printPropagation(p: PropagationBenchResult): void {
+  const rows = [p.perAddress, p.bulk, p.firstConvergence];
+  console.log(
+    `\n8. Propagation (emulated SES: ${p.perAddress.requestsPerSecond} request/s per operation and region for the per-address path, ${p.firstConvergence.requestsPerSecond} for the first convergence; import jobs applied at ${p.bulk.importRowsPerSecond} rows/s each; invocations of ${p.bulk.timeoutSeconds} s)`,
+  );
+  const kinds = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .map(([op, n]) => `${op.replace(/SuppressedDestination$/, '')} ${n}`)
+      .join(', ');
+  printTable(
+    [
+      'scenario',
+      'path',
+      'delta',
+      'SES req/s',
+      'invocations',
+      'checkpoints',
+      'import jobs',
+      'to list s',
+      'entries/s',
+      'settled s',
+      'SES requests',
+      'SES req/entry',
+      'throttled',
+      'S3 requests',
+      'converged',
+    ],
+    rows.map((r) => [
+      r.name,
+      r.path,
+      String(r.delta),
+      String(r.requestsPerSecond),
+      String(r.invocations),
+      String(r.checkpoints),
+      String(r.importJobs),
+      (r.deliveredMs / 1000).toFixed(1),
+      String(r.entriesPerSecond),
+      (r.settledMs / 1000).toFixed(1),
+      kinds(r.sesRequests),
+      String(r.sesRequestsPerEntry),
+      String(r.throttled),
+      kinds(r.s3Requests) || '0',
+      r.converged ? 'yes' : 'NO',
+    ]),
+  );
+  console.log('\nDynamoDB requests by kind (seeding excluded):');
+  for (const r of rows) console.log(`  ${r.name}: ${kinds(r.dynamoRequests)}`);
+  for (const r of rows.filter((row) => row.maxOverrunMs > 0))
+    console.log(`  ${r.name}: an invocation ran ${(r.maxOverrunMs / 1000).toFixed(1)} s past its ${r.timeoutSeconds} s timeout`);
+  const pa = p.perAddress;
+  console.log(
+    `\nPer-address path: ${pa.entriesPerSecond} entries/s at ${pa.requestsPerSecond} SES request/s (Get then Put an address, both paced by the region's one pacer at ${Math.round(SES_CALLERS.sync.pacingHeadroom * 100)}% of the rate) ≈ ${p.perAddressPerDay.toLocaleString('en-US')} entries a day`,
+  );
+  const fc = p.firstConvergence;
+  console.log(
+    `First convergence of ${fc.entries}: listed in ${(fc.deliveredMs / 1000).toFixed(1)} s, settled in ${(fc.settledMs / 1000).toFixed(1)} s over ${fc.invocations} invocations (${fc.checkpoints} checkpointed), ${fc.importJobs} import jobs; longest invocation ${(fc.longestInvocationMs / 1000).toFixed(1)} s`,
+  );
+  console.log(`importVsPerAddress (import-path ÷ per-address entries/s): ${p.importVsPerAddress}`);
+}
+
+/** Deterministic counts of the propagation scenarios: judged in quick and full runs alike. */
+function propagationChecks(p: PropagationBenchResult): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const pa = p.perAddress;
+  checks.push({
+    target: `per-address path: ${PER_ADDRESS_SES_REQUESTS} SES requests per address, none throttled, no import job`,
+    measured: `${pa.sesRequestsPerEntry} per address, ${pa.throttled} throttled, ${pa.importJobs} jobs`,
+    met: pa.sesRequestsPerEntry === PER_ADDRESS_SES_REQUESTS && pa.throttled === 0 && pa.importJobs === 0,
+  });
+  for (const r of [p.bulk, p.firstConvergence]) {
+    const jobs = expectedImportJobs(r.delta);
+    checks.push({
+      target: `${r.name}: ${jobs} import job(s) (⌈n/100,000⌉), one CreateImportJob and one S3 PUT each`,
+      measured: `${r.importJobs} jobs, ${r.sesRequests.CreateImportJob ?? 0} CreateImportJob, ${r.s3Requests.PutObject ?? 0} PutObject`,
+      met: r.importJobs === jobs && (r.sesRequests.CreateImportJob ?? 0) === jobs && (r.s3Requests.PutObject ?? 0) === jobs,
+    });
+  }
+  for (const r of [pa, p.bulk, p.firstConvergence]) {
+    checks.push({
+      target: `${r.name}: every address on the region's list`,
+      measured: r.converged ? `${r.entries} of ${r.entries}` : 'no',
+      met: r.converged,
+    });
+  }
+  return checks;
 }
 
 /** The scale scenario: its own run (it takes minutes to seed), its own results file. */

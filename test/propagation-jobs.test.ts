@@ -1,5 +1,6 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../lambdas/domain/clients';
 import { originsOf } from '../lambdas/domain/origins';
 import { parseSuppressionItem, propagatedAttribute, type SuppressionItem } from '../lambdas/domain/records';
 import { Pacer } from '../lambdas/domain/retry';
@@ -8,7 +9,15 @@ import { type PropagationDeps, propagate } from '../lambdas/sync/propagation';
 import { syncRegion } from '../lambdas/sync/sync';
 import { type LocalS3, startLocalS3 } from '../local/s3-local';
 import { SesEmulator } from '../local/ses-emulator';
-import { createTestTables, silentLogger, TEST_CREDENTIALS, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
+import {
+  createTestTables,
+  silentLogger,
+  TEST_CREDENTIALS,
+  type TestTables,
+  testDynamoClient,
+  testSesClient,
+  testSyncDeps,
+} from './support/local-aws';
 import { waitFor } from './support/wait';
 
 const REGION = 'us-west-2';
@@ -116,4 +125,50 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     expect((await item('bulk5@example.com'))[propagatedAttribute(REGION)]).toMatchObject({ status: 'WITHDRAWN' });
     expect((await item('bulk5@example.com'))[propagatedAttribute(REGION)]?.job).toBeUndefined();
   });
+
+  it('ends every invocation before its deadline while marking a large job, and still converges invocation by invocation', async () => {
+    // Prepare: a virtual invocation clock that DynamoDB requests advance (a Scan page 500 ms, a write 20 ms), so
+    // marking 400 copies for a job (8 s) cannot fit in one 6 s invocation.
+    await seedEast(400);
+    let spent = 0;
+    const client = testDynamoClient();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        spent += context.commandName === 'ScanCommand' ? 500 : context.commandName === 'UpdateItemCommand' ? 20 : 0;
+        return next(args);
+      },
+      { step: 'initialize', name: 'virtualClock' },
+    );
+    const budgetMs = 6_000;
+    const invocation = () => {
+      spent = 0;
+      return deps({
+        doc: documentClient(client),
+        remainingMs: () => budgetMs - spent,
+        options: { bulkThreshold: 100, scanPageSize: 100, marginMs: 2_000, backoffCapMs: 20 },
+      });
+    };
+
+    // Act: invocations until one completes with nothing pending, as the schedule would run them.
+    const overruns: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const summary = await propagate({ region: REGION, mode: 'enforce' }, invocation());
+      overruns.push(Math.max(0, spent - budgetMs));
+      if (spent > budgetMs) break;
+      if (summary.jobsInFlight > 0)
+        await waitFor(
+          () =>
+            emu
+              .region(REGION)
+              .listImportJobs()
+              .every((j) => j.status !== 'PROCESSING'),
+          30_000,
+        );
+      if (summary.complete && summary.jobsInFlight === 0 && summary.pending === 0) break;
+    }
+
+    // Assess
+    expect(overruns.filter((ms) => ms > 0)).toEqual([]);
+    expect(emu.region(REGION).suppressedCount).toBe(400);
+  }, 180_000);
 });

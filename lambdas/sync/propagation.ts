@@ -198,8 +198,9 @@ class PropagationRun {
         await this.planPage(items, adds, withdraws);
         scanKey = nextKey;
         // Full jobs go out as soon as they fill, so a first convergence of millions never holds more than one in memory.
-        if (this.enforce && adds.length >= ADD_JOB_LIMIT) await this.submitAdds(adds.splice(0, ADD_JOB_LIMIT), run);
-        if (this.enforce && withdraws.length >= DELETE_JOB_LIMIT) await this.submitWithdrawals(withdraws.splice(0, DELETE_JOB_LIMIT), run);
+        if (this.enforce && adds.length >= ADD_JOB_LIMIT) putBack(adds, await this.submitAdds(adds.splice(0, ADD_JOB_LIMIT), run));
+        if (this.enforce && withdraws.length >= DELETE_JOB_LIMIT)
+          putBack(withdraws, await this.submitWithdrawals(withdraws.splice(0, DELETE_JOB_LIMIT), run));
         if (adds.length === 0 && withdraws.length === 0) bufferStart = scanKey;
         if (!scanKey) break;
       }
@@ -208,9 +209,11 @@ class PropagationRun {
     } catch (error) {
       if (!(error instanceof DeadlineReached)) throw error;
       // Whatever is still buffered is found again by the next invocation, which rescans from where the buffer began
-      // (copies already written are settled by then and planned as `keep`).
-      if (this.enforce && adds.length >= this.opts.bulkThreshold) await this.submitAdds(adds.splice(0), run);
-      if (this.enforce && withdraws.length >= this.opts.bulkThreshold) await this.submitWithdrawals(withdraws.splice(0), run);
+      // (copies already written are settled by then and planned as `keep`). A job takes only the copies marked before
+      // half the margin is gone; the rest stay buffered.
+      if (this.enforce && adds.length >= this.opts.bulkThreshold) putBack(adds, await this.submitAdds(adds.splice(0), run));
+      if (this.enforce && withdraws.length >= this.opts.bulkThreshold)
+        putBack(withdraws, await this.submitWithdrawals(withdraws.splice(0), run));
       if (adds.length === 0 && withdraws.length === 0) bufferStart = scanKey;
       this.deps.logger.info('propagation checkpointed before the deadline', { runId: run.runId });
     }
@@ -285,8 +288,8 @@ class PropagationRun {
 
   /** Small deltas one call each, large ones as import jobs; stops at the deadline. */
   private async deliver(adds: AddAction[], withdraws: WithdrawAction[], run: NonNullable<PropagationState['run']>): Promise<void> {
-    if (adds.length >= this.opts.bulkThreshold) await this.submitAdds(adds.splice(0), run);
-    if (withdraws.length >= this.opts.bulkThreshold) await this.submitWithdrawals(withdraws.splice(0), run);
+    if (adds.length >= this.opts.bulkThreshold) putBack(adds, await this.submitAdds(adds.splice(0), run));
+    if (withdraws.length >= this.opts.bulkThreshold) putBack(withdraws, await this.submitWithdrawals(withdraws.splice(0), run));
     while (withdraws.length > 0) {
       if (this.outOfTime()) throw new DeadlineReached();
       const action = withdraws[0] as WithdrawAction;
@@ -403,84 +406,102 @@ class PropagationRun {
     }
   }
 
-  /** Hands adds to SES as one import job (at most {@link ADD_JOB_LIMIT}). */
-  private async submitAdds(adds: readonly AddAction[], run: NonNullable<PropagationState['run']>): Promise<void> {
+  /** Hands adds to SES as import jobs (at most {@link ADD_JOB_LIMIT} each); returns the adds time left unmarked. */
+  private async submitAdds(adds: readonly AddAction[], run: NonNullable<PropagationState['run']>): Promise<AddAction[]> {
     for (let i = 0; i < adds.length; i += ADD_JOB_LIMIT) {
-      const batch = adds.slice(i, i + ADD_JOB_LIMIT);
-      await this.submitJob(
+      const left = await this.submitJob(
         'PUT',
-        batch.map((a) => ({ address: a.address, reason: a.reason })),
+        adds.slice(i, i + ADD_JOB_LIMIT),
+        (a) => ({ address: a.address, reason: a.reason }),
         run,
-        async (job, requestedAt) =>
-          forEachLimit(batch, this.opts.writeConcurrency, async (a) => {
-            await this.table.putPropagated(a.key, this.request.region, {
-              address: a.address,
-              reason: a.reason,
-              status: 'PENDING',
-              requestedAt,
-              via: 'import',
-              job,
-              attempts: a.attempts,
-            });
+        (a, job, requestedAt) =>
+          this.table.putPropagated(a.key, this.request.region, {
+            address: a.address,
+            reason: a.reason,
+            status: 'PENDING',
+            requestedAt,
+            via: 'import',
+            job,
+            attempts: a.attempts,
           }),
       );
-      this.counts.pending += batch.length;
+      if (left.length > 0) return [...left, ...adds.slice(i + ADD_JOB_LIMIT)];
     }
+    return [];
   }
 
-  /** Hands withdrawals to SES as DELETE import jobs (at most {@link DELETE_JOB_LIMIT} each). */
-  private async submitWithdrawals(withdraws: readonly WithdrawAction[], run: NonNullable<PropagationState['run']>): Promise<void> {
+  /** Hands withdrawals to SES as DELETE import jobs (at most {@link DELETE_JOB_LIMIT} each); returns those left unmarked. */
+  private async submitWithdrawals(
+    withdraws: readonly WithdrawAction[],
+    run: NonNullable<PropagationState['run']>,
+  ): Promise<WithdrawAction[]> {
     for (let i = 0; i < withdraws.length; i += DELETE_JOB_LIMIT) {
-      const batch = withdraws.slice(i, i + DELETE_JOB_LIMIT);
-      await this.submitJob(
+      const left = await this.submitJob(
         'DELETE',
-        batch.map((w) => ({ address: w.copy.address, reason: w.copy.reason })),
+        withdraws.slice(i, i + DELETE_JOB_LIMIT),
+        (w) => ({ address: w.copy.address, reason: w.copy.reason }),
         run,
-        async (job, requestedAt) =>
-          forEachLimit(batch, this.opts.writeConcurrency, async (w) => {
-            await this.table.putPropagated(w.key, this.request.region, {
-              ...w.copy,
-              addedAt: w.copy.addedAt ?? requestedAt,
-              status: 'WITHDRAWN',
-              withdrawnAt: requestedAt,
-              via: 'import',
-              job,
-            });
+        (w, job, requestedAt) =>
+          this.table.putPropagated(w.key, this.request.region, {
+            ...w.copy,
+            addedAt: w.copy.addedAt ?? requestedAt,
+            status: 'WITHDRAWN',
+            withdrawnAt: requestedAt,
+            via: 'import',
+            job,
           }),
       );
-      this.counts.pending += batch.length;
+      if (left.length > 0) return [...left, ...withdraws.slice(i + DELETE_JOB_LIMIT)];
     }
+    return [];
   }
 
   /**
    * One import job: recorded (ASSEMBLING), the copies marked with its key, the CSV written, recorded again
    * (SUBMITTING), handed to SES, recorded with SES's id (SUBMITTED). A crash at any step leaves records the next run
    * settles: copies of a job SES never got are planned again.
+   *
+   * Marking is one write per copy, up to 100,000 of them: it stops once half the deadline margin is gone, and the job
+   * carries only the copies marked (the CSV never names a copy without its record). Returns the items left unmarked.
    */
-  private async submitJob(
+  private async submitJob<T>(
     action: 'PUT' | 'DELETE',
-    rows: ReadonlyArray<{ address: string; reason: SuppressionReason }>,
+    items: readonly T[],
+    row: (item: T) => { address: string; reason: SuppressionReason },
     run: NonNullable<PropagationState['run']>,
-    mark: (job: string, requestedAt: string) => Promise<void>,
-  ): Promise<void> {
+    mark: (item: T, job: string, requestedAt: string) => Promise<boolean>,
+  ): Promise<T[]> {
     const { region } = this.request;
+    if (this.markingStopped()) return [...items];
     run.jobs++;
     const key = `${run.runId}-${String(run.jobs).padStart(3, '0')}`;
     const objectKey = `propagation/${region}/${key}.csv`;
-    const job: ImportJobRecord = {
+    let job: ImportJobRecord = {
       key,
       region,
       action,
       status: 'ASSEMBLING',
-      count: rows.length,
+      count: items.length,
       s3Url: `s3://${this.deps.bucket}/${objectKey}`,
       createdAt: iso(this.now()),
     };
     this.jobs.set(key, job);
     await this.state.putJob(job);
-    await mark(key, job.createdAt);
+    const marked: T[] = [];
+    const left: T[] = [];
+    await forEachLimit(items, this.opts.writeConcurrency, async (item) => {
+      if (this.markingStopped()) left.push(item);
+      else if (await mark(item, key, job.createdAt)) marked.push(item);
+    });
+    if (marked.length === 0) {
+      await this.state.deleteJob(region, key);
+      this.jobs.delete(key);
+      return left;
+    }
+    job = { ...job, count: marked.length };
+    this.jobs.set(key, job);
     await this.deps.s3.send(
-      new PutObjectCommand({ Bucket: this.deps.bucket, Key: objectKey, Body: importCsv(rows), ContentType: 'text/csv' }),
+      new PutObjectCommand({ Bucket: this.deps.bucket, Key: objectKey, Body: importCsv(marked.map(row)), ContentType: 'text/csv' }),
     );
     job.status = 'SUBMITTING';
     await this.state.putJob(job);
@@ -497,7 +518,9 @@ class PropagationRun {
     job.submittedAt = iso(this.now());
     await this.state.putJob(job);
     this.counts.importJobs++;
-    this.deps.logger.info('import job submitted', { job: key, action, count: rows.length, sesJobId: out.JobId });
+    this.counts.pending += marked.length;
+    this.deps.logger.info('import job submitted', { job: key, action, count: marked.length, sesJobId: out.JobId });
+    return left;
   }
 
   /** Asks SES about every job it is processing (or may have been handed); records what completed or failed. */
@@ -599,6 +622,11 @@ class PropagationRun {
     return this.deps.remainingMs() < this.opts.marginMs;
   }
 
+  /** Marking a job's copies may use half the deadline margin; the other half hands the job to SES and checkpoints. */
+  private markingStopped(): boolean {
+    return this.deps.remainingMs() < this.opts.marginMs / 2;
+  }
+
   private summary(complete: boolean, runId: string): PropagationSummary {
     const c = this.counts;
     return {
@@ -626,6 +654,14 @@ class PropagationRun {
 /** True for SES's answer that the request itself is wrong (a 4xx other than throttling), not worth repeating now. */
 function isRefusal(error: unknown): boolean {
   return (error as { $fault?: string }).$fault === 'client' && !isRetryable(error);
+}
+
+/** Puts `items` back at the front of `buffer`, in order (without spreading up to 100,000 arguments). */
+function putBack<T>(buffer: T[], items: readonly T[]): void {
+  if (items.length === 0) return;
+  const rest = buffer.splice(0);
+  for (const item of items) buffer.push(item);
+  for (const item of rest) buffer.push(item);
 }
 
 function withoutJob(copy: PropagatedEntry): PropagatedEntry {
