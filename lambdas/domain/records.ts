@@ -87,17 +87,63 @@ export function propagatedAttribute(region: string): PropagatedAttribute {
  */
 export const PROPAGATION_CLOCK_SKEW_MS = 5_000;
 
+/** Name of the attribute holding the origin SES events of one region give an address. */
+export type EventAttribute = `event:${string}`;
+
+/** Prefix of the per-region event origin attributes on a canonical item. */
+export const EVENT_ATTRIBUTE_PREFIX = 'event:';
+
+/** Name of the attribute that holds the event origin of `region`. */
+export function eventAttribute(region: string): EventAttribute {
+  return `${EVENT_ATTRIBUTE_PREFIX}${region}`;
+}
+
+/**
+ * What SES events of one region said of an address, stored under {@link eventAttribute}: a permanent bounce of the
+ * address (other than one SES reported because its lists already held it) or a complaint about it. The entry is the
+ * join of every event recorded for it (see `joinEventOrigin` in `origins.ts`), so it is the same whatever order the
+ * events arrived in and however often each did:
+ * - `reason`: COMPLAINT once any complaint was recorded (sticky), else BOUNCE;
+ * - `firstAt` / `lastAt`: the earliest and the latest event time;
+ * - `at`, `address`, `messageId`, `feedbackId`: those of the event that decides, the greatest in the order
+ *   (reason, time, feedbackId, messageId, address) with COMPLAINT above BOUNCE.
+ * Whether the entry is an origin is decided on read (`isEventOrigin` in `origins.ts`): not when `ssg unsuppress` ended the item's events
+ * after it (`eventsEndedAt`), nor when a full reconciliation found SES's own entry for it removed from that region's list.
+ */
+export interface EventOriginEntry {
+  /** The recipient as the deciding event named it (withdrawals and copies use this spelling when no other is known). */
+  readonly address: string;
+  readonly reason: SuppressionReason;
+  /** Time of the deciding event (its bounce or complaint timestamp), ISO-8601. */
+  readonly at: string;
+  readonly messageId: string;
+  readonly feedbackId: string;
+  /** Time of the earliest event recorded, ISO-8601. */
+  readonly firstAt: string;
+  /** Time of the latest event recorded, ISO-8601. */
+  readonly lastAt: string;
+}
+
+/**
+ * Attribute on a canonical item set by `ssg unsuppress`: SES events at or before this time (ISO-8601) are no
+ * origins, whenever they arrive (a queue backlog or a redrive after the unsuppress does not bring them back).
+ */
+export const EVENTS_ENDED_ATTRIBUTE = 'eventsEndedAt';
+
 /** One canonical suppression record, keyed by the canonical (trimmed, lower-cased) address. */
 export type SuppressionItem = {
   readonly address: string;
   /** Earliest time any source saw the address suppressed: the earliest SES LastUpdateTime, or a manual change. */
   readonly firstSeen?: string;
   readonly lastUpdated?: string;
-  /** The source of `firstSeen`: `ses:<region>`, `manual` or `import:<source>`. */
+  /** The source of `firstSeen`: `ses:<region>`, `event:<region>`, `manual` or `import:<source>`. */
   readonly origin?: string;
   readonly manual?: ManualEntry;
+  /** See {@link EVENTS_ENDED_ATTRIBUTE}. */
+  readonly eventsEndedAt?: string;
   readonly [region: RegionAttribute]: RegionEntry;
   readonly [propagated: PropagatedAttribute]: PropagatedEntry;
+  readonly [event: EventAttribute]: EventOriginEntry;
 };
 
 /** Partition key attribute of the suppression table. */
@@ -287,13 +333,14 @@ export class RecordError extends Error {
 export function parseSuppressionItem(raw: Record<string, unknown>): SuppressionItem {
   const what = 'canonical item';
   const item: Record<string, unknown> = { address: str(raw, SUPPRESSION_KEY, what) };
-  for (const name of ['firstSeen', 'lastUpdated', 'origin'] as const) {
+  for (const name of ['firstSeen', 'lastUpdated', 'origin', EVENTS_ENDED_ATTRIBUTE] as const) {
     const value = optStr(raw, name, what);
     if (value !== undefined) item[name] = value;
   }
   for (const [name, value] of Object.entries(raw)) {
     if (name.startsWith(REGION_ATTRIBUTE_PREFIX)) item[name] = parseRegionEntry(value, `${what} ${name}`);
     else if (name.startsWith(PROPAGATED_ATTRIBUTE_PREFIX)) item[name] = parsePropagatedEntry(value, `${what} ${name}`);
+    else if (name.startsWith(EVENT_ATTRIBUTE_PREFIX)) item[name] = parseEventOriginEntry(value, `${what} ${name}`);
   }
   if (raw[MANUAL_ATTRIBUTE] !== undefined) item[MANUAL_ATTRIBUTE] = parseManualEntry(raw[MANUAL_ATTRIBUTE]);
   return item as unknown as SuppressionItem;
@@ -427,6 +474,29 @@ export function parsePropagatedEntry(value: unknown, what = 'propagated copy'): 
     entry.attempts = raw.attempts;
   }
   return entry as unknown as PropagatedEntry;
+}
+
+/** Parses the event origin of one region of a canonical item. */
+export function parseEventOriginEntry(value: unknown, what = 'event origin'): EventOriginEntry {
+  const raw = obj(value, what);
+  return {
+    address: str(raw, 'address', what),
+    reason: oneOf(raw, 'reason', REASONS, what),
+    at: str(raw, 'at', what),
+    messageId: str(raw, 'messageId', what),
+    feedbackId: str(raw, 'feedbackId', what),
+    firstAt: str(raw, 'firstAt', what),
+    lastAt: str(raw, 'lastAt', what),
+  };
+}
+
+/** The event origin entries of a canonical item, by region. */
+export function eventEntries(item: SuppressionItem): Map<string, EventOriginEntry> {
+  const entries = new Map<string, EventOriginEntry>();
+  for (const [name, value] of Object.entries(item)) {
+    if (name.startsWith(EVENT_ATTRIBUTE_PREFIX)) entries.set(name.slice(EVENT_ATTRIBUTE_PREFIX.length), value as EventOriginEntry);
+  }
+  return entries;
 }
 
 /** Parses an audit-trail item (its table keys already removed). */
