@@ -2,8 +2,9 @@ import type { SyncMode, SyncSummary } from '../../client/sync-contract';
 import { canonicalAddress } from './address';
 
 /**
- * The records of the two tables, and the one place they are parsed from what DynamoDB returns. Readers never cast
- * a raw item: they get it from a table module (`suppression-table.ts`, `state-table.ts`), which parses it here.
+ * The records of the three tables, and the one place they are parsed from what DynamoDB returns. Readers never cast
+ * a raw item: they get it from a table module (`suppression-table.ts`, `state-table.ts`, `attribution-table.ts`),
+ * which parses it here.
  */
 
 /** Why SES suppresses an address. */
@@ -292,6 +293,90 @@ export interface RegionFreshness {
   readonly watermark?: string;
   readonly lastSuccessAt?: string;
   readonly lastError?: { name: string; message: string; at: string };
+}
+
+/** Partition and sort key attributes of the attribution table, and its TTL attribute (epoch seconds). */
+export const ATTRIBUTION_PK = 'pk';
+export const ATTRIBUTION_SK = 'sk';
+export const ATTRIBUTION_TTL_ATTRIBUTE = 'expiresAt';
+
+/** Who sent: the dimensions of one day's counters (besides the day). Absent: the event did not say. */
+export interface SenderKey {
+  readonly region: string;
+  /** The sending identity (from `mail.sourceArn`), else the canonical From address (`mail.source`). */
+  readonly sender: string;
+  /** `ses:caller-identity`: the IAM identity that called SES. */
+  readonly callerIdentity?: string;
+  /** `ses:source-ip`: the address the call to SES came from. */
+  readonly sourceIp?: string;
+  /** `ses:configuration-set`. */
+  readonly configurationSet?: string;
+}
+
+/**
+ * The counters of one sender and day, each a number of recipients:
+ * - `sends`, `rejects`: recipients of the messages SES accepted (Send) or rejected (Reject);
+ * - `deliveries`: recipients SES delivered to;
+ * - `permanentBounces`: permanent bounces, except those below;
+ * - `transientBounces`: transient and undetermined bounces;
+ * - `sendsToSuppressed`: bounces SES reported because a suppression list held the recipient (subtype
+ *   `OnAccountSuppressionList`, the account's list, or `Suppressed`, SES's global list): SES did not try them;
+ * - `complaints`: complaints, except `suppressedComplaints`: complaints of subtype `OnAccountSuppressionList` (SES
+ *   did not send the message).
+ */
+export const COUNTER_NAMES = [
+  'sends',
+  'deliveries',
+  'rejects',
+  'permanentBounces',
+  'transientBounces',
+  'sendsToSuppressed',
+  'complaints',
+  'suppressedComplaints',
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/** Increments of some counters. */
+export type CounterIncrements = Partial<Record<CounterName, number>>;
+
+/** The counters of one sender on one day (UTC, `YYYY-MM-DD`), as stored in the attribution table. */
+export interface SenderDayCounters extends SenderKey {
+  readonly day: string;
+  readonly counts: Readonly<Record<CounterName, number>>;
+}
+
+/** Prefix of the partition key of a day's counter items. */
+export const COUNTER_PK_PREFIX = 'day#';
+
+/** Key of the counter item of `sender` on `day`; the sort key's parts are escaped so none can contain the separator. */
+export function counterKey(day: string, sender: SenderKey): { pk: string; sk: string } {
+  const part = (value: string | undefined): string => (value ?? '').replaceAll('%', '%25').replaceAll('|', '%7C');
+  return {
+    pk: `${COUNTER_PK_PREFIX}${day}`,
+    sk: `counter#${[sender.region, sender.sender, sender.callerIdentity, sender.sourceIp, sender.configurationSet].map(part).join('|')}`,
+  };
+}
+
+/** Key of the item that records one event as counted; `eventKey` is a digest, never an address. */
+export function countedEventKey(eventKey: string): { pk: string; sk: string } {
+  return { pk: `event#${eventKey}`, sk: 'counted' };
+}
+
+/** Parses a counter item of the attribution table. */
+export function parseSenderDayCounters(raw: Record<string, unknown>): SenderDayCounters {
+  const what = 'attribution counters';
+  const counts = {} as Record<CounterName, number>;
+  for (const name of COUNTER_NAMES) {
+    const value = raw[name] ?? 0;
+    if (typeof value !== 'number') throw new RecordError(what, name, value);
+    counts[name] = value;
+  }
+  const optional: Record<string, string> = {};
+  for (const name of ['callerIdentity', 'sourceIp', 'configurationSet'] as const) {
+    const value = optStr(raw, name, what);
+    if (value !== undefined) optional[name] = value;
+  }
+  return { day: str(raw, 'day', what), region: str(raw, 'region', what), sender: str(raw, 'sender', what), ...optional, counts };
 }
 
 /** What an operator did to an address. */
