@@ -52,7 +52,14 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
           metrics.addMetric(EVENTS_METRICS.names.ignored, MetricUnit.Count, 1);
           return;
         }
-        const outcome = await ingestEvent(parsed, deps);
+        let outcome: Awaited<ReturnType<typeof ingestEvent>>;
+        try {
+          outcome = await ingestEvent(parsed, deps);
+        } catch (error) {
+          // DynamoDB's errors carry no item values; the record goes back to the queue and is tried again.
+          logger.error('SES event not ingested', { messageId: record.messageId, id: parsed.event.id, type: parsed.type, error });
+          throw error;
+        }
         ingested.set(parsed.type, (ingested.get(parsed.type) ?? 0) + 1);
         if (outcome.originsRecorded > 0) metrics.addMetric(EVENTS_METRICS.names.originsRecorded, MetricUnit.Count, outcome.originsRecorded);
         metrics.addMetric(EVENTS_METRICS.names.ingestionAge, MetricUnit.Milliseconds, Math.max(0, Date.now() - Date.parse(parsed.at)));
