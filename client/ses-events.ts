@@ -63,12 +63,12 @@ export interface SesMail {
   readonly messageId: string;
   /** Sender (`FromEmailAddress`, possibly with a display name). */
   readonly source: string;
-  /** ARN of the identity used to send. */
-  readonly sourceArn: string;
+  /** ARN of the identity used to send (a consumer tolerates its absence). */
+  readonly sourceArn?: string;
   readonly sourceIp?: string;
   /** IAM identity (user name) that sent the message. */
   readonly callerIdentity?: string;
-  readonly sendingAccountId: string;
+  readonly sendingAccountId?: string;
   /** Every recipient of the message (To, Cc and Bcc). */
   readonly destination: readonly string[];
   readonly headersTruncated?: boolean;
@@ -132,10 +132,10 @@ export interface SesComplaint {
 /** The `delivery` object. */
 export interface SesDelivery {
   readonly timestamp: string;
-  readonly processingTimeMillis: number;
+  readonly processingTimeMillis?: number;
   readonly recipients: readonly string[];
-  readonly smtpResponse: string;
-  readonly reportingMTA: string;
+  readonly smtpResponse?: string;
+  readonly reportingMTA?: string;
   readonly remoteMtaIp?: string;
 }
 
@@ -165,10 +165,12 @@ export interface SesEventRecord {
 
 /** An SES email sending event in the EventBridge envelope. */
 export interface SesEventBridgeEvent<D extends SesEventRecord = SesEventRecord> {
-  readonly version: '0';
+  /** `0` for every event EventBridge delivers today. */
+  readonly version: string;
   /** A UUID, unique per event. */
   readonly id: string;
-  readonly 'detail-type': SesEventDetailType;
+  /** One of {@link SesEventDetailType} for the events the service consumes; other SES events carry other names. */
+  readonly 'detail-type': SesEventDetailType | (string & {});
   readonly source: 'aws.ses';
   /** 12-digit account id. */
   readonly account: string;

@@ -2,7 +2,7 @@ import { type CfnElement, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { SES_LOOKUP_PK_PREFIX } from '../lambdas/domain/records';
+import { ATTRIBUTION_PK, ATTRIBUTION_SK, ATTRIBUTION_TTL_ATTRIBUTE, SES_LOOKUP_PK_PREFIX } from '../lambdas/domain/records';
 
 /**
  * Logical IDs of the two tables, as the first release created them (under the sync construct). They are a
@@ -15,14 +15,17 @@ export const TABLE_LOGICAL_IDS = {
 } as const;
 
 /**
- * The service's two tables and what each role may do with them: the canonical suppression table (one item per
- * address) and the sync state table (per-region watermarks, leases, pass data, the audit trail).
+ * The service's tables and what each role may do with them: the canonical suppression table (one item per
+ * address), the sync state table (per-region watermarks, leases, pass data, the audit trail) and the attribution
+ * table (daily counters per sender from SES events, and the events already counted).
  */
-export class SuppressionTables extends Construct implements TableRefs {
+export class SuppressionTables extends Construct implements EventTableRefs {
   /** The canonical suppression table, keyed by the canonical address. */
   public readonly table: dynamodb.Table;
   /** The per-region sync state and the audit trail. */
   public readonly stateTable: dynamodb.Table;
+  /** Daily counters per sender (`lambdas/domain/attribution-table.ts`); items expire by `expiresAt`. */
+  public readonly attributionTable: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -46,6 +49,21 @@ export class SuppressionTables extends Construct implements TableRefs {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     (this.stateTable.node.defaultChild as CfnElement).overrideLogicalId(TABLE_LOGICAL_IDS.state);
+    this.attributionTable = new dynamodb.Table(this, 'AttributionTable', {
+      partitionKey: { name: ATTRIBUTION_PK, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: ATTRIBUTION_SK, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: ATTRIBUTION_TTL_ATTRIBUTE,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** See {@link grantEventIngester}. */
+  grantEventIngester(grantee: iam.IGrantable): void {
+    grantEventIngester(this, grantee);
   }
 
   /** See {@link grantSyncWriter}. */
@@ -68,6 +86,22 @@ export class SuppressionTables extends Construct implements TableRefs {
 export interface TableRefs {
   readonly table: dynamodb.ITable;
   readonly stateTable: dynamodb.ITable;
+}
+
+/** The tables, with the attribution table the event ingestion writes. */
+export interface EventTableRefs extends TableRefs {
+  readonly attributionTable: dynamodb.ITable;
+}
+
+/**
+ * The event ingestion (`lambdas/events`): reads and updates one canonical item per origin an SES event gives (a
+ * consistent GetItem, then an UpdateItem that may create the item); counts each event once in the attribution table
+ * with a TransactWriteItems of a conditional PutItem (the event counted) and an UpdateItem (the counters). Nothing
+ * else: no scans, no deletes, no sync state.
+ */
+export function grantEventIngester(tables: EventTableRefs, grantee: iam.IGrantable): void {
+  tables.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+  tables.attributionTable.grant(grantee, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
 }
 
 /**

@@ -35,7 +35,9 @@ export function sqsEventSourcesFromTemplate(template: Template): SqsEventSourceC
     const queue = queueLogicalId ? template.Resources[queueLogicalId] : undefined;
     if (!queueLogicalId || !functionLogicalId || queue?.Type !== 'AWS::SQS::Queue') continue;
     const rule = Object.values(template.Resources).find(
-      (r) => r.Type === 'AWS::Events::Rule' && (r.Properties?.Targets ?? []).some((t: { Arn?: unknown }) => getAttTarget(t.Arn) === queueLogicalId),
+      (r) =>
+        r.Type === 'AWS::Events::Rule' &&
+        (r.Properties?.Targets ?? []).some((t: { Arn?: unknown }) => getAttTarget(t.Arn) === queueLogicalId),
     );
     sources.push({
       logicalId,
@@ -53,7 +55,10 @@ export function sqsEventSourcesFromTemplate(template: Template): SqsEventSourceC
 }
 
 /** Whether an EventBridge event matches the (source, detail-type) pattern of a rule. */
-export function matchesPattern(event: { source?: unknown; 'detail-type'?: unknown }, pattern: SqsEventSourceConfig['eventPattern']): boolean {
+export function matchesPattern(
+  event: { source?: unknown; 'detail-type'?: unknown },
+  pattern: SqsEventSourceConfig['eventPattern'],
+): boolean {
   if (!pattern) return true;
   if (pattern.source && !pattern.source.includes(String(event.source))) return false;
   if (pattern['detail-type'] && !pattern['detail-type'].includes(String(event['detail-type']))) return false;

@@ -1,4 +1,5 @@
 import { readEnvironment, writeEnvironment } from '../lambdas/domain/settings';
+import { EVENTS_ENVIRONMENT } from '../lambdas/events/settings';
 import { GUARD_ENVIRONMENT } from '../lambdas/guard/settings';
 import { SYNC_ENVIRONMENT } from '../lambdas/sync/settings';
 
@@ -19,6 +20,7 @@ function withEnvironment<T>(names: readonly string[], variables: Record<string, 
 
 const SYNC_NAMES = Object.values(SYNC_ENVIRONMENT).map((v) => v.name);
 const GUARD_NAMES = Object.values(GUARD_ENVIRONMENT).map((v) => v.name);
+const EVENTS_NAMES = Object.values(EVENTS_ENVIRONMENT).map((v) => v.name);
 
 const GUARD_VALUES = {
   suppressionTable: 'suppression',
@@ -113,6 +115,13 @@ describe('Handler: cold start', () => {
         bulkThreshold: 500,
       }),
       'SYNC_OVERLAP_SECONDS',
+    ],
+    [
+      'events',
+      '../lambdas/events/handler',
+      EVENTS_NAMES,
+      writeEnvironment(EVENTS_ENVIRONMENT, { suppressionTable: 's', attributionTable: 'a', dedupeTtlDays: 35, retentionDays: 400 }),
+      'ATTRIBUTION_TABLE_NAME',
     ],
   ])('of the %s fails loudly, naming a variable the deployment lacks', (_fn, module, names, environment, missing) => {
     // Prepare

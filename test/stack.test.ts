@@ -2,10 +2,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { STACK_NAME } from '../lib/app';
+import { SuppressionTables } from '../lib/tables';
 import { synthStack, TEST_REGIONS } from './support/cdk';
 
 const REGIONS = TEST_REGIONS;
@@ -40,6 +42,25 @@ describe('Stack: SesSuppressionGuard', () => {
         DeletionProtectionEnabled: true,
       }),
       DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('creates the attribution table with a TTL, encrypted, with point-in-time recovery, deletion protection and RETAIN', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        TableName: Match.absent(),
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
     });
   });
 
@@ -149,7 +170,11 @@ describe('Stack: SesSuppressionGuard', () => {
 
   it('keeps the logical IDs of its stateful resources, so an update never replaces a table, queue or log group', () => {
     const ids = (type: string) => Object.keys(template.findResources(type)).sort();
-    expect(ids('AWS::DynamoDB::Table')).toEqual(['SyncSuppressionTable8E544157', 'SyncSyncStateTableD47212A1']);
+    expect(ids('AWS::DynamoDB::Table')).toEqual([
+      'SyncSuppressionTable8E544157',
+      'SyncSyncStateTableD47212A1',
+      'TablesAttributionTable871DC88D',
+    ]);
     expect(ids('AWS::SQS::Queue')).toEqual(['SyncSyncDeadLetterQueueE6FCB0F4']);
     expect(ids('AWS::Logs::LogGroup')).toEqual(['GuardGuardFunctionLogs38E7291B', 'SyncSyncFunctionLogs52FBEBE8']);
   });
@@ -228,5 +253,26 @@ describe('cdk-nag: AwsSolutions', () => {
     new sqs.Queue(stack, 'PlainQueue');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+  });
+});
+
+describe('Method: SuppressionTables.grantEventIngester', () => {
+  it('grants reads and updates of canonical items and the two writes of counting, nothing else', () => {
+    // Prepare
+    const stack = new Stack(new App(), 'Grants');
+    const tables = new SuppressionTables(stack, 'Tables');
+    const role = new iam.Role(stack, 'Ingester', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+
+    // Act
+    tables.grantEventIngester(role);
+
+    // Assess
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement,
+    );
+    const ref = (logicalIdPrefix: string) => (s: { Resource: unknown }) => JSON.stringify(s.Resource).includes(logicalIdPrefix);
+    expect(statements.filter(ref('SuppressionTable')).flatMap((s) => s.Action)).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(statements.filter(ref('AttributionTable')).flatMap((s) => s.Action)).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(statements.filter(ref('StateTable'))).toEqual([]);
   });
 });

@@ -133,6 +133,7 @@ export function registerManual(program: Command, runner: Runner): void {
           results,
           markedRemoved: markRemoved,
           manualEnded: endManual,
+          eventsEnded,
           failed,
           unavailable,
           changed,
@@ -155,12 +156,13 @@ export function registerManual(program: Command, runner: Runner): void {
             regions: results,
             markedRemoved: markRemoved,
             manualEnded: endManual,
+            eventsEnded,
             failed,
             unavailable,
             audit: audit ?? null,
           });
         } else {
-          printUnsuppress(out.line, key, why, results, markRemoved, endManual, changed, entries);
+          printUnsuppress(out.line, key, why, results, markRemoved, endManual, eventsEnded, changed, entries);
           if (failed.length > 0) printRefusals(out.line, failed);
           if (unavailable.length > 0) printUnavailable(out.line, unavailable, given, why);
         }
@@ -204,6 +206,7 @@ function printUnsuppress(
   results: RegionRemoval[],
   markRemoved: string[],
   endManual: boolean,
+  eventsEnded: string[],
   changed: boolean,
   entries: Map<string, RegionEntry>,
 ): void {
@@ -231,6 +234,7 @@ function printUnsuppress(
   ]);
   for (const row of table(['region', 'SES list', 'canonical entry'], rows)) line(row);
   line(endManual ? '  manual suppression: ended (REMOVED)' : '  manual suppression: none in force');
+  if (eventsEnded.length > 0) line(`  SES event origins ended: ${eventsEnded.join(', ')}`);
   line(changed ? 'Recorded in the audit trail.' : 'Nothing was changed.');
 }
 

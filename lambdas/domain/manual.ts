@@ -2,8 +2,12 @@ import { DeleteSuppressedDestinationCommand, type SESv2Client } from '@aws-sdk/c
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { canonicalAddress } from './address';
 import { forEachLimit } from './batch';
+import { isEventOrigin } from './origins';
 import {
   type AuditEntry,
+  EVENTS_ENDED_ATTRIBUTE,
+  type EventOriginEntry,
+  eventEntries,
   MANUAL_ATTRIBUTE,
   type ManualEntry,
   propagatedAttribute,
@@ -193,24 +197,35 @@ export interface UnsuppressResult {
   /** Regions whose canonical entry is now REMOVED. */
   readonly markedRemoved: string[];
   readonly manualEnded: boolean;
+  /** Regions whose SES events stood as origins and were ended (see `eventsEndedAt` on the canonical item). */
+  readonly eventsEnded: string[];
   readonly failed: Array<{ region: string; address: string; error: string }>;
   readonly unavailable: Array<{ region: string; address: string; error: string }>;
   readonly changed: boolean;
   readonly audit?: AuditEntry;
 }
 
-/** Removes the address from every region's SES list and ends any manual suppression. */
+/**
+ * Removes the address from every region's SES list, ends any manual suppression and ends the origins SES events gave
+ * it: the item's `eventsEndedAt` becomes the latest of now and every recorded event's time, so no event up to then is
+ * an origin again, even one that arrives later (a queue backlog).
+ */
 export async function unsuppress(tables: ManualTables, request: UnsuppressRequest): Promise<UnsuppressResult> {
   const key = canonicalAddress(request.address);
   const existing = await tables.suppression.get(key);
   const entries = existing ? regionEntries(existing) : new Map<string, RegionEntry>();
   const manualBefore = existing?.manual;
 
-  // The spellings SES may hold: those the operator's tooling derives from the region's entry, and our propagated copy's.
+  const events = existing ? eventEntries(existing) : new Map<string, EventOriginEntry>();
+  // The spellings SES may hold: those the operator's tooling derives from the region's entry, our propagated copy's,
+  // and the one the region's SES events named (SES lists the address as the event named it).
   const spellings = (region: string): string[] => {
     const copy = existing?.[propagatedAttribute(region)];
-    const candidates = request.candidates(entries.get(region)?.address);
-    return copy && copy.status !== 'WITHDRAWN' && !candidates.includes(copy.address) ? [...candidates, copy.address] : candidates;
+    const candidates = [...request.candidates(entries.get(region)?.address)];
+    if (copy && copy.status !== 'WITHDRAWN' && !candidates.includes(copy.address)) candidates.push(copy.address);
+    const event = events.get(region);
+    if (event && !candidates.includes(event.address)) candidates.push(event.address);
+    return candidates;
   };
   const results = await Promise.all(request.regions.map((region) => removeFromRegion(request.ses(region), region, spellings(region))));
   const at = new Date().toISOString();
@@ -220,10 +235,16 @@ export async function unsuppress(tables: ManualTables, request: UnsuppressReques
     .filter((r) => r.failed.length === 0 && r.unavailable.length === 0 && entries.get(r.region)?.status === 'LISTED')
     .map((r) => r.region);
   const manualEnded = manualBefore?.status === 'LISTED';
+  const eventsEnded = existing
+    ? [...events]
+        .filter(([region, entry]) => isEventOrigin(existing, region, entry))
+        .map(([region]) => region)
+        .sort()
+    : [];
   const removedFrom = results.filter((r) => r.removed.length > 0).map((r) => r.region);
   const failed = results.flatMap((r) => r.failed.map((f) => ({ region: r.region, ...f })));
   const unavailable = results.flatMap((r) => r.unavailable.map((f) => ({ region: r.region, ...f })));
-  const changed = removedFrom.length > 0 || markedRemoved.length > 0 || manualEnded;
+  const changed = removedFrom.length > 0 || markedRemoved.length > 0 || manualEnded || eventsEnded.length > 0;
 
   let audit: AuditEntry | undefined;
   if (changed) {
@@ -240,6 +261,7 @@ export async function unsuppress(tables: ManualTables, request: UnsuppressReques
         unavailable,
         markedRemoved,
         manualBefore: manualBefore ?? null,
+        eventsEnded,
       },
     };
     const set: Record<string, unknown> = {};
@@ -253,9 +275,15 @@ export async function unsuppress(tables: ManualTables, request: UnsuppressReques
     }
     if (manualEnded)
       set[MANUAL_ATTRIBUTE] = { ...manualBefore, status: 'REMOVED', at, by: request.by, note: request.why } satisfies ManualEntry;
+    // Every event recorded so far ends, also one stamped after our clock's now (SES's clock may run ahead of ours).
+    const endedAt = [at, existing?.eventsEndedAt, ...[...events.values()].map((e) => e.lastAt)].reduce<string>(
+      (latest, t) => (t !== undefined && t > latest ? t : latest),
+      at,
+    );
+    set[EVENTS_ENDED_ATTRIBUTE] = endedAt;
     await transact(tables, key, manualBefore, existing ? { set, at } : undefined, audit);
   }
-  return { key, entries, results, markedRemoved, manualEnded, failed, unavailable, changed, audit };
+  return { key, entries, results, markedRemoved, manualEnded, eventsEnded, failed, unavailable, changed, audit };
 }
 
 async function removeFromRegion(ses: SESv2Client, region: string, candidates: string[]): Promise<RegionRemoval> {

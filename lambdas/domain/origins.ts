@@ -1,4 +1,6 @@
 import {
+  type EventOriginEntry,
+  eventEntries,
   type ImportJobRecord,
   PROPAGATION_CLOCK_SKEW_MS,
   type PropagatedEntry,
@@ -18,7 +20,10 @@ import {
 
 /** One reason the address is suppressed: who says so, and why. */
 export interface Origin {
-  /** `ses:<region>` (SES listed it on its own), `manual`, or `import:<source>`. */
+  /**
+   * `ses:<region>` (SES listed it on its own), `event:<region>` (an SES event of that region: a permanent bounce or
+   * a complaint), `manual`, or `import:<source>`.
+   */
   readonly source: string;
   readonly reason: SuppressionReason;
 }
@@ -37,18 +42,117 @@ export function isPropagatedCopy(entry: RegionEntry | undefined, copy: Propagate
   return confirmed === undefined || stamped <= Date.parse(confirmed) + PROPAGATION_CLOCK_SKEW_MS;
 }
 
-/** The origins of an address: regions whose SES list holds it on its own, and an operator's suppression in force. */
+/**
+ * The origins of an address: regions whose SES list holds it on its own, SES events that stand (see
+ * {@link isEventOrigin}), and an operator's suppression in force.
+ */
 export function originsOf(item: SuppressionItem): Origin[] {
   const origins: Origin[] = [];
   for (const [region, entry] of [...regionEntries(item)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (entry.status !== 'LISTED' || isPropagatedCopy(entry, item[propagatedAttribute(region)])) continue;
     origins.push({ source: `ses:${region}`, reason: entry.reason });
   }
+  for (const [region, entry] of [...eventEntries(item)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (isEventOrigin(item, region, entry)) origins.push({ source: `event:${region}`, reason: entry.reason });
+  }
   if (item.manual?.status === 'LISTED') {
     const source = item.manual.note?.startsWith('import:') ? item.manual.note : 'manual';
     origins.push({ source, reason: item.manual.reason });
   }
   return origins;
+}
+
+/**
+ * How far SES's LastUpdateTime of the entry it made for an event may fall before the event's own timestamp and still
+ * be that entry (SES stamps its entry when it processes the bounce or complaint, which the event's timestamp precedes).
+ */
+export const EVENT_CLOCK_SKEW_MS = 60_000;
+
+/**
+ * True while the event origin `entry` of `region` stands. It ends, on read, in two ways:
+ * - `ssg unsuppress` ended the item's events at or after its latest event (`eventsEndedAt`);
+ * - a full reconciliation of the region found SES's own entry gone (REMOVED) where SES had stamped it at or after the
+ *   latest event (give or take {@link EVENT_CLOCK_SKEW_MS}): an operator removed the suppression the event caused,
+ *   in the console or with the API. A reconciliation only marks REMOVED entries stamped before its listing began, so
+ *   that reconciliation began after the event. Our own propagated copy being removed does not count: propagation
+ *   puts it back while an origin wants it.
+ * Otherwise it stands until `ssg unsuppress`. A later event (after either end) starts the origin again.
+ */
+export function isEventOrigin(item: SuppressionItem, region: string, entry: EventOriginEntry): boolean {
+  const lastAt = Date.parse(entry.lastAt);
+  if (item.eventsEndedAt !== undefined && lastAt <= Date.parse(item.eventsEndedAt)) return false;
+  const listed = item[regionAttribute(region)];
+  const removedByOperator =
+    listed?.status === 'REMOVED' &&
+    listed.removedAt !== undefined &&
+    !isPropagatedCopy(listed, item[propagatedAttribute(region)]) &&
+    Date.parse(listed.lastUpdateTime) >= lastAt - EVENT_CLOCK_SKEW_MS &&
+    Date.parse(listed.removedAt) > lastAt;
+  return !removedByOperator;
+}
+
+/** One event's word on an address: a permanent bounce of it or a complaint about it, in one region. */
+export interface EventClaim {
+  /** The recipient as the event named it. */
+  readonly address: string;
+  readonly reason: SuppressionReason;
+  /** The bounce's or the complaint's timestamp, ISO-8601 as `Date.toISOString` writes it. */
+  readonly at: string;
+  readonly messageId: string;
+  readonly feedbackId: string;
+}
+
+/**
+ * The event origin after `claim` is recorded over `stored`, given the item's `eventsEndedAt` (`endedAt`); `stored`
+ * itself (the same object) when nothing changes. A claim at or before `endedAt` changes nothing; one after it over an
+ * entry that ended replaces the entry; otherwise the two are joined (see `EventOriginEntry`). The join is
+ * commutative, associative and idempotent, so the entry does not depend on the order events arrive in or on
+ * duplicates. Times compare as strings: they are all in `Date.toISOString`'s format.
+ */
+export function joinEventOrigin(stored: EventOriginEntry | undefined, claim: EventClaim, endedAt?: string): EventOriginEntry | undefined {
+  if (endedAt !== undefined && claim.at <= endedAt) return stored;
+  const fresh: EventOriginEntry = { ...claim, firstAt: claim.at, lastAt: claim.at };
+  if (!stored || (endedAt !== undefined && stored.lastAt <= endedAt)) return fresh;
+  const decider = compareClaims(claim, stored) > 0 ? claim : stored;
+  const joined: EventOriginEntry = {
+    address: decider.address,
+    reason: decider.reason,
+    at: decider.at,
+    messageId: decider.messageId,
+    feedbackId: decider.feedbackId,
+    firstAt: cmp(claim.at, stored.firstAt) < 0 ? claim.at : stored.firstAt,
+    lastAt: cmp(claim.at, stored.lastAt) > 0 ? claim.at : stored.lastAt,
+  };
+  return sameEventOrigin(joined, stored) ? stored : joined;
+}
+
+/** True when two event origin entries hold the same values. */
+export function sameEventOrigin(a: EventOriginEntry, b: EventOriginEntry): boolean {
+  return (
+    a.address === b.address &&
+    a.reason === b.reason &&
+    a.at === b.at &&
+    a.messageId === b.messageId &&
+    a.feedbackId === b.feedbackId &&
+    a.firstAt === b.firstAt &&
+    a.lastAt === b.lastAt
+  );
+}
+
+/** The order that picks the deciding event: a complaint over a bounce, then the later, then the greater ids and spelling. */
+function compareClaims(a: EventClaim, b: EventClaim): number {
+  const rank = (reason: SuppressionReason): number => (reason === 'COMPLAINT' ? 1 : 0);
+  return (
+    rank(a.reason) - rank(b.reason) ||
+    cmp(a.at, b.at) ||
+    cmp(a.feedbackId, b.feedbackId) ||
+    cmp(a.messageId, b.messageId) ||
+    cmp(a.address, b.address)
+  );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The reason every list should hold: COMPLAINT when any origin is a complaint, else BOUNCE; undefined: not wanted. */
@@ -167,11 +271,17 @@ export function planRegion(
   return { kind: 'add', address: spellingFor(item, copy), reason };
 }
 
-/** The spelling to write: the one our copy already used, else the one an origin region listed, else the key. */
+/**
+ * The spelling to write: the one our copy already used, else the one an origin region listed, else the one an event
+ * origin named, else the key.
+ */
 function spellingFor(item: SuppressionItem, copy: PropagatedEntry | undefined): string {
   if (copy) return copy.address;
   for (const [region, entry] of [...regionEntries(item)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (entry.status === 'LISTED' && !isPropagatedCopy(entry, item[propagatedAttribute(region)])) return entry.address;
+  }
+  for (const [region, entry] of [...eventEntries(item)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (isEventOrigin(item, region, entry)) return entry.address;
   }
   return item.address;
 }

@@ -2,8 +2,9 @@ import type { SyncMode, SyncSummary } from '../../client/sync-contract';
 import { canonicalAddress } from './address';
 
 /**
- * The records of the two tables, and the one place they are parsed from what DynamoDB returns. Readers never cast
- * a raw item: they get it from a table module (`suppression-table.ts`, `state-table.ts`), which parses it here.
+ * The records of the three tables, and the one place they are parsed from what DynamoDB returns. Readers never cast
+ * a raw item: they get it from a table module (`suppression-table.ts`, `state-table.ts`, `attribution-table.ts`),
+ * which parses it here.
  */
 
 /** Why SES suppresses an address. */
@@ -87,17 +88,63 @@ export function propagatedAttribute(region: string): PropagatedAttribute {
  */
 export const PROPAGATION_CLOCK_SKEW_MS = 5_000;
 
+/** Name of the attribute holding the origin SES events of one region give an address. */
+export type EventAttribute = `event:${string}`;
+
+/** Prefix of the per-region event origin attributes on a canonical item. */
+export const EVENT_ATTRIBUTE_PREFIX = 'event:';
+
+/** Name of the attribute that holds the event origin of `region`. */
+export function eventAttribute(region: string): EventAttribute {
+  return `${EVENT_ATTRIBUTE_PREFIX}${region}`;
+}
+
+/**
+ * What SES events of one region said of an address, stored under {@link eventAttribute}: a permanent bounce of the
+ * address (other than one SES reported because its lists already held it) or a complaint about it. The entry is the
+ * join of every event recorded for it (see `joinEventOrigin` in `origins.ts`), so it is the same whatever order the
+ * events arrived in and however often each did:
+ * - `reason`: COMPLAINT once any complaint was recorded (sticky), else BOUNCE;
+ * - `firstAt` / `lastAt`: the earliest and the latest event time;
+ * - `at`, `address`, `messageId`, `feedbackId`: those of the event that decides, the greatest in the order
+ *   (reason, time, feedbackId, messageId, address) with COMPLAINT above BOUNCE.
+ * Whether the entry is an origin is decided on read (`isEventOrigin` in `origins.ts`): not when `ssg unsuppress` ended the item's events
+ * after it (`eventsEndedAt`), nor when a full reconciliation found SES's own entry for it removed from that region's list.
+ */
+export interface EventOriginEntry {
+  /** The recipient as the deciding event named it (withdrawals and copies use this spelling when no other is known). */
+  readonly address: string;
+  readonly reason: SuppressionReason;
+  /** Time of the deciding event (its bounce or complaint timestamp), ISO-8601. */
+  readonly at: string;
+  readonly messageId: string;
+  readonly feedbackId: string;
+  /** Time of the earliest event recorded, ISO-8601. */
+  readonly firstAt: string;
+  /** Time of the latest event recorded, ISO-8601. */
+  readonly lastAt: string;
+}
+
+/**
+ * Attribute on a canonical item set by `ssg unsuppress`: SES events at or before this time (ISO-8601) are no
+ * origins, whenever they arrive (a queue backlog or a redrive after the unsuppress does not bring them back).
+ */
+export const EVENTS_ENDED_ATTRIBUTE = 'eventsEndedAt';
+
 /** One canonical suppression record, keyed by the canonical (trimmed, lower-cased) address. */
 export type SuppressionItem = {
   readonly address: string;
   /** Earliest time any source saw the address suppressed: the earliest SES LastUpdateTime, or a manual change. */
   readonly firstSeen?: string;
   readonly lastUpdated?: string;
-  /** The source of `firstSeen`: `ses:<region>`, `manual` or `import:<source>`. */
+  /** The source of `firstSeen`: `ses:<region>`, `event:<region>`, `manual` or `import:<source>`. */
   readonly origin?: string;
   readonly manual?: ManualEntry;
+  /** See {@link EVENTS_ENDED_ATTRIBUTE}. */
+  readonly eventsEndedAt?: string;
   readonly [region: RegionAttribute]: RegionEntry;
   readonly [propagated: PropagatedAttribute]: PropagatedEntry;
+  readonly [event: EventAttribute]: EventOriginEntry;
 };
 
 /** Partition key attribute of the suppression table. */
@@ -248,6 +295,90 @@ export interface RegionFreshness {
   readonly lastError?: { name: string; message: string; at: string };
 }
 
+/** Partition and sort key attributes of the attribution table, and its TTL attribute (epoch seconds). */
+export const ATTRIBUTION_PK = 'pk';
+export const ATTRIBUTION_SK = 'sk';
+export const ATTRIBUTION_TTL_ATTRIBUTE = 'expiresAt';
+
+/** Who sent: the dimensions of one day's counters (besides the day). Absent: the event did not say. */
+export interface SenderKey {
+  readonly region: string;
+  /** The sending identity (from `mail.sourceArn`), else the canonical From address (`mail.source`). */
+  readonly sender: string;
+  /** `ses:caller-identity`: the IAM identity that called SES. */
+  readonly callerIdentity?: string;
+  /** `ses:source-ip`: the address the call to SES came from. */
+  readonly sourceIp?: string;
+  /** `ses:configuration-set`. */
+  readonly configurationSet?: string;
+}
+
+/**
+ * The counters of one sender and day, each a number of recipients:
+ * - `sends`, `rejects`: recipients of the messages SES accepted (Send) or rejected (Reject);
+ * - `deliveries`: recipients SES delivered to;
+ * - `permanentBounces`: permanent bounces, except those below;
+ * - `transientBounces`: transient and undetermined bounces;
+ * - `sendsToSuppressed`: bounces SES reported because a suppression list held the recipient (subtype
+ *   `OnAccountSuppressionList`, the account's list, or `Suppressed`, SES's global list): SES did not try them;
+ * - `complaints`: complaints, except `suppressedComplaints`: complaints of subtype `OnAccountSuppressionList` (SES
+ *   did not send the message).
+ */
+export const COUNTER_NAMES = [
+  'sends',
+  'deliveries',
+  'rejects',
+  'permanentBounces',
+  'transientBounces',
+  'sendsToSuppressed',
+  'complaints',
+  'suppressedComplaints',
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/** Increments of some counters. */
+export type CounterIncrements = Partial<Record<CounterName, number>>;
+
+/** The counters of one sender on one day (UTC, `YYYY-MM-DD`), as stored in the attribution table. */
+export interface SenderDayCounters extends SenderKey {
+  readonly day: string;
+  readonly counts: Readonly<Record<CounterName, number>>;
+}
+
+/** Prefix of the partition key of a day's counter items. */
+export const COUNTER_PK_PREFIX = 'day#';
+
+/** Key of the counter item of `sender` on `day`; the sort key's parts are escaped so none can contain the separator. */
+export function counterKey(day: string, sender: SenderKey): { pk: string; sk: string } {
+  const part = (value: string | undefined): string => (value ?? '').replaceAll('%', '%25').replaceAll('|', '%7C');
+  return {
+    pk: `${COUNTER_PK_PREFIX}${day}`,
+    sk: `counter#${[sender.region, sender.sender, sender.callerIdentity, sender.sourceIp, sender.configurationSet].map(part).join('|')}`,
+  };
+}
+
+/** Key of the item that records one event as counted; `eventKey` is a digest, never an address. */
+export function countedEventKey(eventKey: string): { pk: string; sk: string } {
+  return { pk: `event#${eventKey}`, sk: 'counted' };
+}
+
+/** Parses a counter item of the attribution table. */
+export function parseSenderDayCounters(raw: Record<string, unknown>): SenderDayCounters {
+  const what = 'attribution counters';
+  const counts = {} as Record<CounterName, number>;
+  for (const name of COUNTER_NAMES) {
+    const value = raw[name] ?? 0;
+    if (typeof value !== 'number') throw new RecordError(what, name, value);
+    counts[name] = value;
+  }
+  const optional: Record<string, string> = {};
+  for (const name of ['callerIdentity', 'sourceIp', 'configurationSet'] as const) {
+    const value = optStr(raw, name, what);
+    if (value !== undefined) optional[name] = value;
+  }
+  return { day: str(raw, 'day', what), region: str(raw, 'region', what), sender: str(raw, 'sender', what), ...optional, counts };
+}
+
 /** What an operator did to an address. */
 export type AuditAction = 'suppress' | 'unsuppress' | 'import';
 
@@ -287,13 +418,14 @@ export class RecordError extends Error {
 export function parseSuppressionItem(raw: Record<string, unknown>): SuppressionItem {
   const what = 'canonical item';
   const item: Record<string, unknown> = { address: str(raw, SUPPRESSION_KEY, what) };
-  for (const name of ['firstSeen', 'lastUpdated', 'origin'] as const) {
+  for (const name of ['firstSeen', 'lastUpdated', 'origin', EVENTS_ENDED_ATTRIBUTE] as const) {
     const value = optStr(raw, name, what);
     if (value !== undefined) item[name] = value;
   }
   for (const [name, value] of Object.entries(raw)) {
     if (name.startsWith(REGION_ATTRIBUTE_PREFIX)) item[name] = parseRegionEntry(value, `${what} ${name}`);
     else if (name.startsWith(PROPAGATED_ATTRIBUTE_PREFIX)) item[name] = parsePropagatedEntry(value, `${what} ${name}`);
+    else if (name.startsWith(EVENT_ATTRIBUTE_PREFIX)) item[name] = parseEventOriginEntry(value, `${what} ${name}`);
   }
   if (raw[MANUAL_ATTRIBUTE] !== undefined) item[MANUAL_ATTRIBUTE] = parseManualEntry(raw[MANUAL_ATTRIBUTE]);
   return item as unknown as SuppressionItem;
@@ -427,6 +559,29 @@ export function parsePropagatedEntry(value: unknown, what = 'propagated copy'): 
     entry.attempts = raw.attempts;
   }
   return entry as unknown as PropagatedEntry;
+}
+
+/** Parses the event origin of one region of a canonical item. */
+export function parseEventOriginEntry(value: unknown, what = 'event origin'): EventOriginEntry {
+  const raw = obj(value, what);
+  return {
+    address: str(raw, 'address', what),
+    reason: oneOf(raw, 'reason', REASONS, what),
+    at: str(raw, 'at', what),
+    messageId: str(raw, 'messageId', what),
+    feedbackId: str(raw, 'feedbackId', what),
+    firstAt: str(raw, 'firstAt', what),
+    lastAt: str(raw, 'lastAt', what),
+  };
+}
+
+/** The event origin entries of a canonical item, by region. */
+export function eventEntries(item: SuppressionItem): Map<string, EventOriginEntry> {
+  const entries = new Map<string, EventOriginEntry>();
+  for (const [name, value] of Object.entries(item)) {
+    if (name.startsWith(EVENT_ATTRIBUTE_PREFIX)) entries.set(name.slice(EVENT_ATTRIBUTE_PREFIX.length), value as EventOriginEntry);
+  }
+  return entries;
 }
 
 /** Parses an audit-trail item (its table keys already removed). */

@@ -1,6 +1,10 @@
 import { BatchExecuteStatementCommand, type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type BatchGetOptions, batchGetByKey } from './batch';
+import { type EventClaim, joinEventOrigin } from './origins';
 import {
+  EVENTS_ENDED_ATTRIBUTE,
+  type EventOriginEntry,
+  eventAttribute,
   MANUAL_ATTRIBUTE,
   type ManualEntry,
   type PropagatedEntry,
@@ -25,7 +29,8 @@ import { isConditionFailure } from './state-table';
  * | the sync, per page | `region:<region>`, `firstSeen`, `origin`, `lastUpdated` | {@link SuppressionTable.putRegionEntry}: UpdateItem conditional on the entry being older and `firstSeen` later; re-read and retried on a failed condition |
  * | the sync's full-pass sweep | `region:<region>.status/removedAt` | {@link SuppressionTable.markRegionRemoved}: UpdateItem conditional on still LISTED and older than the pass |
  * | propagation into a region (`propagation.ts`) | `propagated:<region>`; `region:<region>.status/removedAt` of a copy it withdrew | {@link SuppressionTable.putPropagated} (only on an existing item); {@link SuppressionTable.markRegionRemoved} |
- * | manual operations (`manual.ts`: suppress, unsuppress, import) | `manual`, `region:<region>.status/removedAt`, `firstSeen`, `origin` | {@link SuppressionTable.manualUpdate} inside a TransactWriteItems with the audit entry, conditional on the manual entry read |
+ * | manual operations (`manual.ts`: suppress, unsuppress, import) | `manual`, `region:<region>.status/removedAt`, `propagated:<region>`, `eventsEndedAt` (unsuppress), `firstSeen`, `origin` | {@link SuppressionTable.manualUpdate} inside a TransactWriteItems with the audit entry, conditional on the manual entry read |
+ * | event ingestion (`lambdas/events`) | `event:<region>`, `firstSeen`, `origin`, `lastUpdated` (creates the item when absent) | {@link SuppressionTable.putEventOrigin}: UpdateItem conditional on the entry and `eventsEndedAt` being what was read and `firstSeen` later; re-read and retried on a failed condition |
  *
  * Readers: the guard ({@link SuppressionTable.getMany}), the sync ({@link SuppressionTable.readRegionEntries},
  * {@link SuppressionTable.scanListed}), the CLI ({@link SuppressionTable.get}, {@link SuppressionTable.scanPages}).
@@ -263,6 +268,84 @@ export class SuppressionTable {
     }
   }
 
+  /**
+   * Records what one SES event of `region` says of `key` (a canonical address): joins `claim` into the item's
+   * `event:<region>` entry ({@link joinEventOrigin}) and moves `firstSeen` (with `origin` `event:<region>`) earlier
+   * when the claim is earlier, creating the item when there is none. The write is conditional on the entry and
+   * `eventsEndedAt` being exactly as read and on `firstSeen` being later (equal: on `origin` sorting after ours, so
+   * ties end the same whatever the order); when the condition fails the item is read again and the join redone. So the
+   * same event twice writes nothing the second time, and any order of the same events leaves the same item. False
+   * when nothing needed writing. `now` is the item's `lastUpdated`.
+   */
+  async putEventOrigin(key: string, region: string, claim: EventClaim, now: string): Promise<boolean> {
+    const attr = eventAttribute(region);
+    const origin = `event:${region}`;
+    for (let attempt = 0; attempt < MAX_REGION_WRITE_ATTEMPTS; attempt++) {
+      const view = await this.readEventView(key, attr);
+      const next = joinEventOrigin(view.entry, claim, view.endedAt);
+      const writeEntry = next !== undefined && next !== view.entry;
+      const writeFirstSeen =
+        writeEntry &&
+        (view.firstSeen === undefined || claim.at < view.firstSeen || (claim.at === view.firstSeen && (view.origin ?? '') > origin));
+      if (!writeEntry) return false;
+      const sets = ['#e = :entry', 'lastUpdated = :now'];
+      const names: Record<string, string> = { '#e': attr, '#ended': EVENTS_ENDED_ATTRIBUTE };
+      const values: Record<string, unknown> = { ':entry': next, ':now': now };
+      const conditions = [view.raw === undefined ? 'attribute_not_exists(#e)' : '#e = :before'];
+      if (view.raw !== undefined) values[':before'] = view.raw;
+      if (view.endedAt === undefined) conditions.push('attribute_not_exists(#ended)');
+      else {
+        conditions.push('#ended = :ended');
+        values[':ended'] = view.endedAt;
+      }
+      if (writeFirstSeen) {
+        sets.push('firstSeen = :first', 'origin = :origin');
+        conditions.push(
+          '(attribute_not_exists(firstSeen) OR firstSeen > :first OR (firstSeen = :first AND (attribute_not_exists(origin) OR origin > :origin)))',
+        );
+        Object.assign(values, { ':first': claim.at, ':origin': origin });
+      }
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [SUPPRESSION_KEY]: key },
+            UpdateExpression: `SET ${sets.join(', ')}`,
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    throw new Error(`the canonical item of a ${region} event kept changing: ${MAX_REGION_WRITE_ATTEMPTS} conditional writes failed`);
+  }
+
+  /** One region's event origin (parsed, and as stored), `eventsEndedAt`, `firstSeen` and `origin` of one item, read consistently. */
+  private async readEventView(key: string, attr: string): Promise<EventView> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [SUPPRESSION_KEY]: key },
+        ProjectionExpression: '#key, #e, #ended, firstSeen, origin',
+        ExpressionAttributeNames: { '#key': SUPPRESSION_KEY, '#e': attr, '#ended': EVENTS_ENDED_ATTRIBUTE },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return {};
+    const item = parseSuppressionItem(out.Item);
+    return {
+      raw: out.Item[attr],
+      entry: item[attr as `event:${string}`],
+      endedAt: item.eventsEndedAt,
+      firstSeen: item.firstSeen,
+      origin: item.origin,
+    };
+  }
+
   /** One Scan page of whole canonical items, from `startKey`; `nextKey` continues the scan. */
   async scanItems(
     startKey: Record<string, unknown> | undefined,
@@ -344,6 +427,16 @@ export interface NewRegionItem {
   readonly entry: RegionEntry;
   /** The earliest LastUpdateTime the region listed for the address: the new item's `firstSeen`. */
   readonly earliest: string;
+}
+
+/** What {@link SuppressionTable.putEventOrigin} reads before joining an event in. */
+interface EventView {
+  /** The entry exactly as stored, for the write's condition (parsing may drop attributes a later version adds). */
+  readonly raw?: unknown;
+  readonly entry?: EventOriginEntry;
+  readonly endedAt?: string;
+  readonly firstSeen?: string;
+  readonly origin?: string;
 }
 
 /** What the sync needs to know of an item before writing a region's entry. */
