@@ -8,20 +8,27 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SES_EVENT_BUS_NAME } from '../lambdas/domain/names';
+import { writeEnvironment } from '../lambdas/domain/settings';
+import { EVENTS_ENVIRONMENT } from '../lambdas/events/settings';
 import { ServiceFunction } from './service-function';
 import { sesEventPattern } from './ses-event-forwarding';
+import { grantEventIngester } from './tables';
 
 /** Props of {@link EventIngestion}. */
 export interface EventIngestionProps {
   /** The canonical suppression table: bounces and complaints become origins there. */
-  readonly suppressionTable: dynamodb.ITable;
+  readonly table: dynamodb.ITable;
   /** The sender attribution counters. */
   readonly attributionTable: dynamodb.ITable;
-  /** Environment of the ingestion function (table names and settings), as its settings module writes it. */
-  readonly environment: Record<string, string>;
-  /** Grants the function what it needs on the tables. */
-  readonly grantTables: (grantee: ServiceFunction) => void;
+  /** Days a day's sender counters are kept. */
+  readonly retentionDays: number;
 }
+
+/**
+ * Days an event stays recorded as counted: longer than the dead-letter queue keeps a message (14 days), so a
+ * redriven message is not counted twice.
+ */
+export const EVENT_DEDUPE_TTL_DAYS = 15;
 
 /** Receives a message this many times before it goes to the dead-letter queue. */
 export const INGESTION_MAX_RECEIVES = 5;
@@ -75,9 +82,14 @@ export class EventIngestion extends Construct {
       handler: 'handler',
       description: 'Records SES bounces and complaints as suppression origins and counts sends per sender',
       timeout,
-      environment: props.environment,
+      environment: writeEnvironment(EVENTS_ENVIRONMENT, {
+        suppressionTable: props.table.tableName,
+        attributionTable: props.attributionTable.tableName,
+        dedupeTtlDays: EVENT_DEDUPE_TTL_DAYS,
+        retentionDays: props.retentionDays,
+      }),
     });
-    props.grantTables(this.function);
+    grantEventIngester(props, this.function);
     this.function.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 25, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true }),
     );

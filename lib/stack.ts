@@ -3,6 +3,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { ServiceConfig } from './config';
+import { EventIngestion } from './event-ingestion';
 import { OperatorPolicy } from './operator-policy';
 import { PreSendGuard } from './pre-send-guard';
 import { importBucketPattern } from './regional-stack';
@@ -23,6 +24,8 @@ export class SesSuppressionGuardStack extends Stack {
   public readonly sync: SuppressionSync;
   public readonly guard: PreSendGuard;
   public readonly operatorPolicy: OperatorPolicy;
+  /** The home end of the SES event plumbing, unless events are off. */
+  public readonly events?: EventIngestion;
 
   constructor(scope: Construct, id: string, props: SesSuppressionGuardStackProps) {
     super(scope, id, props);
@@ -65,9 +68,18 @@ export class SesSuppressionGuardStack extends Stack {
       regions: config.regions,
     });
 
+    if (config.events === 'on') {
+      this.events = new EventIngestion(this, 'Events', {
+        table: this.tables.table,
+        attributionTable: this.tables.attributionTable,
+        retentionDays: config.attributionRetentionDays,
+      });
+    }
+
     if (config.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
-      for (const alarm of this.sync.alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
+      for (const alarm of [...this.sync.alarms, ...(this.events?.alarms ?? [])])
+        alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
     }
 
     new CfnOutput(this, 'SuppressionTableName', { value: this.tables.table.tableName, description: 'Canonical suppression table' });
@@ -94,6 +106,21 @@ export class SesSuppressionGuardStack extends Stack {
       description:
         "Customer-managed policy with what the operator CLI (ssg) needs; attach it to the operators' role, group or permission set",
     });
+    if (this.events) {
+      new CfnOutput(this, 'EventIngestionFunctionName', {
+        value: this.events.function.functionName,
+        description: "Ingests SES events from the queue the regions' forwarding rules fill (SQS event source)",
+      });
+      new CfnOutput(this, 'EventBusArn', { value: this.events.bus.eventBusArn, description: "Receives every region's SES events" });
+      new CfnOutput(this, 'EventDeadLetterQueueUrl', {
+        value: this.events.deadLetterQueue.queueUrl,
+        description: 'SES events that could not be ingested',
+      });
+      new CfnOutput(this, 'AttributionTableName', {
+        value: this.tables.attributionTable.tableName,
+        description: 'Daily send counters per sender',
+      });
+    }
     new CfnOutput(this, 'SyncDeadLetterQueueUrl', { value: this.sync.deadLetterQueue.queueUrl, description: 'Failed sync invocations' });
   }
 }

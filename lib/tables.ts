@@ -99,7 +99,7 @@ export interface EventTableRefs extends TableRefs {
  * with a TransactWriteItems of a conditional PutItem (the event counted) and an UpdateItem (the counters). Nothing
  * else: no scans, no deletes, no sync state.
  */
-export function grantEventIngester(tables: EventTableRefs, grantee: iam.IGrantable): void {
+export function grantEventIngester(tables: Pick<EventTableRefs, 'table' | 'attributionTable'>, grantee: iam.IGrantable): void {
   tables.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
   tables.attributionTable.grant(grantee, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
 }
