@@ -16,6 +16,8 @@ import { type LambdaApi, startLambdaApi } from './lambda-api';
 import { LocalLambda } from './lambda-runtime';
 import { type LocalS3, startLocalS3 } from './s3-local';
 import { SesEmulator } from './ses-emulator';
+import { createSesResourcesFromTemplates } from './ses-resources';
+import { LocalSqsEventSource, matchesPattern, sqsEventSourcesFromTemplate } from './sqs-event-source';
 import { readStackTemplates, readTemplate, synthesize, type Template } from './synth';
 import {
   type BucketNames,
@@ -85,6 +87,11 @@ export interface LocalEnvironment extends LocalEnvironmentDescription {
   readonly awsEnv: Record<string, string>;
   /** Where the environment is described, if anywhere. */
   readonly envFile: string | undefined;
+  /**
+   * The template's SQS event sources (the SES event queue): the emulator's SES events, as the regions' forwarding
+   * rules and the home bus's rule deliver them, go through these into their functions.
+   */
+  readonly eventSources: LocalSqsEventSource[];
   stop(): Promise<void>;
 }
 
@@ -119,6 +126,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       requestsPerSecond: options.sesRequestsPerSecond ?? 1,
       seed: options.seed ?? 7,
       s3Endpoint: s3.endpoint,
+      accountId: LOCAL_ACCOUNT_ID,
     });
     stops.push(() => ses.stop());
     const buckets = await createStackBuckets(outdir, s3.endpoint);
@@ -150,6 +158,24 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     stops.push(() => lambdaApi.stop());
     awsEnv.AWS_ENDPOINT_URL_LAMBDA = lambdaApi.endpoint;
 
+    // The regional stacks' configuration sets and event destinations, and the path of SES events into the home
+    // region's queue and its function.
+    createSesResourcesFromTemplates(ses, readStackTemplates(outdir, LOCAL_HOME_REGION), LOCAL_ACCOUNT_ID);
+    const eventSources: LocalSqsEventSource[] = [];
+    for (const config of sqsEventSourcesFromTemplate(template)) {
+      const fn = functions[config.functionLogicalId];
+      if (!fn) continue;
+      const source = new LocalSqsEventSource(config, (event) => fn.invoke(event), LOCAL_HOME_REGION, LOCAL_ACCOUNT_ID);
+      const unsubscribe = ses.events.subscribe((event) => {
+        if (matchesPattern(event, config.eventPattern)) source.send(JSON.stringify(event));
+      });
+      stops.push(async () => {
+        unsubscribe();
+        await source.stop();
+      });
+      eventSources.push(source);
+    }
+
     const outputs: Record<string, string> = {};
     for (const [name, output] of Object.entries(template.Outputs ?? {})) {
       const ref = (output.Value as { Ref?: string } | undefined)?.Ref;
@@ -169,7 +195,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       pid: process.pid,
     };
     if (envFile !== undefined) writeEnvironmentFile(envFile, description);
-    return { ...description, credentials: localCredentials(), ses, s3, buckets, tables, template, awsEnv, envFile, stop };
+    return { ...description, credentials: localCredentials(), ses, s3, buckets, tables, template, awsEnv, envFile, eventSources, stop };
   } catch (error) {
     await stop();
     throw error;
