@@ -12,7 +12,16 @@ export interface PropagationEvent {
   readonly mode: 'propagate';
   /** Compute and report what would change, write nothing (as the `report` setting). @default false */
   readonly dryRun?: boolean;
+  /**
+   * Converge only these addresses (at most {@link MAX_TARGETED_ADDRESSES}), one SES call each, without scanning the
+   * table or touching the checkpoint of a full run: what event ingestion asks for when a bounce or complaint gives an
+   * address a new origin. @default every address (a full run)
+   */
+  readonly addresses?: readonly string[];
 }
+
+/** The most addresses one targeted propagation invocation takes. */
+export const MAX_TARGETED_ADDRESSES = 500;
 
 /** Summary of one propagation run into a region (returned by a `propagate` invocation, and within a sync's summary). */
 export interface PropagationSummary {

@@ -1,16 +1,17 @@
 import * as path from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SES_EVENT_BUS_NAME } from '../lambdas/domain/names';
 import { writeEnvironment } from '../lambdas/domain/settings';
-import { EVENTS_ENVIRONMENT } from '../lambdas/events/settings';
-import { ServiceFunction } from './service-function';
+import { EVENTS_ENVIRONMENT, NO_PROPAGATION_FUNCTION } from '../lambdas/events/settings';
+import { logicalId, ServiceFunction } from './service-function';
 import { sesEventPattern } from './ses-event-forwarding';
 import { grantEventIngester } from './tables';
 
@@ -22,6 +23,11 @@ export interface EventIngestionProps {
   readonly attributionTable: dynamodb.ITable;
   /** Days a day's sender counters are kept. */
   readonly retentionDays: number;
+  /**
+   * Where a new origin is propagated at once (propagation `enforce`): the function (invoked asynchronously with the
+   * addresses) and the regions. Omitted: the scheduled runs propagate it.
+   */
+  readonly propagation?: { readonly function: lambda.IFunction; readonly regions: readonly string[] };
 }
 
 /**
@@ -87,8 +93,19 @@ export class EventIngestion extends Construct {
         attributionTable: props.attributionTable.tableName,
         dedupeTtlDays: EVENT_DEDUPE_TTL_DAYS,
         retentionDays: props.retentionDays,
+        propagationFunction: props.propagation?.function.functionName ?? NO_PROPAGATION_FUNCTION,
+        // Read only with a function to invoke; the variable is never empty.
+        propagateTo: props.propagation?.regions ?? [Stack.of(this).region],
       }),
     });
+    if (props.propagation) {
+      const target = props.propagation.function;
+      target.grantInvoke(this.function);
+      Validations.of(this.function.executionRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId(target.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason: 'grantInvoke also covers versions and aliases of the propagation function (its ARN with ":*"); no other function is reachable.',
+      });
+    }
     grantEventIngester(props, this.function);
     this.function.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 25, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true }),

@@ -73,6 +73,7 @@ export class SesSuppressionGuardStack extends Stack {
         table: this.tables.table,
         attributionTable: this.tables.attributionTable,
         retentionDays: config.attributionRetentionDays,
+        ...(config.propagation === 'enforce' ? { propagation: { function: this.sync.syncFunction, regions: config.propagateTo } } : {}),
       });
     }
 

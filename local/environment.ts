@@ -92,6 +92,8 @@ export interface LocalEnvironment extends LocalEnvironmentDescription {
    * rules and the home bus's rule deliver them, go through these into their functions.
    */
   readonly eventSources: LocalSqsEventSource[];
+  /** The local Lambda API (`asyncIdle` waits for asynchronous invocations, such as targeted propagation). */
+  readonly lambdaApi: LambdaApi;
   stop(): Promise<void>;
 }
 
@@ -146,7 +148,11 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     };
     // Functions' environment may refer to the home stack's buckets as well as its tables.
     const refs = { ...tables, ...buckets[STACK_NAME] };
+    // The API first, so that functions that invoke functions (event ingestion starts propagation) know its endpoint.
     const functions: Record<string, LocalLambda> = {};
+    const lambdaApi: LambdaApi = await startLambdaApi({ functions, port: options.lambdaPort });
+    stops.push(() => lambdaApi.stop());
+    awsEnv.AWS_ENDPOINT_URL_LAMBDA = lambdaApi.endpoint;
     for (const [logicalId, resource] of Object.entries(template.Resources)) {
       if (resource.Type !== 'AWS::Lambda::Function' || typeof resource.Properties?.Code?.S3Key !== 'string') continue;
       const bundle = functionBundle(template, outdir, logicalId, refs);
@@ -154,9 +160,6 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       stops.push(() => fn.stop());
       functions[logicalId] = fn;
     }
-    const lambdaApi: LambdaApi = await startLambdaApi({ functions, port: options.lambdaPort });
-    stops.push(() => lambdaApi.stop());
-    awsEnv.AWS_ENDPOINT_URL_LAMBDA = lambdaApi.endpoint;
 
     // The regional stacks' configuration sets and event destinations, and the path of SES events into the home
     // region's queue and its function.
@@ -195,7 +198,20 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       pid: process.pid,
     };
     if (envFile !== undefined) writeEnvironmentFile(envFile, description);
-    return { ...description, credentials: localCredentials(), ses, s3, buckets, tables, template, awsEnv, envFile, eventSources, stop };
+    return {
+      ...description,
+      credentials: localCredentials(),
+      ses,
+      s3,
+      buckets,
+      tables,
+      template,
+      awsEnv,
+      envFile,
+      eventSources,
+      lambdaApi,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

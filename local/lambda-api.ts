@@ -6,8 +6,16 @@ import { type LocalLambda, MAX_REQUEST_PAYLOAD_BYTES, RequestTooLargeError } fro
 export interface LambdaApi {
   readonly endpoint: string;
   readonly port: number;
+  /** Resolves when every asynchronous (`Event`) invocation accepted so far has finished, retries included. */
+  asyncIdle(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The largest payload of an asynchronous invocation Lambda accepts (1 MB). */
+export const MAX_ASYNC_PAYLOAD_BYTES = 1024 * 1024;
+
+/** Attempts of an asynchronous invocation whose function fails: the first and Lambda's default 2 retries. */
+export const ASYNC_ATTEMPTS = 3;
 
 /** Options for {@link startLambdaApi}. */
 export interface LambdaApiOptions {
@@ -22,14 +30,16 @@ export interface LambdaApiOptions {
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
 /**
- * Serves `POST /2015-03-31/functions/{FunctionName}/invocations` (RequestResponse) for local bundles. A handler
+ * Serves `POST /2015-03-31/functions/{FunctionName}/invocations` (RequestResponse, and Event: accepted with 202 and
+ * run in the background, tried up to {@link ASYNC_ATTEMPTS} times) for local bundles. A handler
  * error answers 200 with `X-Amz-Function-Error: Unhandled` and `{errorType, errorMessage}`, as Lambda does; so do a
  * timeout (`Sandbox.Timedout`) and a response over 6 MB (`Function.ResponseSizeTooLarge`). A request body over
  * 6 MB is refused with 413 `RequestEntityTooLargeException` before the function runs.
  */
 export async function startLambdaApi(options: LambdaApiOptions): Promise<LambdaApi> {
+  const pending = new Set<Promise<void>>();
   const server: Server = createServer((req, res) => {
-    handle(req, res, options.functions).catch((error: Error) => sendError(res, 500, 'ServiceException', error.message));
+    handle(req, res, options.functions, pending).catch((error: Error) => sendError(res, 500, 'ServiceException', error.message));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -39,6 +49,9 @@ export async function startLambdaApi(options: LambdaApiOptions): Promise<LambdaA
   return {
     endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,
+    asyncIdle: async () => {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -47,7 +60,12 @@ export async function startLambdaApi(options: LambdaApiOptions): Promise<LambdaA
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, functions: Record<string, LocalLambda>): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  functions: Record<string, LocalLambda>,
+  pending: Set<Promise<void>>,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const match = INVOKE_PATH.exec(url.pathname);
   if (!match || req.method !== 'POST') {
@@ -64,12 +82,30 @@ async function handle(req: IncomingMessage, res: ServerResponse, functions: Reco
       `Function not found: ${requested} (local functions: ${Object.keys(functions).join(', ')})`,
     );
   const invocationType = req.headers['x-amz-invocation-type'] ?? 'RequestResponse';
+  if (invocationType === 'Event') {
+    // Accepted at once (202), run in the background; a failed invocation is tried again, as Lambda does (locally
+    // after a second rather than Lambda's minutes).
+    const body = await readBody(req, MAX_ASYNC_PAYLOAD_BYTES);
+    if (body === undefined)
+      return sendError(res, 413, 'RequestEntityTooLargeException', 'the asynchronous invocation payload is over 1 MB');
+    res.writeHead(202, { 'content-type': 'application/json' }).end();
+    const run = (async () => {
+      for (let attempt = 1; attempt <= ASYNC_ATTEMPTS; attempt++) {
+        const outcome = await fn.invokeJson(body.length ? body : '{}').catch((error: Error) => ({ error }));
+        if (!outcome.error) return;
+        if (attempt < ASYNC_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    })();
+    pending.add(run);
+    void run.finally(() => pending.delete(run));
+    return;
+  }
   if (invocationType !== 'RequestResponse') {
     return sendError(
       res,
       400,
       'InvalidParameterValueException',
-      `only RequestResponse invocations are served locally, got ${invocationType}`,
+      `only RequestResponse and Event invocations are served locally, got ${invocationType}`,
     );
   }
   const body = await readBody(req, MAX_REQUEST_PAYLOAD_BYTES);

@@ -137,7 +137,10 @@ export function functionBundle(template: Template, outdir: string, logicalIdPref
   if (dot < 1) throw new Error(`function ${logicalId} has an invalid Handler ${JSON.stringify(handler)}`);
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries((resource.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>)) {
-    environment[name] = resolveValue(value, tables, `${logicalId}.Environment.${name}`);
+    // A function's name is its logical ID locally: the local Lambda API serves every function by it.
+    const ref = (value as { Ref?: string } | null)?.Ref;
+    environment[name] =
+      ref && template.Resources[ref]?.Type === 'AWS::Lambda::Function' ? ref : resolveValue(value, tables, `${logicalId}.Environment.${name}`);
   }
   return {
     logicalId,

@@ -120,7 +120,14 @@ describe('Handler: cold start', () => {
       'events',
       '../lambdas/events/handler',
       EVENTS_NAMES,
-      writeEnvironment(EVENTS_ENVIRONMENT, { suppressionTable: 's', attributionTable: 'a', dedupeTtlDays: 35, retentionDays: 400 }),
+      writeEnvironment(EVENTS_ENVIRONMENT, {
+        suppressionTable: 's',
+        attributionTable: 'a',
+        dedupeTtlDays: 35,
+        retentionDays: 400,
+        propagationFunction: 'none',
+        propagateTo: ['us-east-1'],
+      }),
       'ATTRIBUTION_TABLE_NAME',
     ],
   ])('of the %s fails loudly, naming a variable the deployment lacks', (_fn, module, names, environment, missing) => {

@@ -1,14 +1,16 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { MAX_TARGETED_ADDRESSES, type PropagationEvent } from '../../client/sync-contract';
 import { AttributionTable } from '../domain/attribution-table';
 import { documentClient } from '../domain/clients';
 import { readEnvironment } from '../domain/settings';
 import { SuppressionTable } from '../domain/suppression-table';
 import { EventError, type IngestedEventType, parseEventBody } from './event';
 import { type IngestionDeps, ingestEvent } from './ingest';
-import { EVENTS_ENVIRONMENT, EVENTS_METRICS, EVENTS_SERVICE_NAME } from './settings';
+import { EVENTS_ENVIRONMENT, EVENTS_METRICS, EVENTS_SERVICE_NAME, NO_PROPAGATION_FUNCTION } from './settings';
 
 const settings = readEnvironment(EVENTS_ENVIRONMENT);
 const logger = new Logger({ serviceName: EVENTS_SERVICE_NAME });
@@ -23,6 +25,33 @@ const deps: IngestionDeps = {
   now: () => new Date(),
 };
 const processor = new BatchProcessor(EventType.SQS);
+const lambda = settings.propagationFunction === NO_PROPAGATION_FUNCTION ? undefined : new LambdaClient({});
+
+/**
+ * Starts a targeted propagation of `keys` into every propagateTo region (asynchronous invocations, so the batch does
+ * not wait for SES's pacing). An invocation that cannot be started is logged and counted, not retried: the
+ * scheduled and post-sync runs propagate every origin anyway, only later.
+ */
+async function startPropagation(keys: readonly string[]): Promise<void> {
+  if (!lambda || keys.length === 0) return;
+  const calls: Promise<unknown>[] = [];
+  for (const region of settings.propagateTo) {
+    for (let i = 0; i < keys.length; i += MAX_TARGETED_ADDRESSES) {
+      const payload: PropagationEvent = { region, mode: 'propagate', addresses: keys.slice(i, i + MAX_TARGETED_ADDRESSES) };
+      calls.push(
+        lambda
+          .send(
+            new InvokeCommand({ FunctionName: settings.propagationFunction, InvocationType: 'Event', Payload: JSON.stringify(payload) }),
+          )
+          .catch((error: unknown) => {
+            logger.error('targeted propagation not started', { region, count: payload.addresses?.length, error: error as Error });
+            metrics.addMetric(EVENTS_METRICS.names.propagationNotStarted, MetricUnit.Count, 1);
+          }),
+      );
+    }
+  }
+  await Promise.all(calls);
+}
 
 /**
  * SQS entry point of the events queue (an event source mapping with `ReportBatchItemFailures`): each message is one
@@ -33,8 +62,9 @@ const processor = new BatchProcessor(EventType.SQS);
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
   const ingested = new Map<IngestedEventType, number>();
+  const newOrigins = new Set<string>();
   try {
-    return await processPartialResponse(
+    const response = await processPartialResponse(
       event,
       async (record: SQSRecord): Promise<void> => {
         let parsed: ReturnType<typeof parseEventBody>;
@@ -62,12 +92,15 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
         }
         ingested.set(parsed.type, (ingested.get(parsed.type) ?? 0) + 1);
         if (outcome.originsRecorded > 0) metrics.addMetric(EVENTS_METRICS.names.originsRecorded, MetricUnit.Count, outcome.originsRecorded);
+        for (const key of outcome.originKeys) newOrigins.add(key);
         metrics.addMetric(EVENTS_METRICS.names.ingestionAge, MetricUnit.Milliseconds, Math.max(0, Date.now() - Date.parse(parsed.at)));
         if (!outcome.counted) logger.debug('duplicate SES event, counted before', { id: parsed.event.id, type: parsed.type });
       },
       processor,
       { context },
     );
+    await startPropagation([...newOrigins]);
+    return response;
   } finally {
     // One count per event type (at most five metric sets), instead of one metric set per record.
     for (const [type, count] of ingested) {

@@ -146,6 +146,8 @@ export interface IngestionDeps {
 export interface IngestionOutcome {
   /** Origins written (an origin the event did not change is not counted). */
   readonly originsRecorded: number;
+  /** Canonical keys of the addresses whose origin the event wrote: the addresses to propagate now. */
+  readonly originKeys: readonly string[];
   /** False when the event had been counted before (a duplicate). */
   readonly counted: boolean;
 }
@@ -157,16 +159,16 @@ export interface IngestionOutcome {
 export async function ingestEvent(parsed: SesEvent, deps: IngestionDeps): Promise<IngestionOutcome> {
   const plan = planIngestion(parsed);
   const now = deps.now();
-  let originsRecorded = 0;
+  const originKeys: string[] = [];
   for (const { key, claim } of plan.origins) {
-    if (await deps.suppression.putEventOrigin(key, plan.region, claim, now.toISOString())) originsRecorded++;
+    if (await deps.suppression.putEventOrigin(key, plan.region, claim, now.toISOString())) originKeys.push(key);
   }
   const dayStart = Date.parse(`${plan.day}T00:00:00.000Z`) / 1000;
   const counted = await deps.attribution.countOnce(plan.eventKey, plan.day, plan.sender, plan.increments, {
     countedUntil: Math.floor(now.getTime() / 1000) + Math.round(deps.dedupeTtlDays * DAY_SECONDS),
     countersUntil: dayStart + Math.round((deps.retentionDays + 1) * DAY_SECONDS),
   });
-  return { originsRecorded, counted };
+  return { originsRecorded: originKeys.length, originKeys, counted };
 }
 
 const DAY_SECONDS = 86_400;

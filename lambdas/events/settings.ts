@@ -1,5 +1,5 @@
 import { METRICS_NAMESPACE } from '../domain/names';
-import { positiveNumberVariable, stringVariable } from '../domain/settings';
+import { positiveNumberVariable, regionListVariable, stringVariable } from '../domain/settings';
 
 /**
  * The event ingestion function's runtime contract. It reads these environment variables, all required (the
@@ -11,6 +11,8 @@ import { positiveNumberVariable, stringVariable } from '../domain/settings';
  * | `ATTRIBUTION_TABLE_NAME` | the attribution table (TransactWriteItems of a PutItem and an UpdateItem) |
  * | `EVENT_DEDUPE_TTL_DAYS` | days an event stays recorded as counted: a duplicate delivered within them is not counted again (e.g. 35) |
  * | `ATTRIBUTION_RETENTION_DAYS` | days a day's counters are kept after that day (e.g. 400) |
+ * | `PROPAGATION_FUNCTION_NAME` | the function to invoke (asynchronously) with `{"region", "mode": "propagate", "addresses"}` for each new origin, or `none` when propagation does not enforce |
+ * | `PROPAGATE_TO_REGIONS` | the regions to invoke it for |
  *
  * The grants: `SuppressionTables.grantEventIngester` in `lib/tables.ts`. The function is an SQS event source with
  * `ReportBatchItemFailures`; its handler is the export `handler` of `lambdas/events/handler.ts`.
@@ -25,7 +27,12 @@ export const EVENTS_ENVIRONMENT = {
   attributionTable: stringVariable('ATTRIBUTION_TABLE_NAME'),
   dedupeTtlDays: positiveNumberVariable('EVENT_DEDUPE_TTL_DAYS'),
   retentionDays: positiveNumberVariable('ATTRIBUTION_RETENTION_DAYS'),
+  propagationFunction: stringVariable('PROPAGATION_FUNCTION_NAME'),
+  propagateTo: regionListVariable('PROPAGATE_TO_REGIONS'),
 } as const;
+
+/** `PROPAGATION_FUNCTION_NAME` when no propagation is to be started (propagation `report` or `off`). */
+export const NO_PROPAGATION_FUNCTION = 'none';
 
 /** The function's custom metrics; none carries an address. */
 export const EVENTS_METRICS = {
@@ -42,6 +49,8 @@ export const EVENTS_METRICS = {
     ignored: 'EventsIgnored',
     /** Now minus the event's time, in milliseconds, per ingested event. */
     ingestionAge: 'IngestionAge',
+    /** Targeted propagation invocations that could not be started (the scheduled runs propagate those addresses). */
+    propagationNotStarted: 'PropagationNotStarted',
   },
   /** Dimension of {@link EVENTS_METRICS.names.ingested}: the SES event type (`Bounce`, `Complaint`, ...). */
   typeDimension: 'EventType',

@@ -1,9 +1,12 @@
 import { z } from 'zod';
-import type { PropagationEvent } from '../../client/sync-contract';
+import { MAX_TARGETED_ADDRESSES, type PropagationEvent } from '../../client/sync-contract';
+import { canonicalAddress } from '../domain/address';
 import type { SyncRequest } from './sync';
 
 /** A validated invocation: a sync pass, or a propagation run. */
-export type FunctionRequest = (SyncRequest & { readonly kind: 'sync' }) | (Required<PropagationEvent> & { readonly kind: 'propagate' });
+export type FunctionRequest =
+  | (SyncRequest & { readonly kind: 'sync' })
+  | (Required<Omit<PropagationEvent, 'addresses'>> & { readonly kind: 'propagate'; readonly addresses?: readonly string[] });
 
 /** Thrown for a malformed invocation event; the message names the field and the value. */
 export class InvalidEventError extends Error {
@@ -24,12 +27,40 @@ export function parseFunctionEvent(event: unknown, configuredRegions: readonly s
     if (raw && 'dryRun' in raw) throw new InvalidEventError('invalid sync event: dryRun applies to mode "propagate" only');
     return { kind: 'sync', ...parseSyncEvent(event, configuredRegions) };
   }
-  const { dryRun, ...rest } = raw;
+  const { dryRun, addresses, ...rest } = raw;
   if (dryRun !== undefined && typeof dryRun !== 'boolean') {
     throw new InvalidEventError(`invalid sync event: dryRun must be true or false, got ${JSON.stringify(dryRun).slice(0, 40)}`);
   }
   const { region } = parseSyncEvent({ ...rest, mode: 'incremental' }, configuredRegions);
-  return { kind: 'propagate', region, mode: 'propagate', dryRun: dryRun ?? false };
+  return {
+    kind: 'propagate',
+    region,
+    mode: 'propagate',
+    dryRun: dryRun ?? false,
+    ...(addresses !== undefined ? { addresses: parseAddresses(addresses) } : {}),
+  };
+}
+
+/** The `addresses` of a targeted propagation: 1 to 500 strings that look like addresses, as canonical keys. */
+function parseAddresses(value: unknown): string[] {
+  const shape = `must be an array of 1 to ${MAX_TARGETED_ADDRESSES} email addresses`;
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_TARGETED_ADDRESSES) {
+    const got = Array.isArray(value) ? `${value.length} elements` : JSON.stringify(value)?.slice(0, 40);
+    throw new InvalidEventError(`invalid sync event: addresses ${shape}, got ${got}`);
+  }
+  return [
+    ...new Set(
+      value.map((address, index) => {
+        if (typeof address !== 'string' || address.length > 320 || !/^[^@\s]+@[^@\s]+$/.test(address)) {
+          // The value is not shown: it may be an address.
+          throw new InvalidEventError(
+            `invalid sync event: addresses[${index}] ${shape}, got a ${typeof address === 'string' ? `string of ${address.length} characters that is not one` : typeof address}`,
+          );
+        }
+        return canonicalAddress(address);
+      }),
+    ),
+  ];
 }
 
 /**

@@ -92,6 +92,8 @@ export interface PropagationRequest {
   readonly region: string;
   /** `enforce` writes; `report` (also a dry run) only computes what would change. */
   readonly mode: Exclude<PropagationMode, 'off'>;
+  /** Canonical keys to converge instead of the whole table (a targeted run: no scan, no checkpoint, no jobs). */
+  readonly addresses?: readonly string[];
 }
 
 const DEFAULTS = {
@@ -178,6 +180,7 @@ class PropagationRun {
   }
 
   async run(): Promise<PropagationSummary> {
+    if (this.request.addresses) return this.runTargeted(this.request.addresses);
     const { region } = this.request;
     for (const job of await this.state.listJobs(region)) this.jobs.set(job.key, job);
     if (this.enforce) await this.followJobs();
@@ -290,6 +293,11 @@ class PropagationRun {
   private async deliver(adds: AddAction[], withdraws: WithdrawAction[], run: NonNullable<PropagationState['run']>): Promise<void> {
     if (adds.length >= this.opts.bulkThreshold) putBack(adds, await this.submitAdds(adds.splice(0), run));
     if (withdraws.length >= this.opts.bulkThreshold) putBack(withdraws, await this.submitWithdrawals(withdraws.splice(0), run));
+    await this.deliverOneByOne(adds, withdraws);
+  }
+
+  /** One SES call per action, withdrawals first; each done action leaves its buffer (so a deadline loses none). */
+  private async deliverOneByOne(adds: AddAction[], withdraws: WithdrawAction[]): Promise<void> {
     while (withdraws.length > 0) {
       if (this.outOfTime()) throw new DeadlineReached();
       const action = withdraws[0] as WithdrawAction;
@@ -523,6 +531,33 @@ class PropagationRun {
     return left;
   }
 
+  /**
+   * Converges the named addresses only, one SES call each (a handful, from freshly ingested events): plans them as a
+   * full run would and delivers per address. It neither follows nor creates import jobs, nor changes the state of a
+   * full run (its checkpoint, last run, last summary), so it can never hide drift a full run would report.
+   */
+  private async runTargeted(keys: readonly string[]): Promise<PropagationSummary> {
+    for (const job of await this.state.listJobs(this.request.region)) this.jobs.set(job.key, job);
+    const { items } = await this.table.getMany(keys, { consistentRead: true });
+    this.counts.scanned += items.size;
+    const adds: AddAction[] = [];
+    const withdraws: WithdrawAction[] = [];
+    await this.planPage([...items.values()], adds, withdraws);
+    let complete = true;
+    if (this.enforce) {
+      try {
+        await this.deliverOneByOne(adds, withdraws);
+      } catch (error) {
+        if (!(error instanceof DeadlineReached)) throw error;
+        complete = false;
+      }
+    } else {
+      this.counts.wantedMissing += adds.length;
+      this.counts.unwanted += withdraws.length;
+    }
+    return this.summary(complete, `t${this.started.toString(36)}`);
+  }
+
   /** Asks SES about every job it is processing (or may have been handed); records what completed or failed. */
   private async followJobs(): Promise<void> {
     for (const job of this.jobs.values()) {
@@ -703,6 +738,10 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** How long a targeted run waits for the region's lease, and how often it asks. */
+export const TARGETED_LEASE_WAIT_MS = 60_000;
+const LEASE_POLL_MS = 2_000;
+
 /**
  * A propagation invocation (`{"region": R, "mode": "propagate"}`): takes the region's lease (shared with its sync, so
  * one run per region at a time and their SES calls paced together), converges the region, gives the lease back.
@@ -713,8 +752,16 @@ export async function propagate(request: PropagationRequest, deps: PropagationDe
   const now = deps.now ?? Date.now;
   const state = new StateTable(deps.doc, deps.stateTable);
   const owner = randomUUID();
-  const started = now();
-  if (!(await state.acquireLease(region, owner, started + deps.remainingMs() + 60_000, started))) {
+  const acquire = () => state.acquireLease(region, owner, now() + deps.remainingMs() + 60_000, now());
+  let leased = await acquire();
+  // A targeted run (fresh events) waits a little for an incremental sync to finish rather than miss its addresses;
+  // a long holder (a full pass) propagates the whole table when its pass completes, these addresses included.
+  for (let waited = 0; !leased && request.addresses && waited < TARGETED_LEASE_WAIT_MS; waited += LEASE_POLL_MS) {
+    if (deps.remainingMs() < LEASE_POLL_MS + 10_000) break;
+    await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    leased = await acquire();
+  }
+  if (!leased) {
     return skippedSummary(request, `another sync or propagation of ${region} holds the lease; it propagates when its pass completes`);
   }
   try {
