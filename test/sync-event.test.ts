@@ -143,12 +143,30 @@ describe('Function: parseFunctionEvent', () => {
     expect(parseFunctionEvent({ region: 'eu-west-1', mode: 'full' }, regions)).toEqual({ kind: 'sync', region: 'eu-west-1', mode: 'full' });
   });
 
+  it('reads the addresses of a targeted propagation as canonical keys, once each', () => {
+    expect(
+      parseFunctionEvent(
+        { region: 'eu-west-1', mode: 'propagate', addresses: ['Gone.Away@Example.org', 'gone.away@example.org', 'b@x.io'] },
+        regions,
+      ),
+    ).toEqual({ kind: 'propagate', region: 'eu-west-1', mode: 'propagate', dryRun: false, addresses: ['gone.away@example.org', 'b@x.io'] });
+  });
+
   it.each([
     [{ region: 'eu-west-1', mode: 'propagate', dryRun: 'yes' }, /dryRun must be true or false, got "yes"/],
     [{ region: 'eu-west-1', mode: 'full', dryRun: true }, /dryRun applies to mode "propagate" only/],
     [{ region: 'ap-south-1', mode: 'propagate' }, /region must be one of the configured regions us-east-1, eu-west-1, got "ap-south-1"/],
     [{ mode: 'propagate' }, /region is required/],
     [{ region: 'eu-west-1', mode: 'propagate', force: true }, /unknown field "force"/],
+    [{ region: 'eu-west-1', mode: 'propagate', addresses: [] }, /addresses must be an array of 1 to 500 email addresses, got 0 elements/],
+    [{ region: 'eu-west-1', mode: 'propagate', addresses: 'a@b.c' }, /addresses must be an array .*, got "a@b.c"/],
+    [{ region: 'eu-west-1', mode: 'propagate', addresses: Array(501).fill('a@b.c') }, /got 501 elements/],
+    [
+      { region: 'eu-west-1', mode: 'propagate', addresses: ['a@b.c', 'not an address'] },
+      /addresses\[1\] .*got a string of 14 characters that is not one/,
+    ],
+    [{ region: 'eu-west-1', mode: 'propagate', addresses: ['a@b.c', 7] }, /addresses\[1\] .*got a number/],
+    [{ region: 'eu-west-1', mode: 'full', addresses: ['a@b.c'] }, /unknown field "addresses"/],
   ])('refuses %j naming the field', (event, message) => {
     expect(() => parseFunctionEvent(event, regions)).toThrow(message);
   });
