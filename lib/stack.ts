@@ -3,6 +3,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { ServiceConfig } from './config';
+import { ServiceDashboard } from './dashboard';
 import { EventIngestion } from './event-ingestion';
 import { OperatorPolicy } from './operator-policy';
 import { PreSendGuard } from './pre-send-guard';
@@ -26,6 +27,7 @@ export class SesSuppressionGuardStack extends Stack {
   public readonly operatorPolicy: OperatorPolicy;
   /** The home end of the SES event plumbing, unless events are off. */
   public readonly events?: EventIngestion;
+  public readonly dashboard: ServiceDashboard;
 
   constructor(scope: Construct, id: string, props: SesSuppressionGuardStackProps) {
     super(scope, id, props);
@@ -77,6 +79,12 @@ export class SesSuppressionGuardStack extends Stack {
       });
     }
 
+    this.dashboard = new ServiceDashboard(this, 'Dashboard', {
+      regions: config.regions,
+      propagateTo: config.propagation === 'off' ? [] : config.propagateTo,
+      ...(this.events ? { eventQueue: this.events.queue } : {}),
+    });
+
     if (config.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
       for (const alarm of [...this.sync.alarms, ...(this.events?.alarms ?? [])])
@@ -122,6 +130,10 @@ export class SesSuppressionGuardStack extends Stack {
         description: 'Daily send counters per sender',
       });
     }
+    new CfnOutput(this, 'DashboardName', {
+      value: this.dashboard.dashboard.dashboardName,
+      description: 'CloudWatch dashboard (home region)',
+    });
     new CfnOutput(this, 'SyncDeadLetterQueueUrl', { value: this.sync.deadLetterQueue.queueUrl, description: 'Failed sync invocations' });
   }
 }
