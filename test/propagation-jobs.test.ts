@@ -73,6 +73,27 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
   };
   const jobsDone = () => emu.region(REGION).suppressedCount;
 
+  const stateTable = () => new StateTable(tables.doc, tables.stateTable);
+  /**
+   * A virtual invocation clock that DynamoDB requests advance (a Scan page 500 ms, a write 20 ms), and the deps of an
+   * invocation of `budgetMs` on it (100 items a page, a 2 s margin).
+   */
+  const virtualInvocation = (budgetMs: number) => {
+    let spent = 0;
+    const client = testDynamoClient();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        spent += context.commandName === 'ScanCommand' ? 500 : context.commandName === 'UpdateItemCommand' ? 20 : 0;
+        return next(args);
+      },
+      { step: 'initialize', name: 'virtualClock' },
+    );
+    return deps({
+      doc: documentClient(client),
+      remainingMs: () => budgetMs - spent,
+      options: { bulkThreshold: 100, scanPageSize: 100, marginMs: 2_000, backoffCapMs: 20 },
+    });
+  };
   it('hands a large delta to SES as an import job, follows it to completion and records every copy', async () => {
     // Prepare
     await seedEast(1_200);
@@ -171,4 +192,45 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     expect(overruns.filter((ms) => ms > 0)).toEqual([]);
     expect(emu.region(REGION).suppressedCount).toBe(400);
   }, 180_000);
+  it('ends an invocation whose deadline hand-over is throttled as a checkpoint, and the next run re-plans the copies at once', async () => {
+    // Prepare: 300 adds; the deadline comes after two Scan pages (200 adds buffered), and CreateImportJob of the job
+    // handed over at the deadline is throttled (a throttled request creates nothing).
+    await seedEast(300);
+    emu.failNextRequests(REGION, 1, 'throttle');
+
+    // Act
+    const first = await propagate({ region: REGION, mode: 'enforce' }, virtualInvocation(2_900));
+    const afterFirst = await stateTable().listJobs(REGION);
+    const second = await propagate({ region: REGION, mode: 'enforce' }, deps());
+    await waitFor(() => jobsDone() === 300, 30_000);
+    const third = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+    // Assess: a checkpointed run, no error; the job SES never created is settled as failed, not left in flight.
+    expect(first).toMatchObject({ complete: false, importJobs: 0, jobsInFlight: 0 });
+    expect((await stateTable().load(REGION)).lastError).toBeUndefined();
+    expect(afterFirst).toEqual([expect.objectContaining({ status: 'FAILED', error: expect.stringMatching(/throttled/) })]);
+    expect(afterFirst[0]?.sesJobId).toBeUndefined();
+    // The next invocation re-plans every copy into one new job (no 15-minute wait for a job SES never had).
+    expect(second).toMatchObject({ importJobs: 1, pending: 300, jobsInFlight: 1 });
+    expect(emu.region(REGION).listImportJobs()).toHaveLength(1);
+    expect(third).toMatchObject({ complete: true, confirmed: 300, jobsInFlight: 0 });
+  });
+
+  it('ends an invocation whose deadline hand-over gets a 5xx as a checkpoint, leaving the job to the lost-job search', async () => {
+    // Prepare
+    await seedEast(300);
+    emu.failNextRequests(REGION, 1, 'serverError');
+
+    // Act
+    const first = await propagate({ region: REGION, mode: 'enforce' }, virtualInvocation(2_900));
+    const afterFirst = await stateTable().listJobs(REGION);
+    const second = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+    // Assess: SES may have created the job (a 5xx says nothing either way): it stays SUBMITTING, searched for by the
+    // next runs; its copies are planned again meanwhile.
+    expect(first).toMatchObject({ complete: false, importJobs: 0 });
+    expect((await stateTable().load(REGION)).lastError).toBeUndefined();
+    expect(afterFirst).toEqual([expect.objectContaining({ status: 'SUBMITTING' })]);
+    expect(second).toMatchObject({ importJobs: 1, pending: 300 });
+  });
 });
