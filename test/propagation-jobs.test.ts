@@ -233,4 +233,25 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     expect(afterFirst).toEqual([expect.objectContaining({ status: 'SUBMITTING' })]);
     expect(second).toMatchObject({ importJobs: 1, pending: 300 });
   });
+
+  it('ends an invocation whose deadline comes while following its import jobs as a checkpoint', async () => {
+    // Prepare: a job in SES; the next invocation has just its margin left, so a throttled GetImportJob has no time
+    // for its backoff.
+    await seedEast(300);
+    await propagate({ region: REGION, mode: 'enforce' }, deps());
+    await waitFor(() => jobsDone() === 300, 30_000);
+    emu.failNextRequests(REGION, 8, 'throttle');
+
+    // Act
+    const late = await propagate(
+      { region: REGION, mode: 'enforce' },
+      deps({ pacer: new Pacer(10), remainingMs: () => 2_000, options: { bulkThreshold: 100, marginMs: 2_000, backoffCapMs: 20 } }),
+    );
+    const next = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+    // Assess: the job not followed yet waits in flight, its copies too; the next invocation follows it.
+    expect(late).toMatchObject({ jobsInFlight: 1, pending: 300, confirmed: 0 });
+    expect((await stateTable().load(REGION)).lastError).toBeUndefined();
+    expect(next).toMatchObject({ complete: true, confirmed: 300, jobsInFlight: 0 });
+  });
 });

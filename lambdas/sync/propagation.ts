@@ -191,7 +191,16 @@ class PropagationRun {
   async run(): Promise<PropagationSummary> {
     const { region } = this.request;
     for (const job of await this.state.listJobs(region)) this.jobs.set(job.key, job);
-    if (this.enforce) await this.followJobs();
+    if (this.enforce) {
+      try {
+        await this.followJobs();
+      } catch (error) {
+        // SES had no room for a GetImportJob or ListImportJobs before the deadline: the jobs not followed yet are
+        // followed by the next invocation (their copies wait as in flight), and this one checkpoints as usual.
+        if (!(error instanceof DeadlineReached)) throw error;
+        this.deps.logger.info('import jobs not all followed before the deadline', { operation: error.operation });
+      }
+    }
 
     // A report never touches the checkpoint of an enforcing run: it scans the whole table in this invocation.
     const previous = this.enforce ? this.st.propagation?.run : undefined;
@@ -565,6 +574,7 @@ class PropagationRun {
   /** Asks SES about every job it is processing (or may have been handed); records what completed or failed. */
   private async followJobs(): Promise<void> {
     for (const job of this.jobs.values()) {
+      if (this.outOfTime() && (job.status === 'SUBMITTING' || job.status === 'SUBMITTED')) throw new DeadlineReached();
       if (job.status === 'SUBMITTING' && job.sesJobId === undefined) await this.findLostJob(job);
       if (job.status !== 'SUBMITTED' || job.sesJobId === undefined) continue;
       const jobId = job.sesJobId;
