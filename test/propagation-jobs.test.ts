@@ -1,4 +1,4 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
 import { originsOf } from '../lambdas/domain/origins';
@@ -94,6 +94,12 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
       options: { bulkThreshold: 100, scanPageSize: 100, marginMs: 2_000, backoffCapMs: 20 },
     });
   };
+  const csvExists = async (s3Url: string): Promise<boolean> =>
+    s3Client.send(new GetObjectCommand({ Bucket: BUCKET, Key: s3Url.replace(`s3://${BUCKET}/`, '') })).then(
+      () => true,
+      () => false,
+    );
+
   it('hands a large delta to SES as an import job, follows it to completion and records every copy', async () => {
     // Prepare
     await seedEast(1_200);
@@ -254,4 +260,51 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     expect((await stateTable().load(REGION)).lastError).toBeUndefined();
     expect(next).toMatchObject({ complete: true, confirmed: 300, jobsInFlight: 0 });
   });
+
+  it.each([
+    [
+      'while marking its copies',
+      (input: Record<string, unknown>) =>
+        (input.ExpressionAttributeValues as { ':copy'?: { job?: string } } | undefined)?.[':copy']?.job !== undefined,
+      40,
+    ],
+    [
+      'after writing its CSV',
+      (input: Record<string, unknown>) => (input.Item as { status?: string } | undefined)?.status === 'SUBMITTING',
+      1,
+    ],
+  ])(
+    'abandons a job an invocation crashed assembling (%s): its copies are planned again and its record and CSV cleaned up',
+    async (_when, isTarget, nth) => {
+      // Prepare: an invocation that crashes on the nth matching DynamoDB write while assembling its import job.
+      await seedEast(300);
+      const client = testDynamoClient();
+      let seen = 0;
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          if (isTarget(args.input as Record<string, unknown>) && ++seen === nth) throw new Error('crash while assembling');
+          return next(args);
+        },
+        { step: 'initialize', name: 'crash' },
+      );
+      await expect(propagate({ region: REGION, mode: 'enforce' }, deps({ doc: documentClient(client) }))).rejects.toThrow(
+        'crash while assembling',
+      );
+      const [crashed] = await stateTable().listJobs(REGION);
+
+      // Act
+      const next = await propagate({ region: REGION, mode: 'enforce' }, deps());
+      await waitFor(() => jobsDone() === 300, 30_000);
+      const followed = await propagate({ region: REGION, mode: 'enforce' }, deps());
+      const steady = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+      // Assess
+      expect(crashed).toMatchObject({ status: 'ASSEMBLING' });
+      expect(next).toMatchObject({ importJobs: 1, pending: 300, jobsInFlight: 1 });
+      expect(followed).toMatchObject({ complete: true, confirmed: 300 });
+      expect(steady).toMatchObject({ complete: true, alreadyListed: 300, drift: { missing: 0, extra: 0 } });
+      expect(await stateTable().listJobs(REGION)).toEqual([]);
+      expect(await csvExists(crashed?.s3Url ?? '')).toBe(false);
+    },
+  );
 });

@@ -574,6 +574,7 @@ class PropagationRun {
   /** Asks SES about every job it is processing (or may have been handed); records what completed or failed. */
   private async followJobs(): Promise<void> {
     for (const job of this.jobs.values()) {
+      if (job.status === 'ASSEMBLING') await this.abandonAssembling(job);
       if (this.outOfTime() && (job.status === 'SUBMITTING' || job.status === 'SUBMITTED')) throw new DeadlineReached();
       if (job.status === 'SUBMITTING' && job.sesJobId === undefined) await this.findLostJob(job);
       if (job.status !== 'SUBMITTED' || job.sesJobId === undefined) continue;
@@ -607,6 +608,20 @@ class PropagationRun {
       }
       await this.state.putJob(job);
     }
+  }
+
+  /**
+   * A job an earlier invocation was still assembling when it ended (a crash while marking its copies or writing its
+   * CSV): SES never got it, since SUBMITTING is recorded before CreateImportJob. Settled FAILED, so the copies it marked
+   * are planned again (a copy whose job is neither SUBMITTED nor COMPLETED is planned like one whose outcome is not
+   * known) and the next complete run forgets the record and its CSV, like any failed job's.
+   */
+  private async abandonAssembling(job: ImportJobRecord): Promise<void> {
+    job.status = 'FAILED';
+    job.error = 'abandoned while assembling: never handed to SES';
+    job.completedAt = iso(this.now());
+    await this.state.putJob(job);
+    this.deps.logger.warn('import job abandoned while assembling', { job: job.key });
   }
 
   /** A job recorded as being handed to SES with no SES id: SES may have it (a crash after the call) or not. */
