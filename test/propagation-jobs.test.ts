@@ -307,4 +307,33 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
       expect(await csvExists(crashed?.s3Url ?? '')).toBe(false);
     },
   );
+
+  it('never reuses the key of a job an invocation of the same run crashed assembling', async () => {
+    // Prepare: a run checkpointed by its first invocation (its hand-over throttled), then an invocation of that run
+    // that crashes while marking its job's copies: the count of jobs it took was never checkpointed.
+    await seedEast(300);
+    emu.failNextRequests(REGION, 1, 'throttle');
+    await propagate({ region: REGION, mode: 'enforce' }, virtualInvocation(2_900));
+    const client = testDynamoClient();
+    let marks = 0;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const copy = (args.input as { ExpressionAttributeValues?: { ':copy'?: { job?: string } } }).ExpressionAttributeValues?.[':copy'];
+        if (copy?.job !== undefined && ++marks === 40) throw new Error('crash while assembling');
+        return next(args);
+      },
+      { step: 'initialize', name: 'crash' },
+    );
+    await expect(propagate({ region: REGION, mode: 'enforce' }, deps({ doc: documentClient(client) }))).rejects.toThrow();
+    const crashed = (await stateTable().listJobs(REGION)).find((job) => job.status === 'ASSEMBLING');
+
+    // Act
+    const resumed = await propagate({ region: REGION, mode: 'enforce' }, deps());
+    const jobs = await stateTable().listJobs(REGION);
+
+    // Assess: the resumed invocation's job has a key of its own; the crashed one is still on record, abandoned.
+    expect(resumed).toMatchObject({ importJobs: 1, pending: 300 });
+    expect(jobs.find((job) => job.key === crashed?.key)).toMatchObject({ status: 'FAILED' });
+    expect(jobs.filter((job) => job.status === 'SUBMITTED' && job.key !== crashed?.key)).toHaveLength(1);
+  });
 });

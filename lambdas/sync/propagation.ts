@@ -502,8 +502,13 @@ class PropagationRun {
   ): Promise<T[]> {
     const { region } = this.request;
     if (this.markingStopped()) return [...items];
-    run.jobs++;
-    const key = `${run.runId}-${String(run.jobs).padStart(3, '0')}`;
+    // A key an invocation of this run that crashed already used (its count of jobs was never checkpointed) is skipped:
+    // copies still marked with that job must not be taken for this one's.
+    let key: string;
+    do {
+      run.jobs++;
+      key = `${run.runId}-${String(run.jobs).padStart(3, '0')}`;
+    } while (this.jobs.has(key));
     const objectKey = `propagation/${region}/${key}.csv`;
     let job: ImportJobRecord = {
       key,
