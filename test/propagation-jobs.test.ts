@@ -1,4 +1,4 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
 import { originsOf } from '../lambdas/domain/origins';
@@ -72,6 +72,33 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     await syncRegion({ region: 'us-east-1', mode: 'incremental' }, testSyncDeps(emu.endpoint, tables, 'us-east-1'));
   };
   const jobsDone = () => emu.region(REGION).suppressedCount;
+
+  const stateTable = () => new StateTable(tables.doc, tables.stateTable);
+  /**
+   * A virtual invocation clock that DynamoDB requests advance (a Scan page 500 ms, a write 20 ms), and the deps of an
+   * invocation of `budgetMs` on it (100 items a page, a 2 s margin).
+   */
+  const virtualInvocation = (budgetMs: number) => {
+    let spent = 0;
+    const client = testDynamoClient();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        spent += context.commandName === 'ScanCommand' ? 500 : context.commandName === 'UpdateItemCommand' ? 20 : 0;
+        return next(args);
+      },
+      { step: 'initialize', name: 'virtualClock' },
+    );
+    return deps({
+      doc: documentClient(client),
+      remainingMs: () => budgetMs - spent,
+      options: { bulkThreshold: 100, scanPageSize: 100, marginMs: 2_000, backoffCapMs: 20 },
+    });
+  };
+  const csvExists = async (s3Url: string): Promise<boolean> =>
+    s3Client.send(new GetObjectCommand({ Bucket: BUCKET, Key: s3Url.replace(`s3://${BUCKET}/`, '') })).then(
+      () => true,
+      () => false,
+    );
 
   it('hands a large delta to SES as an import job, follows it to completion and records every copy', async () => {
     // Prepare
@@ -171,4 +198,142 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     expect(overruns.filter((ms) => ms > 0)).toEqual([]);
     expect(emu.region(REGION).suppressedCount).toBe(400);
   }, 180_000);
+  it('ends an invocation whose deadline hand-over is throttled as a checkpoint, and the next run re-plans the copies at once', async () => {
+    // Prepare: 300 adds; the deadline comes after two Scan pages (200 adds buffered), and CreateImportJob of the job
+    // handed over at the deadline is throttled (a throttled request creates nothing).
+    await seedEast(300);
+    emu.failNextRequests(REGION, 1, 'throttle');
+
+    // Act
+    const first = await propagate({ region: REGION, mode: 'enforce' }, virtualInvocation(2_900));
+    const afterFirst = await stateTable().listJobs(REGION);
+    const second = await propagate({ region: REGION, mode: 'enforce' }, deps());
+    await waitFor(() => jobsDone() === 300, 30_000);
+    const third = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+    // Assess: a checkpointed run, no error; the job SES never created is settled as failed, not left in flight.
+    expect(first).toMatchObject({ complete: false, importJobs: 0, jobsInFlight: 0 });
+    expect((await stateTable().load(REGION)).lastError).toBeUndefined();
+    expect(afterFirst).toEqual([expect.objectContaining({ status: 'FAILED', error: expect.stringMatching(/throttled/) })]);
+    expect(afterFirst[0]?.sesJobId).toBeUndefined();
+    // The next invocation re-plans every copy into one new job (no 15-minute wait for a job SES never had).
+    expect(second).toMatchObject({ importJobs: 1, pending: 300, jobsInFlight: 1 });
+    expect(emu.region(REGION).listImportJobs()).toHaveLength(1);
+    expect(third).toMatchObject({ complete: true, confirmed: 300, jobsInFlight: 0 });
+  });
+
+  it('ends an invocation whose deadline hand-over gets a 5xx as a checkpoint, leaving the job to the lost-job search', async () => {
+    // Prepare
+    await seedEast(300);
+    emu.failNextRequests(REGION, 1, 'serverError');
+
+    // Act
+    const first = await propagate({ region: REGION, mode: 'enforce' }, virtualInvocation(2_900));
+    const afterFirst = await stateTable().listJobs(REGION);
+    const second = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+    // Assess: SES may have created the job (a 5xx says nothing either way): it stays SUBMITTING, searched for by the
+    // next runs; its copies are planned again meanwhile.
+    expect(first).toMatchObject({ complete: false, importJobs: 0 });
+    expect((await stateTable().load(REGION)).lastError).toBeUndefined();
+    expect(afterFirst).toEqual([expect.objectContaining({ status: 'SUBMITTING' })]);
+    expect(second).toMatchObject({ importJobs: 1, pending: 300 });
+  });
+
+  it('ends an invocation whose deadline comes while following its import jobs as a checkpoint', async () => {
+    // Prepare: a job in SES; the next invocation has just its margin left, so a throttled GetImportJob has no time
+    // for its backoff.
+    await seedEast(300);
+    await propagate({ region: REGION, mode: 'enforce' }, deps());
+    await waitFor(() => jobsDone() === 300, 30_000);
+    emu.failNextRequests(REGION, 8, 'throttle');
+
+    // Act
+    const late = await propagate(
+      { region: REGION, mode: 'enforce' },
+      deps({ pacer: new Pacer(10), remainingMs: () => 2_000, options: { bulkThreshold: 100, marginMs: 2_000, backoffCapMs: 20 } }),
+    );
+    const next = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+    // Assess: the job not followed yet waits in flight, its copies too; the next invocation follows it.
+    expect(late).toMatchObject({ jobsInFlight: 1, pending: 300, confirmed: 0 });
+    expect((await stateTable().load(REGION)).lastError).toBeUndefined();
+    expect(next).toMatchObject({ complete: true, confirmed: 300, jobsInFlight: 0 });
+  });
+
+  it.each([
+    [
+      'while marking its copies',
+      (input: Record<string, unknown>) =>
+        (input.ExpressionAttributeValues as { ':copy'?: { job?: string } } | undefined)?.[':copy']?.job !== undefined,
+      40,
+    ],
+    [
+      'after writing its CSV',
+      (input: Record<string, unknown>) => (input.Item as { status?: string } | undefined)?.status === 'SUBMITTING',
+      1,
+    ],
+  ])(
+    'abandons a job an invocation crashed assembling (%s): its copies are planned again and its record and CSV cleaned up',
+    async (_when, isTarget, nth) => {
+      // Prepare: an invocation that crashes on the nth matching DynamoDB write while assembling its import job.
+      await seedEast(300);
+      const client = testDynamoClient();
+      let seen = 0;
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          if (isTarget(args.input as Record<string, unknown>) && ++seen === nth) throw new Error('crash while assembling');
+          return next(args);
+        },
+        { step: 'initialize', name: 'crash' },
+      );
+      await expect(propagate({ region: REGION, mode: 'enforce' }, deps({ doc: documentClient(client) }))).rejects.toThrow(
+        'crash while assembling',
+      );
+      const [crashed] = await stateTable().listJobs(REGION);
+
+      // Act
+      const next = await propagate({ region: REGION, mode: 'enforce' }, deps());
+      await waitFor(() => jobsDone() === 300, 30_000);
+      const followed = await propagate({ region: REGION, mode: 'enforce' }, deps());
+      const steady = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+      // Assess
+      expect(crashed).toMatchObject({ status: 'ASSEMBLING' });
+      expect(next).toMatchObject({ importJobs: 1, pending: 300, jobsInFlight: 1 });
+      expect(followed).toMatchObject({ complete: true, confirmed: 300 });
+      expect(steady).toMatchObject({ complete: true, alreadyListed: 300, drift: { missing: 0, extra: 0 } });
+      expect(await stateTable().listJobs(REGION)).toEqual([]);
+      expect(await csvExists(crashed?.s3Url ?? '')).toBe(false);
+    },
+  );
+
+  it('never reuses the key of a job an invocation of the same run crashed assembling', async () => {
+    // Prepare: a run checkpointed by its first invocation (its hand-over throttled), then an invocation of that run
+    // that crashes while marking its job's copies: the count of jobs it took was never checkpointed.
+    await seedEast(300);
+    emu.failNextRequests(REGION, 1, 'throttle');
+    await propagate({ region: REGION, mode: 'enforce' }, virtualInvocation(2_900));
+    const client = testDynamoClient();
+    let marks = 0;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const copy = (args.input as { ExpressionAttributeValues?: { ':copy'?: { job?: string } } }).ExpressionAttributeValues?.[':copy'];
+        if (copy?.job !== undefined && ++marks === 40) throw new Error('crash while assembling');
+        return next(args);
+      },
+      { step: 'initialize', name: 'crash' },
+    );
+    await expect(propagate({ region: REGION, mode: 'enforce' }, deps({ doc: documentClient(client) }))).rejects.toThrow();
+    const crashed = (await stateTable().listJobs(REGION)).find((job) => job.status === 'ASSEMBLING');
+
+    // Act
+    const resumed = await propagate({ region: REGION, mode: 'enforce' }, deps());
+    const jobs = await stateTable().listJobs(REGION);
+
+    // Assess: the resumed invocation's job has a key of its own; the crashed one is still on record, abandoned.
+    expect(resumed).toMatchObject({ importJobs: 1, pending: 300 });
+    expect(jobs.find((job) => job.key === crashed?.key)).toMatchObject({ status: 'FAILED' });
+    expect(jobs.filter((job) => job.status === 'SUBMITTED' && job.key !== crashed?.key)).toHaveLength(1);
+  });
 });

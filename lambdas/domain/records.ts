@@ -224,7 +224,9 @@ export interface ImportJobRecord {
   readonly action: 'PUT' | 'DELETE';
   /**
    * ASSEMBLING: copies being marked; SUBMITTING: the CSV is in S3 and CreateImportJob may or may not have been called;
-   * SUBMITTED: SES has it (`sesJobId`); COMPLETED / FAILED: as SES reported it.
+   * SUBMITTED: SES has it (`sesJobId`); COMPLETED / FAILED: as SES reported it. FAILED also settles a job SES never
+   * got: every CreateImportJob attempt refused (throttled, a 4xx), left ASSEMBLING by a crashed invocation, or handed
+   * over but never seen in SES within the lost-job delay (`error` says which).
    */
   status: 'ASSEMBLING' | 'SUBMITTING' | 'SUBMITTED' | 'COMPLETED' | 'FAILED';
   readonly count: number;

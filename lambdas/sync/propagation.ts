@@ -3,6 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateImportJobCommand,
+  type CreateImportJobCommandOutput,
   DeleteSuppressedDestinationCommand,
   GetImportJobCommand,
   GetSuppressedDestinationCommand,
@@ -108,10 +109,20 @@ const DEFAULTS = {
 } satisfies Required<PropagationOptions>;
 
 class DeadlineReached extends Error {
-  constructor() {
+  /** `operation`: the SES call whose next attempt would not fit before the deadline. */
+  constructor(readonly operation?: string) {
     super('invocation deadline reached');
     this.name = 'DeadlineReached';
   }
+}
+
+/** What the attempts of one SES call tell about whether SES acted on it. */
+interface CallOutcome {
+  /**
+   * False while every attempt was refused before SES acted (throttled, or a 4xx); true once one may have been acted
+   * on (a 5xx, a timeout, a lost connection, or an SDK-level retry this loop did not see).
+   */
+  mayHaveActed: boolean;
 }
 
 interface AddAction {
@@ -183,7 +194,16 @@ class PropagationRun {
     if (this.request.addresses) return this.runTargeted(this.request.addresses);
     const { region } = this.request;
     for (const job of await this.state.listJobs(region)) this.jobs.set(job.key, job);
-    if (this.enforce) await this.followJobs();
+    if (this.enforce) {
+      try {
+        await this.followJobs();
+      } catch (error) {
+        // SES had no room for a GetImportJob or ListImportJobs before the deadline: the jobs not followed yet are
+        // followed by the next invocation (their copies wait as in flight), and this one checkpoints as usual.
+        if (!(error instanceof DeadlineReached)) throw error;
+        this.deps.logger.info('import jobs not all followed before the deadline', { operation: error.operation });
+      }
+    }
 
     // A report never touches the checkpoint of an enforcing run: it scans the whole table in this invocation.
     const previous = this.enforce ? this.st.propagation?.run : undefined;
@@ -201,9 +221,9 @@ class PropagationRun {
         await this.planPage(items, adds, withdraws);
         scanKey = nextKey;
         // Full jobs go out as soon as they fill, so a first convergence of millions never holds more than one in memory.
-        if (this.enforce && adds.length >= ADD_JOB_LIMIT) putBack(adds, await this.submitAdds(adds.splice(0, ADD_JOB_LIMIT), run));
+        if (this.enforce && adds.length >= ADD_JOB_LIMIT) await handOver(adds, ADD_JOB_LIMIT, (a) => this.submitAdds(a, run));
         if (this.enforce && withdraws.length >= DELETE_JOB_LIMIT)
-          putBack(withdraws, await this.submitWithdrawals(withdraws.splice(0, DELETE_JOB_LIMIT), run));
+          await handOver(withdraws, DELETE_JOB_LIMIT, (w) => this.submitWithdrawals(w, run));
         if (adds.length === 0 && withdraws.length === 0) bufferStart = scanKey;
         if (!scanKey) break;
       }
@@ -213,10 +233,19 @@ class PropagationRun {
       if (!(error instanceof DeadlineReached)) throw error;
       // Whatever is still buffered is found again by the next invocation, which rescans from where the buffer began
       // (copies already written are settled by then and planned as `keep`). A job takes only the copies marked before
-      // half the margin is gone; the rest stay buffered.
-      if (this.enforce && adds.length >= this.opts.bulkThreshold) putBack(adds, await this.submitAdds(adds.splice(0), run));
-      if (this.enforce && withdraws.length >= this.opts.bulkThreshold)
-        putBack(withdraws, await this.submitWithdrawals(withdraws.splice(0), run));
+      // half the margin is gone; the rest stay buffered. The hand-over is skipped when SES just had no room for a
+      // CreateImportJob, and may itself reach the deadline (CreateImportJob throttled again): its copies then stay
+      // buffered too, and the invocation still ends as a checkpoint, never as an error.
+      if (this.enforce && error.operation !== 'CreateImportJob') {
+        try {
+          if (adds.length >= this.opts.bulkThreshold) await handOver(adds, adds.length, (a) => this.submitAdds(a, run));
+          if (withdraws.length >= this.opts.bulkThreshold)
+            await handOver(withdraws, withdraws.length, (w) => this.submitWithdrawals(w, run));
+        } catch (handOverError) {
+          if (!(handOverError instanceof DeadlineReached)) throw handOverError;
+          this.deps.logger.warn('import job not handed to SES before the deadline', { operation: handOverError.operation });
+        }
+      }
       if (adds.length === 0 && withdraws.length === 0) bufferStart = scanKey;
       this.deps.logger.info('propagation checkpointed before the deadline', { runId: run.runId });
     }
@@ -291,8 +320,8 @@ class PropagationRun {
 
   /** Small deltas one call each, large ones as import jobs; stops at the deadline. */
   private async deliver(adds: AddAction[], withdraws: WithdrawAction[], run: NonNullable<PropagationState['run']>): Promise<void> {
-    if (adds.length >= this.opts.bulkThreshold) putBack(adds, await this.submitAdds(adds.splice(0), run));
-    if (withdraws.length >= this.opts.bulkThreshold) putBack(withdraws, await this.submitWithdrawals(withdraws.splice(0), run));
+    if (adds.length >= this.opts.bulkThreshold) await handOver(adds, adds.length, (a) => this.submitAdds(a, run));
+    if (withdraws.length >= this.opts.bulkThreshold) await handOver(withdraws, withdraws.length, (w) => this.submitWithdrawals(w, run));
     await this.deliverOneByOne(adds, withdraws);
   }
 
@@ -481,8 +510,13 @@ class PropagationRun {
   ): Promise<T[]> {
     const { region } = this.request;
     if (this.markingStopped()) return [...items];
-    run.jobs++;
-    const key = `${run.runId}-${String(run.jobs).padStart(3, '0')}`;
+    // A key an invocation of this run that crashed already used (its count of jobs was never checkpointed) is skipped:
+    // copies still marked with that job must not be taken for this one's.
+    let key: string;
+    do {
+      run.jobs++;
+      key = `${run.runId}-${String(run.jobs).padStart(3, '0')}`;
+    } while (this.jobs.has(key));
     const objectKey = `propagation/${region}/${key}.csv`;
     let job: ImportJobRecord = {
       key,
@@ -513,14 +547,33 @@ class PropagationRun {
     );
     job.status = 'SUBMITTING';
     await this.state.putJob(job);
-    const out = await this.call('CreateImportJob', () =>
-      this.deps.ses.send(
-        new CreateImportJobCommand({
-          ImportDestination: { SuppressionListDestination: { SuppressionListImportAction: action } },
-          ImportDataSource: { S3Url: job.s3Url, DataFormat: 'CSV' },
-        }),
-      ),
-    );
+    const outcome: CallOutcome = { mayHaveActed: false };
+    let out: CreateImportJobCommandOutput;
+    try {
+      out = await this.call(
+        'CreateImportJob',
+        () =>
+          this.deps.ses.send(
+            new CreateImportJobCommand({
+              ImportDestination: { SuppressionListDestination: { SuppressionListImportAction: action } },
+              ImportDataSource: { S3Url: job.s3Url, DataFormat: 'CSV' },
+            }),
+          ),
+        outcome,
+      );
+    } catch (error) {
+      // Every attempt refused (throttled, or a 4xx): SES created no job, so the record is settled as failed now and
+      // its copies are planned again by the next run, without the lost-job search. Otherwise (a 5xx, a timeout) SES
+      // may have it: the record stays SUBMITTING for that search.
+      if (!outcome.mayHaveActed) {
+        const why = error instanceof DeadlineReached || isThrottle(error) ? 'throttled' : `refused (${(error as Error).name})`;
+        job.status = 'FAILED';
+        job.error = `CreateImportJob ${why}: SES created no job`;
+        job.completedAt = iso(this.now());
+        await this.state.putJob(job);
+      }
+      throw error;
+    }
     job.status = 'SUBMITTED';
     job.sesJobId = out.JobId;
     job.submittedAt = iso(this.now());
@@ -561,6 +614,8 @@ class PropagationRun {
   /** Asks SES about every job it is processing (or may have been handed); records what completed or failed. */
   private async followJobs(): Promise<void> {
     for (const job of this.jobs.values()) {
+      if (job.status === 'ASSEMBLING') await this.abandonAssembling(job);
+      if (this.outOfTime() && (job.status === 'SUBMITTING' || job.status === 'SUBMITTED')) throw new DeadlineReached();
       if (job.status === 'SUBMITTING' && job.sesJobId === undefined) await this.findLostJob(job);
       if (job.status !== 'SUBMITTED' || job.sesJobId === undefined) continue;
       const jobId = job.sesJobId;
@@ -593,6 +648,20 @@ class PropagationRun {
       }
       await this.state.putJob(job);
     }
+  }
+
+  /**
+   * A job an earlier invocation was still assembling when it ended (a crash while marking its copies or writing its
+   * CSV): SES never got it, since SUBMITTING is recorded before CreateImportJob. Settled FAILED, so the copies it marked
+   * are planned again (a copy whose job is neither SUBMITTED nor COMPLETED is planned like one whose outcome is not
+   * known) and the next complete run forgets the record and its CSV, like any failed job's.
+   */
+  private async abandonAssembling(job: ImportJobRecord): Promise<void> {
+    job.status = 'FAILED';
+    job.error = 'abandoned while assembling: never handed to SES';
+    job.completedAt = iso(this.now());
+    await this.state.putJob(job);
+    this.deps.logger.warn('import job abandoned while assembling', { job: job.key });
   }
 
   /** A job recorded as being handed to SES with no SES id: SES may have it (a crash after the call) or not. */
@@ -638,16 +707,17 @@ class PropagationRun {
   }
 
   /** One SES call, paced with the region's other suppression-list calls, retried with backoff on throttling and 5xx. */
-  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  private async call<T>(operation: string, send: () => Promise<T>, outcome?: CallOutcome): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       await this.deps.pacer.acquire();
       try {
         return await send();
       } catch (error) {
+        if (outcome && !refusedBeforeActing(error)) outcome.mayHaveActed = true;
         if (!isRetryable(error) || attempt + 1 >= this.opts.maxAttempts) throw error;
         if (isThrottle(error)) this.deps.logger.debug('throttled', { operation, attempt });
         const delay = backoffDelay(attempt, this.deps.pacer.intervalMs, this.opts.backoffCapMs);
-        if (this.deps.remainingMs() - delay < this.opts.marginMs) throw new DeadlineReached();
+        if (this.deps.remainingMs() - delay < this.opts.marginMs) throw new DeadlineReached(operation);
         this.deps.pacer.delay(delay);
       }
     }
@@ -689,6 +759,32 @@ class PropagationRun {
 /** True for SES's answer that the request itself is wrong (a 4xx other than throttling), not worth repeating now. */
 function isRefusal(error: unknown): boolean {
   return (error as { $fault?: string }).$fault === 'client' && !isRetryable(error);
+}
+
+/**
+ * True when SES answered this one attempt with a refusal that did nothing: a throttle or another 4xx, with no retry
+ * of the SDK's own behind it (the propagation's client makes one attempt a call).
+ */
+function refusedBeforeActing(error: unknown): boolean {
+  const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+  return attempts <= 1 && (isThrottle(error) || isRefusal(error));
+}
+
+/**
+ * Takes the first `count` items of `buffer` and hands them to `submit`, putting back what it returns. When `submit`
+ * throws, every item taken goes back: the buffer (and so the checkpoint, which resumes where the buffer began) never
+ * loses a copy whose job SES may not have.
+ */
+async function handOver<T>(buffer: T[], count: number, submit: (items: T[]) => Promise<T[]>): Promise<void> {
+  const taken = buffer.splice(0, count);
+  let left: T[];
+  try {
+    left = await submit(taken);
+  } catch (error) {
+    putBack(buffer, taken);
+    throw error;
+  }
+  putBack(buffer, left);
 }
 
 /** Puts `items` back at the front of `buffer`, in order (without spreading up to 100,000 arguments). */
