@@ -1,4 +1,5 @@
 import { judgement } from '../cli/commands/senders';
+import { main } from '../cli/main';
 import { aggregateSenders, callersMailingSuppressed, formatRate, lastDays, level, matchesIdentity, THRESHOLDS } from '../cli/senders';
 import { COUNTER_NAMES, type CounterName, type SenderDayCounters } from '../lambdas/domain/records';
 
@@ -159,5 +160,29 @@ describe('Helpers of ssg senders', () => {
     expect(formatRate(0.00125)).toBe('0.125%');
     expect(formatRate(0.06)).toBe('6.00%');
     expect(judgement(row!)).toBe('bounce REVIEW, complaint REVIEW');
+  });
+});
+
+describe('Options of ssg senders and ssg events', () => {
+  it.each([
+    [['senders', '--days', '0'], '--days must be a whole number from 1 to 400'],
+    [['senders', '--days', '2.5'], '--days must be a whole number'],
+    [['senders', '--region', 'moon-1'], '--region must be an AWS region'],
+    [['events', 'attach', '--identity', 'example.com', '--region', 'nowhere'], '--region must be an AWS region'],
+    [
+      ['events', 'attach', '--identity', 'example.com', '--region', 'us-east-1', '--configuration-set', 'bad name'],
+      '--configuration-set must be',
+    ],
+  ])('%p is exit 2 before anything is read: %p', async (args, message) => {
+    // Prepare
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+
+    // Act
+    const code = await main(['node', 'ssg', ...args]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain(message);
+    stderr.mockRestore();
   });
 });
