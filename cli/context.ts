@@ -39,7 +39,11 @@ export type OutputName =
   | 'SyncStateTableName'
   | 'SyncFunctionName'
   | 'PropagationFunctionName'
-  | 'GuardFunctionName';
+  | 'GuardFunctionName'
+  | 'AttributionTableName';
+
+/** The outputs of a region's regional stack the CLI uses. */
+export type RegionalOutputName = 'EventConfigurationSetName';
 
 /** What the sync function says about propagation (its PROPAGATION_MODE and PROPAGATE_TO_REGIONS). */
 export interface PropagationSettings {
@@ -63,6 +67,11 @@ export interface Target {
   output(name: OutputName): string;
   /** A stack output, or undefined when the stack has none. */
   optionalOutput(name: OutputName): string | undefined;
+  /**
+   * An output of the regional stack in `region` (`<stack>-<region>`), or undefined when it cannot be known: that
+   * stack or output does not exist, or the target is the local environment (which runs no regional stacks).
+   */
+  regionalOutput(region: string, name: RegionalOutputName): Promise<string | undefined>;
   /**
    * The propagation settings of the sync function, or undefined where they cannot be read (the local environment:
    * its function then answers for itself, refusing a region it does not propagate into).
@@ -133,6 +142,8 @@ interface TargetSpec {
   /** The propagation settings of the sync function, when they can be read. */
   propagation(lambda: LambdaClient, output: (name: OutputName) => string): Promise<PropagationSettings | undefined>;
   callerIdentity(): Promise<string>;
+  /** The outputs of the regional stack in `region`; undefined when there is none. */
+  regionalOutputs(region: string): Promise<Record<string, string> | undefined>;
 }
 
 /** One target from its spec: clients made once (SES per region), outputs checked by name, everything destroyed together. */
@@ -143,6 +154,7 @@ function connect(spec: TargetSpec, regionsOverride: string[] | undefined): Targe
   const output = (name: OutputName) => requireOutput(spec.outputs, name, spec.where);
   let regions: Promise<string[]> | undefined;
   let propagation: Promise<PropagationSettings | undefined> | undefined;
+  const regional = new Map<string, Promise<Record<string, string> | undefined>>();
   return {
     description: spec.description,
     local: spec.local,
@@ -152,6 +164,14 @@ function connect(spec: TargetSpec, regionsOverride: string[] | undefined): Targe
     ses: (region) => sesClients.forRegion(region),
     output,
     optionalOutput: (name) => spec.outputs[name] || undefined,
+    async regionalOutput(region, name) {
+      let outputs = regional.get(region);
+      if (!outputs) {
+        outputs = spec.regionalOutputs(region);
+        regional.set(region, outputs);
+      }
+      return (await outputs)?.[name] || undefined;
+    },
     propagation() {
       propagation ??= spec.propagation(lambda, output);
       return propagation;
@@ -212,6 +232,8 @@ function localTarget(file: string): TargetSpec {
     syncRegions: async () => [...description.regions],
     propagation: async () => undefined,
     callerIdentity: async () => `local:${localUser()}`,
+    // `npm start` runs the home stack only.
+    regionalOutputs: async () => undefined,
   };
 }
 
@@ -230,11 +252,7 @@ async function deployedTarget(stackName: string, stackRegion: string | undefined
   let outputs: Record<string, string>;
   try {
     homeRegion = await cfn.config.region();
-    const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-    const stack = out.Stacks?.[0];
-    outputs = Object.fromEntries(
-      (stack?.Outputs ?? []).flatMap((o) => (o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [])),
-    );
+    outputs = await stackOutputs(cfn, stackName);
   } catch (error) {
     if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) {
       throw new UnavailableError(
@@ -285,6 +303,19 @@ async function deployedTarget(stackName: string, stackRegion: string | undefined
         .catch((error: unknown) => {
           throw asCliError(error, 'reading the propagation settings (PROPAGATION_MODE, PROPAGATE_TO_REGIONS) of the sync function');
         }),
+    async regionalOutputs(region) {
+      // The regional stacks are named after the home stack (lib/regional-stack.ts: regionalStackName).
+      const regionalName = `${stackName}-${region}`;
+      const regionalCfn = new CloudFormationClient({ region, profile });
+      try {
+        return await stackOutputs(regionalCfn, regionalName);
+      } catch (error) {
+        if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) return undefined;
+        throw asCliError(error, `reading the outputs of stack ${regionalName} (${region})`);
+      } finally {
+        regionalCfn.destroy();
+      }
+    },
     async callerIdentity() {
       const sts = new STSClient(clientConfig);
       try {
@@ -298,6 +329,14 @@ async function deployedTarget(stackName: string, stackRegion: string | undefined
       }
     },
   };
+}
+
+/** A stack's outputs by key (DescribeStacks). */
+async function stackOutputs(cfn: CloudFormationClient, stackName: string): Promise<Record<string, string>> {
+  const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+  return Object.fromEntries(
+    (out.Stacks?.[0]?.Outputs ?? []).flatMap((o) => (o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [])),
+  );
 }
 
 function requireOutput(outputs: Record<string, string>, name: OutputName, where: string): string {

@@ -3,11 +3,13 @@ import { Command, CommanderError } from 'commander';
 import { quietSdkNodeVersionWarning } from '../local/sdk-warnings';
 import { registerAudit } from './commands/audit';
 import { registerCheck } from './commands/check';
+import { registerEvents } from './commands/events';
 import { registerExport } from './commands/export';
 import { registerImport } from './commands/import';
 import { registerLookup } from './commands/lookup';
 import { registerManual } from './commands/manual';
 import { registerPropagate } from './commands/propagate';
+import { registerSenders } from './commands/senders';
 import { registerStatus } from './commands/status';
 import { registerSync } from './commands/sync';
 import { DEFAULT_STACK_NAME, LOCAL_ENV_FILE_VARIABLE } from './context';
@@ -18,7 +20,7 @@ import { Runner } from './runner';
 export function buildProgram(runner: Runner): Command {
   const program = new Command('ssg')
     .description(
-      'Operate ses-suppression-guard: sync and propagation status, why an address is suppressed, pre-send checks, manual suppressions, import/export, sender audits',
+      'Operate ses-suppression-guard: sync and propagation status, why an address is suppressed, pre-send checks, manual suppressions, import/export, sender audits, senders and SES event coverage',
     )
     .version('0.1.0')
     .option('--local', `use the local environment from \`npm start\` (.local/environment.json, or $${LOCAL_ENV_FILE_VARIABLE})`)
@@ -47,6 +49,8 @@ export function buildProgram(runner: Runner): Command {
   registerSync(program, runner);
   registerPropagate(program, runner);
   registerAudit(program, runner);
+  registerSenders(program, runner);
+  registerEvents(program, runner);
   return program;
 }
 

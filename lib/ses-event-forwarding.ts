@@ -5,6 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EVENT_DESTINATION_NAME } from '../lambdas/domain/names';
 
 /** The SES event types the service consumes, as configuration-set event destinations name them. */
 export const FORWARDED_EVENT_TYPES = [
@@ -18,8 +19,8 @@ export const FORWARDED_EVENT_TYPES = [
 /** The same events as SES names them on EventBridge (`detail-type`), per the EventBridge events reference. */
 export const FORWARDED_DETAIL_TYPES = ['Email Sent', 'Email Rejected', 'Email Bounced', 'Email Complaint Received', 'Email Delivered'];
 
-/** Name of the service's event destination in each configuration set it adds one to. */
-export const EVENT_DESTINATION_NAME = 'ses-suppression-guard-eventbridge';
+/** Name of the service's event destination in each configuration set it adds one to (defined with the CLI's names). */
+export { EVENT_DESTINATION_NAME };
 
 /** The event pattern of SES's sending events: the forwarding rule's in each region and the home queue rule's. */
 export function sesEventPattern(): events.EventPattern {

@@ -80,6 +80,11 @@ export class SuppressionTables extends Construct implements EventTableRefs {
   grantOperator(grantee: iam.IGrantable): void {
     grantOperator(this, grantee);
   }
+
+  /** See {@link grantOperatorReports}. */
+  grantOperatorReports(grantee: iam.IGrantable): void {
+    grantOperatorReports(this, grantee);
+  }
 }
 
 /** The two tables, as the roles' grants need them (the constructs also accept imported tables). */
@@ -144,4 +149,12 @@ export function grantGuardReader(tables: TableRefs, grantee: iam.IGrantable): vo
 export function grantOperator(tables: TableRefs, grantee: iam.IGrantable): void {
   tables.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem');
   tables.stateTable.grant(grantee, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem');
+}
+
+/**
+ * The operator's CLI reading the attribution table (`ssg senders`): one Query per day's partition, paged. Nothing
+ * else: the counters are written only by the event ingestion.
+ */
+export function grantOperatorReports(tables: Pick<EventTableRefs, 'attributionTable'>, grantee: iam.IGrantable): void {
+  tables.attributionTable.grant(grantee, 'dynamodb:Query');
 }

@@ -96,7 +96,10 @@ describe('Function: buildProgram', () => {
       'sync',
       'propagate',
       'audit',
+      'senders',
+      'events',
     ]);
+    expect(program.commands.find((c) => c.name() === 'events')?.commands.map((c) => c.name())).toEqual(['attach', 'status']);
     // Each command says what it does in its own words, and the reference documents it.
     const descriptions = program.commands.map((c) => c.description());
     expect(new Set(descriptions).size).toBe(descriptions.length);

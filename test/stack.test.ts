@@ -200,8 +200,21 @@ describe('Stack: SesSuppressionGuard', () => {
     expect(resourcesOf('dynamodb:PutItem')).not.toMatch(/SyncSuppressionTable/);
     expect(resourcesOf('lambda:GetFunctionConfiguration')).toMatch(/SyncSyncFunction/);
     expect(resourcesOf('lambda:GetFunctionConfiguration')).not.toMatch(/GuardGuardFunction/);
-    expect(resourcesOf('cloudformation:DescribeStacks')).toBe(JSON.stringify([{ Ref: 'AWS::StackId' }]));
-    for (const region of REGIONS) expect(resourcesOf('ses:GetEmailIdentity')).toContain(`:ses:${region}:`);
+    expect(resourcesOf('cloudformation:DescribeStacks')).toContain(JSON.stringify({ Ref: 'AWS::StackId' }));
+    expect(resourcesOf('dynamodb:Query')).toMatch(/TablesAttributionTable871DC88D/);
+    expect(resourcesOf('dynamodb:Scan')).not.toMatch(/TablesAttributionTable/);
+    expect(resourcesOf('dynamodb:PutItem')).not.toMatch(/TablesAttributionTable/);
+    expect(resourcesOf('ses:ListEmailIdentities')).toBe(JSON.stringify(['*']));
+    for (const region of REGIONS) {
+      expect(resourcesOf('ses:GetEmailIdentity')).toContain(`:ses:${region}:`);
+      expect(resourcesOf('cloudformation:DescribeStacks')).toContain(`:cloudformation:${region}:`);
+      expect(resourcesOf('cloudformation:DescribeStacks')).toContain(`:stack/SesSuppressionGuard-${region}/*`);
+      expect(resourcesOf('ses:PutEmailIdentityConfigurationSetAttributes')).toContain(`:ses:${region}:`);
+      expect(resourcesOf('ses:PutEmailIdentityConfigurationSetAttributes')).toContain(':identity/*');
+      expect(resourcesOf('ses:GetConfigurationSetEventDestinations')).toContain(`:ses:${region}:`);
+      expect(resourcesOf('ses:GetConfigurationSetEventDestinations')).toContain(':configuration-set/*');
+      expect(resourcesOf('ses:GetConfigurationSetEventDestinations')).not.toContain(':identity/*');
+    }
     template.hasOutput('OperatorPolicyArn', { Value: { Ref: id } });
   });
 

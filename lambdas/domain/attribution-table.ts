@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import {
   ATTRIBUTION_PK,
+  ATTRIBUTION_SK,
   ATTRIBUTION_TTL_ATTRIBUTE,
   COUNTER_NAMES,
   COUNTER_PK_PREFIX,
@@ -21,7 +22,7 @@ import {
  * | a sender's counters of a day | `day#<YYYY-MM-DD>` / `counter#<region>\|<sender>\|<caller>\|<source ip>\|<configuration set>` | event ingestion ({@link AttributionTable.countOnce}) | UpdateItem ADD, in a transaction with the next; TTL |
  * | an event counted | `event#<digest>` / `counted` | event ingestion | PutItem conditional on its absence, in the same transaction; TTL |
  *
- * Readers: {@link AttributionTable.dayCounters} (tests, reports).
+ * Readers: {@link AttributionTable.dayCounters} (tests), {@link AttributionTable.countersOfDays} (`ssg senders`).
  */
 export class AttributionTable {
   constructor(
@@ -98,22 +99,51 @@ export class AttributionTable {
   /** Every sender's counters of `day` (UTC, `YYYY-MM-DD`), read consistently. */
   async dayCounters(day: string): Promise<SenderDayCounters[]> {
     const counters: SenderDayCounters[] = [];
+    for await (const page of this.dayCounterPages(day, { consistent: true })) counters.push(...page);
+    return counters;
+  }
+
+  /**
+   * The counters of each of `days` (UTC, `YYYY-MM-DD`): one Query per day's partition, page by page (eventually
+   * consistent; a report does not need the last second). `region` narrows each Query to the sort keys of that region.
+   */
+  async countersOfDays(days: readonly string[], filter: { readonly region?: string } = {}): Promise<SenderDayCounters[]> {
+    const counters: SenderDayCounters[] = [];
+    for (const day of days) {
+      for await (const page of this.dayCounterPages(day, { consistent: false, region: filter.region })) counters.push(...page);
+    }
+    return counters;
+  }
+
+  /** The counter items of one day's partition, a page at a time. */
+  private async *dayCounterPages(
+    day: string,
+    options: { readonly consistent: boolean; readonly region?: string },
+  ): AsyncGenerator<SenderDayCounters[]> {
+    const names: Record<string, string> = { '#pk': ATTRIBUTION_PK };
+    const values: Record<string, unknown> = { ':pk': `${COUNTER_PK_PREFIX}${day}` };
+    let condition = '#pk = :pk';
+    if (options.region !== undefined) {
+      // The region is the first part of the sort key (see counterKey), escaped like every part.
+      names['#sk'] = ATTRIBUTION_SK;
+      values[':sk'] = `${counterKey(day, { region: options.region, sender: '' }).sk.split('|')[0]}|`;
+      condition += ' AND begins_with(#sk, :sk)';
+    }
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': ATTRIBUTION_PK },
-          ExpressionAttributeValues: { ':pk': `${COUNTER_PK_PREFIX}${day}` },
-          ConsistentRead: true,
+          KeyConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ConsistentRead: options.consistent,
           ExclusiveStartKey: startKey,
         }),
       );
-      counters.push(...(out.Items ?? []).map(parseSenderDayCounters));
+      yield (out.Items ?? []).map(parseSenderDayCounters);
       startKey = out.LastEvaluatedKey;
     } while (startKey);
-    return counters;
   }
 }
 

@@ -8,3 +8,6 @@ export const METRICS_NAMESPACE = 'SesSuppressionGuard';
 
 /** Name of the home region's event bus that receives every region's SES sending events. */
 export const SES_EVENT_BUS_NAME = 'ses-suppression-guard-events';
+
+/** Name of the service's event destination in each configuration set it adds one to (SES events to EventBridge). */
+export const EVENT_DESTINATION_NAME = 'ses-suppression-guard-eventbridge';
