@@ -92,6 +92,8 @@ export interface LocalEnvironment extends LocalEnvironmentDescription {
    * rules and the home bus's rule deliver them, go through these into their functions.
    */
   readonly eventSources: LocalSqsEventSource[];
+  /** The configuration sets the regional stacks created in the emulator, by region (the service's own). */
+  readonly configurationSets: Record<string, string[]>;
   /** The local Lambda API (`asyncIdle` waits for asynchronous invocations, such as targeted propagation). */
   readonly lambdaApi: LambdaApi;
   stop(): Promise<void>;
@@ -163,7 +165,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
 
     // The regional stacks' configuration sets and event destinations, and the path of SES events into the home
     // region's queue and its function.
-    createSesResourcesFromTemplates(ses, readStackTemplates(outdir, LOCAL_HOME_REGION), LOCAL_ACCOUNT_ID);
+    const configurationSets = createSesResourcesFromTemplates(ses, readStackTemplates(outdir, LOCAL_HOME_REGION), LOCAL_ACCOUNT_ID);
     const eventSources: LocalSqsEventSource[] = [];
     for (const config of sqsEventSourcesFromTemplate(template)) {
       const fn = functions[config.functionLogicalId];
@@ -210,6 +212,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       envFile,
       eventSources,
       lambdaApi,
+      configurationSets,
       stop,
     };
   } catch (error) {

@@ -4,9 +4,15 @@ import type { StackTemplate } from './synth';
 /**
  * Creates in the SES emulator what the regional stacks create in SES: each stack's configuration sets and their
  * event destinations (in the stack's region). A destination on a configuration set the stack does not create (one
- * named in `eventConfigurationSets`, which a user owns) gets its set created too, as the user would have it.
+ * named in `eventConfigurationSets`, which a user owns) gets its set created too, as the user would have it. Returns
+ * the configuration sets the stacks create, by region.
  */
-export function createSesResourcesFromTemplates(ses: SesEmulator, stacks: readonly StackTemplate[], accountId: string): void {
+export function createSesResourcesFromTemplates(
+  ses: SesEmulator,
+  stacks: readonly StackTemplate[],
+  accountId: string,
+): Record<string, string[]> {
+  const created: Record<string, string[]> = {};
   for (const { template, region } of stacks) {
     const emulated = ses.region(region);
     const names = new Map<string, string>();
@@ -14,6 +20,7 @@ export function createSesResourcesFromTemplates(ses: SesEmulator, stacks: readon
       if (resource.Type !== 'AWS::SES::ConfigurationSet') continue;
       const name = String(resource.Properties?.Name ?? logicalId);
       names.set(logicalId, name);
+      created[region] = [...(created[region] ?? []), name];
       emulated.putConfigurationSet({ name, sendingEnabled: resource.Properties?.SendingOptions?.SendingEnabled !== false });
     }
     for (const resource of Object.values(template.Resources)) {
@@ -36,4 +43,5 @@ export function createSesResourcesFromTemplates(ses: SesEmulator, stacks: readon
       });
     }
   }
+  return created;
 }

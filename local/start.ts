@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { PutEmailIdentityConfigurationSetAttributesCommand, SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { provenance } from '../cli/provenance';
 import { GuardClient, type GuardRequest, type GuardResponse, type PropagationSummary, type SyncSummary } from '../client';
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
   await printSummary(local, summaries);
   await demoPropagation(local, invoke);
   await demoGuard(local, lambda);
+  await demoEvents(local);
 
   if (values.once) {
     lambda.destroy();
@@ -196,6 +200,66 @@ async function demoPropagation(env: LocalEnvironment, invoke: <T>(functionName: 
     );
   }
   console.log(`  (npx ssg --local lookup ${address} shows the same, with the origins and what propagation does next)`);
+}
+
+/**
+ * The real-time path: a blast process sends as news@example.net from the first region to the mailbox simulator's
+ * bounce address; SES's bounce event reaches the ingestion function through the event queue, which records the
+ * origin and starts a targeted propagation; moments later every region's list holds the address, and `ssg senders`
+ * names the caller.
+ */
+async function demoEvents(env: LocalEnvironment): Promise<void> {
+  const [source] = env.eventSources;
+  const [first] = env.regions;
+  const configurationSet = first === undefined ? undefined : env.configurationSets[first]?.[0];
+  if (!source || first === undefined || configurationSet === undefined) {
+    console.log('\nReal-time events: skipped (events are off in cdk.json)');
+    return;
+  }
+  const blast = { accessKeyId: 'AKIADEMOBLASTSENDER', secretAccessKey: 'local-secret' };
+  env.ses.setCallerIdentity(blast.accessKeyId, 'blast-lambda-role');
+  const ses = new SESv2Client({ region: first, endpoint: env.endpoints.sesv2, credentials: blast });
+  // What `ssg events attach --identity example.net --region <first>` does.
+  await ses.send(
+    new PutEmailIdentityConfigurationSetAttributesCommand({ EmailIdentity: 'example.net', ConfigurationSetName: configurationSet }),
+  );
+  const address = 'bounce@simulator.amazonses.com';
+  console.log(`\nReal-time events: blast-lambda-role sends as news@example.net in ${first} to ${address} and one reader...`);
+  const started = Date.now();
+  await ses.send(
+    new SendEmailCommand({
+      FromEmailAddress: 'news@example.net',
+      Destination: { ToAddresses: [address, 'new.reader@example.org'] },
+      Content: { Simple: { Subject: { Data: 'Weekly news' }, Body: { Text: { Data: 'Hello' } } } },
+    }),
+  );
+  ses.destroy();
+  await env.ses.events.idle();
+  await source.idle();
+  await env.lambdaApi.asyncIdle();
+  const elapsed = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`  ${address} after ${elapsed} s (SES event → queue → ingestion → targeted propagation):`);
+  for (const region of env.regions) {
+    const listed = env.ses.region(region).getSuppressed(address);
+    console.log(
+      `  ${region.padEnd(11)} SES list: ${listed ? `${listed.reason} since ${listed.lastUpdateTime.toISOString()}` : 'not listed'}`,
+    );
+  }
+  const senders = await runSsg(env, ['senders', '--days', '1']);
+  console.log('\n$ npx ssg --local senders --days 1');
+  console.log(senders.replace(/^/gm, '  ').trimEnd());
+}
+
+/** Runs the CLI against this environment and returns what it printed (its exit code reports findings, not failure). */
+function runSsg(env: LocalEnvironment, args: readonly string[]): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(__dirname, '..', 'cli', 'main.ts'), '--local', ...args],
+      { env: { ...process.env, SSG_LOCAL_ENV_FILE: env.envFile ?? '' }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve(stdout || stderr || (error?.message ?? '')),
+    );
+  });
 }
 
 async function printSummary(env: LocalEnvironment, summaries: SyncSummary[]): Promise<void> {

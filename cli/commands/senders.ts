@@ -96,7 +96,7 @@ export function formatSenders(
     .filter(Boolean)
     .join(', ');
   const lines = [
-    `Senders, ${period[0]} to ${period[period.length - 1]} (UTC, ${period.length} days)${scope ? `, ${scope}` : ''}, worst first:`,
+    `Senders, ${period[0]} to ${period[period.length - 1]} (UTC, ${period.length} day${period.length === 1 ? '' : 's'})${scope ? `, ${scope}` : ''}, worst first:`,
   ];
   if (senders.length === 0) {
     lines.push('  no SES events counted (is the identity attached to a configuration set that sends events? see ssg events status)');
