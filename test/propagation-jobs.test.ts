@@ -125,6 +125,28 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     expect(await new StateTable(tables.doc, tables.stateTable).listJobs(REGION)).toEqual([]);
   });
 
+  it('settles a job SES no longer knows (GetImportJob NotFound) as failed and re-plans its copies, instead of failing every run', async () => {
+    // Prepare: a job handed to SES, whose id SES then does not know (expired from its history, or another account's)
+    await seedEast(150);
+    await propagate({ region: REGION, mode: 'enforce' }, deps());
+    const [job] = await stateTable().listJobs(REGION);
+    await stateTable().putJob({ ...job!, sesJobId: 'f00dfeed-0000-4000-8000-000000000000' });
+
+    // Act
+    const first = await propagate({ region: REGION, mode: 'enforce' }, deps());
+    const afterFirst = await stateTable().listJobs(REGION);
+    const second = await propagate({ region: REGION, mode: 'enforce' }, deps());
+
+    // Assess
+    expect(first).toMatchObject({ importJobsFailed: 1 });
+    expect(afterFirst.find((j) => j.key === job!.key)).toMatchObject({
+      status: 'FAILED',
+      error: expect.stringContaining('SES does not know import job'),
+    });
+    expect(second).toMatchObject({ complete: true });
+    await waitFor(() => jobsDone() === 150, 30_000);
+  });
+
   it('retries the records SES failed, and withdraws a large delta with a DELETE job', async () => {
     // Prepare
     await seedEast(300);

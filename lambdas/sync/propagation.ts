@@ -6,6 +6,7 @@ import {
   type CreateImportJobCommandOutput,
   DeleteSuppressedDestinationCommand,
   GetImportJobCommand,
+  type GetImportJobCommandOutput,
   GetSuppressedDestinationCommand,
   ListImportJobsCommand,
   PutSuppressedDestinationCommand,
@@ -619,7 +620,21 @@ class PropagationRun {
       if (job.status === 'SUBMITTING' && job.sesJobId === undefined) await this.findLostJob(job);
       if (job.status !== 'SUBMITTED' || job.sesJobId === undefined) continue;
       const jobId = job.sesJobId;
-      const out = await this.call('GetImportJob', () => this.deps.ses.send(new GetImportJobCommand({ JobId: jobId })));
+      let out: GetImportJobCommandOutput;
+      try {
+        out = await this.call('GetImportJob', () => this.deps.ses.send(new GetImportJobCommand({ JobId: jobId })));
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'NotFoundException') throw error;
+        // SES does not know the job (or no longer): nothing it did can be confirmed, so its copies are planned again
+        // (puts are idempotent), and the record is settled rather than failing every run of the region.
+        job.status = 'FAILED';
+        job.error = `SES does not know import job ${jobId}`;
+        job.completedAt = iso(this.now());
+        this.counts.jobsFailed++;
+        this.deps.logger.error('import job unknown to SES', { job: job.key, sesJobId: jobId });
+        await this.state.putJob(job);
+        continue;
+      }
       if (out.JobStatus !== 'COMPLETED' && out.JobStatus !== 'FAILED') continue;
       job.status = out.JobStatus;
       job.completedAt = (out.CompletedTimestamp ?? new Date(this.now())).toISOString();
