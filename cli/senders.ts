@@ -150,3 +150,41 @@ export function formatRate(rate: number | null): string {
   const percent = rate * 100;
   return `${percent < 1 && percent > 0 ? percent.toFixed(3) : percent.toFixed(2)}%`;
 }
+
+/** One region's totals over every sender, for `ssg status`. */
+export interface RegionEventTotals {
+  readonly region: string;
+  readonly sends: number;
+  readonly deliveries: number;
+  readonly permanentBounces: number;
+  readonly complaints: number;
+  readonly sendsToSuppressed: number;
+  readonly bounceRate: number | null;
+  readonly complaintRate: number | null;
+  readonly bounceLevel: Level;
+  readonly complaintLevel: Level;
+}
+
+/** The counters summed per region (every sender), in the order of `regions`; a region without events has zeros. */
+export function regionEventTotals(counters: readonly SenderDayCounters[], regions: readonly string[]): RegionEventTotals[] {
+  return regions.map((region) => {
+    const sum = (name: CounterName) => counters.reduce((n, c) => (c.region === region ? n + c.counts[name] : n), 0);
+    const sends = sum('sends');
+    const permanentBounces = sum('permanentBounces');
+    const complaints = sum('complaints');
+    const bounceRate = sends > 0 ? permanentBounces / sends : null;
+    const complaintRate = sends > 0 ? complaints / sends : null;
+    return {
+      region,
+      sends,
+      deliveries: sum('deliveries'),
+      permanentBounces,
+      complaints,
+      sendsToSuppressed: sum('sendsToSuppressed'),
+      bounceRate,
+      complaintRate,
+      bounceLevel: level(bounceRate, THRESHOLDS.bounce),
+      complaintLevel: level(complaintRate, THRESHOLDS.complaint),
+    };
+  });
+}

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { AttributionTable } from '../../lambdas/domain/attribution-table';
 import { type ImportJobRecord, listedRegions, type RegionSyncState } from '../../lambdas/domain/records';
 import { StateTable } from '../../lambdas/domain/state-table';
 import { SuppressionTable } from '../../lambdas/domain/suppression-table';
 import { EXIT, UsageError } from '../errors';
 import { formatDuration, formatTime, Progress, table } from '../output';
 import type { Runner } from '../runner';
+import { type RegionEventTotals, regionEventTotals } from '../senders';
 
 /** The sync status of one region, as `status --json` prints it. */
 export interface RegionStatusReport {
@@ -90,6 +92,12 @@ export function registerStatus(program: Command, runner: Runner): void {
         ]);
         const reports = states.map((state, i) => regionReport(state, jobs[i] ?? [], now, staleAfterMinutes * 60_000));
         const totals = options.totals ? await canonicalTotals(t.doc, t.output('SuppressionTableName'), new Progress(out.stderr)) : null;
+        // Today's SES events per region, from the attribution counters (absent where events are off).
+        const attributionTable = t.optionalOutput('AttributionTableName');
+        const today = new Date(now).toISOString().slice(0, 10);
+        const events = attributionTable
+          ? { day: today, regions: regionEventTotals(await new AttributionTable(t.doc, attributionTable).countersOfDays([today]), regions) }
+          : null;
         const unhealthy = reports.filter((r) => r.health !== 'ok');
 
         if (out.json) {
@@ -98,6 +106,7 @@ export function registerStatus(program: Command, runner: Runner): void {
             staleAfterMinutes,
             regions: reports,
             totals,
+            events,
             unhealthyRegions: unhealthy.map((r) => r.region),
           });
         } else {
@@ -115,6 +124,7 @@ export function registerStatus(program: Command, runner: Runner): void {
           for (const row of table(['region', 'health', 'last success', 'lag', 'SES entries', 'last run', 'last error'], rows))
             out.line(row);
           for (const line of formatPropagationStatus(reports, now)) out.line(line);
+          if (events) for (const line of formatEventTotals(events.day, events.regions)) out.line(line);
           if (totals) {
             out.line(
               `Canonical table: ${totals.addresses} addresses, ${totals.suppressed} suppressed, ${totals.multiRegion} in more than one region, ${totals.manual} suppressed manually`,
@@ -180,6 +190,23 @@ export function propagationReport(state: RegionSyncState, jobs: readonly ImportJ
     checkpointed: p?.run !== undefined,
     runStartedAt: p?.run?.startedAt ?? null,
   };
+}
+
+/** The SES event lines of `ssg status`: today's counters per region, the rates judged as `ssg senders` judges them. */
+export function formatEventTotals(day: string, totals: readonly RegionEventTotals[]): string[] {
+  const rate = (value: number | null) => (value === null ? '-' : `${(value * 100).toFixed(2)}%`);
+  const rows = totals.map((t) => [
+    t.region,
+    String(t.sends),
+    String(t.deliveries),
+    `${t.permanentBounces} (${rate(t.bounceRate)}${t.bounceLevel === 'review' || t.bounceLevel === 'at risk' ? ` ${t.bounceLevel.toUpperCase()}` : ''})`,
+    `${t.complaints} (${rate(t.complaintRate)}${t.complaintLevel === 'review' || t.complaintLevel === 'at risk' ? ` ${t.complaintLevel.toUpperCase()}` : ''})`,
+    String(t.sendsToSuppressed),
+  ]);
+  return [
+    `SES events today (${day} UTC, mail sent with a configuration set that reports to the service; ssg senders names the callers):`,
+    ...table(['region', 'sends', 'delivered', 'perm. bounces', 'complaints', 'to suppressed'], rows),
+  ];
 }
 
 /** The propagation lines of `ssg status`: one row per region. */
