@@ -140,7 +140,9 @@ export function functionBundle(template: Template, outdir: string, logicalIdPref
     // A function's name is its logical ID locally: the local Lambda API serves every function by it.
     const ref = (value as { Ref?: string } | null)?.Ref;
     environment[name] =
-      ref && template.Resources[ref]?.Type === 'AWS::Lambda::Function' ? ref : resolveValue(value, tables, `${logicalId}.Environment.${name}`);
+      ref && template.Resources[ref]?.Type === 'AWS::Lambda::Function'
+        ? ref
+        : resolveValue(value, tables, `${logicalId}.Environment.${name}`);
   }
   return {
     logicalId,
