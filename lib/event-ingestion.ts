@@ -103,7 +103,8 @@ export class EventIngestion extends Construct {
       target.grantInvoke(this.function);
       Validations.of(this.function.executionRole).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${logicalId(target.node.defaultChild as CfnElement)}.Arn>:*]`,
-        reason: 'grantInvoke also covers versions and aliases of the propagation function (its ARN with ":*"); no other function is reachable.',
+        reason:
+          'grantInvoke also covers versions and aliases of the propagation function (its ARN with ":*"); no other function is reachable.',
       });
     }
     grantEventIngester(props, this.function);
