@@ -3,8 +3,10 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SES_CALLERS } from '../lambdas/domain/ses';
+import { TARGETED_LEASE_WAIT_MS } from '../lambdas/sync/propagation';
 import { quietSdkNodeVersionWarning } from '../local/sdk-warnings';
 import { type ColdStartRow, runColdStart } from './cold-start';
+import { EVENT_TO_EVERY_REGION_P95_MS, type EventsBenchResult, runEventsBench } from './events-bench';
 import { type GuardRow, runGuardBench } from './guard-bench';
 import { guardLoadChecks, runGuardLoad } from './guard-load';
 import { startBenchDynamo } from './harness';
@@ -32,6 +34,7 @@ const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
  * `npm run bench -- --scale [--scale-entries N] [--rate N]`: the scale scenario alone (one region, 1,000,000 entries).
  * `npm run bench -- --guard-load [--guard-table N]`: the guard under concurrent load alone (a 1,000,000-address table).
  * `npm run bench -- --only propagation [--quick]`: the propagation scenarios alone (`bench/results/propagation.json`).
+ * `npm run bench -- --only events [--quick]`: the SES event path alone (`bench/results/events.json`).
  */
 async function main(): Promise<void> {
   quietSdkNodeVersionWarning();
@@ -47,9 +50,10 @@ async function main(): Promise<void> {
       only: { type: 'string' },
     },
   });
-  if (values.only !== undefined && values.only !== 'propagation')
-    throw new Error(`--only takes "propagation", got ${JSON.stringify(values.only)}`);
+  if (values.only !== undefined && values.only !== 'propagation' && values.only !== 'events')
+    throw new Error(`--only takes "propagation" or "events", got ${JSON.stringify(values.only)}`);
   if (values.only === 'propagation') return propagationMain(values.quick ?? false, values.out);
+  if (values.only === 'events') return eventsMain(values.quick ?? false, values.out);
   if (values.scale) return scaleMain(values.rate, values['scale-entries'], values.out);
   if (values['guard-load']) return guardLoadMain(values['guard-table'], values.out);
   const quick = values.quick ?? false;
@@ -104,8 +108,14 @@ async function main(): Promise<void> {
     printHostile(hostile);
 
     const propagation = await propagationSection(dynamo, quick, log);
+    const events = await eventsSection(dynamo, quick, log);
 
-    const checks = [...targetChecks(sync, guard, cold, quick), hostileCheck(hostile, quick), ...propagationChecks(propagation)];
+    const checks = [
+      ...targetChecks(sync, guard, cold, quick),
+      hostileCheck(hostile, quick),
+      ...propagationChecks(propagation),
+      ...eventsChecks(events, quick),
+    ];
     console.log('\nTargets');
     printTable(
       ['target', 'measured', 'met'],
@@ -128,6 +138,7 @@ async function main(): Promise<void> {
       // Import-path ÷ per-address entries per second, measured in the same run.
       importVsPerAddress: propagation.importVsPerAddress,
       propagation,
+      events,
     };
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
@@ -290,6 +301,163 @@ function propagationChecks(p: PropagationBenchResult): TargetCheck[] {
     });
   }
   return checks;
+}
+
+/** Events settings: SES's own pacing; in quick mode a few sends, a small burst (one batch) and fewer synthetic events. */
+function eventsOptions(quick: boolean) {
+  return {
+    latencySends: quick ? 6 : 30,
+    sendIntervalMs: 2000,
+    burst: quick ? 10 : 50,
+    throughputEvents: quick ? 300 : 2000,
+    duplicates: quick ? 15 : 100,
+    sesRequestsPerSecond: 1,
+    eventDelayMs: 50,
+    pollMs: 50,
+    reachTimeoutMs: quick ? 60_000 : 300_000,
+  };
+}
+
+/** Runs and prints the events scenarios. */
+async function eventsSection(
+  dynamo: Awaited<ReturnType<typeof startBenchDynamo>>,
+  quick: boolean,
+  log: (line: string) => void,
+): Promise<EventsBenchResult> {
+  const options = eventsOptions(quick);
+  log(
+    `Events: the local environment from the synthesized templates (configuration sets, queue, ingestion and sync bundles), SES emulated at ${options.sesRequestsPerSecond} request/s per operation and region, events ${options.eventDelayMs} ms after SendEmail; ${options.latencySends} single bounces one every ${options.sendIntervalMs / 1000} s, a burst of ${options.burst}, ${options.throughputEvents} synthetic events`,
+  );
+  const result = await runEventsBench(dynamo, options, log);
+  printEvents(result);
+  return result;
+}
+
+/** The events scenarios alone: their own results file. */
+async function eventsMain(quick: boolean, outArg: string | undefined): Promise<void> {
+  const out = outArg ?? join(__dirname, 'results', quick ? 'events-quick.json' : 'events.json');
+  const machine = machineInfo();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(
+    `ses-suppression-guard events benchmark (${quick ? 'quick' : 'full'}) on ${machine.cpus} CPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+  );
+  const dynamo = await startBenchDynamo();
+  try {
+    const events = await eventsSection(dynamo, quick, log);
+    const checks = eventsChecks(events, quick);
+    console.log('\nTargets');
+    printTable(
+      ['target', 'measured', 'met'],
+      checks.map((c) => [c.target, c.measured, c.met === null ? 'n/a' : c.met ? 'yes' : 'NO']),
+    );
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(
+      out,
+      `${JSON.stringify({ date: new Date().toISOString(), mode: quick ? 'events-quick' : 'events', machine, events, checks }, null, 2)}\n`,
+    );
+    log(`\nFigures written to ${out}`);
+    const failed = checks.filter((c) => c.met === false);
+    if (failed.length > 0) {
+      log(`Targets missed: ${failed.map((c) => c.target).join('; ')}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+function printEvents(e: EventsBenchResult): void {
+  const s = (ms: number) => (Number.isNaN(ms) ? '–' : (ms / 1000).toFixed(1));
+  console.log(
+    `\n9. SES events (emulated SES: ${e.options.sesRequestsPerSecond} request/s per operation and region, events ${e.options.eventDelayMs} ms after SendEmail; queue batches of ${e.batchSize}, window ${e.batchingWindowMs / 1000} s; targeted runs paced at ${e.pacedRequestsPerSecond} request/s a region; times from the event's publication to the address on every other region's list)`,
+  );
+  printTable(
+    ['case', 'addresses', 'reached', 'batches', 'p50 s', 'p95 s', 'max s', 'queue s', 'ingestion s', 'propagation s', 'p95 from send s'],
+    [
+      [`latency: 1 bounce every ${e.options.sendIntervalMs / 1000} s`, e.latency],
+      [`burst: ${e.burst.addresses} bounces in one message`, e.burst],
+    ].map(([name, l]) => {
+      const r = l as EventsBenchResult['latency'];
+      return [
+        name as string,
+        String(r.addresses),
+        String(r.reached),
+        String(r.batches),
+        s(r.p50Ms),
+        s(r.p95Ms),
+        s(r.maxMs),
+        s(r.medianQueueMs),
+        s(r.medianIngestionMs),
+        s(r.medianPropagationMs),
+        s(r.p95FromSendMs),
+      ];
+    }),
+  );
+  console.log('  (queue, ingestion, propagation: medians of the parts)');
+  const b = e.burst;
+  const perRegion = Math.ceil(b.addresses / e.batchSize);
+  console.log(
+    `Burst: ${b.reached === b.addresses ? `all ${b.addresses}` : `only ${b.reached} of ${b.addresses} (the rest not within ${e.options.reachTimeoutMs / 1000} s)`} on every other region's list ${s(b.allEverywhereMs)} s after the first event; predicted ≈ ${s(b.predictedMs)} s = ${b.addresses} addresses × 2 SES requests (Get, then Put) ÷ ${e.pacedRequestsPerSecond} request/s, the regions in parallel, their ${perRegion} targeted invocation(s) one after another on the region's lease (a waiting one asks every 2 s; behind a sync for at most ${TARGETED_LEASE_WAIT_MS / 1000} s)`,
+  );
+  const t = e.throughput;
+  console.log(
+    `\nIngestion alone: ${t.events} events (${Object.entries(t.byType)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}) pushed into the queue at once`,
+  );
+  printTable(
+    ['events', 'seconds', 'events/s', 'batches', 'DDB requests', 'DDB req/event', 'SES suppression req'],
+    [
+      [
+        String(t.events),
+        (t.ms / 1000).toFixed(1),
+        String(t.eventsPerSecond),
+        String(t.batches),
+        Object.entries(t.dynamoRequests)
+          .map(([op, n]) => `${op} ${n}`)
+          .join(', '),
+        String(t.dynamoRequestsPerEvent),
+        String(t.sesSuppressionRequests),
+      ],
+    ],
+  );
+}
+
+/** The events checks: deterministic ones always, the latency target only in a full run. */
+function eventsChecks(e: EventsBenchResult, quick: boolean): TargetCheck[] {
+  const counters = (c: Record<string, number | undefined>) =>
+    Object.entries(c)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+  const t = e.throughput;
+  const countedOnce = Object.entries(t.countersExpected).every(([k, n]) => (t.countersMeasured as Record<string, number>)[k] === n);
+  return [
+    {
+      target: `events: every bounced address on every other region's list (latency ${e.latency.addresses}, burst ${e.burst.addresses})`,
+      measured: `${e.latency.reached} and ${e.burst.reached}`,
+      met: e.latency.reached === e.latency.addresses && e.burst.reached === e.burst.addresses,
+    },
+    {
+      target: `events: event → every region p95 ≤ ${EVENT_TO_EVERY_REGION_P95_MS / 1000} s (1 bounce every ${e.options.sendIntervalMs / 1000} s)`,
+      measured: `${(e.latency.p95Ms / 1000).toFixed(1)} s`,
+      met: quick ? null : e.latency.p95Ms <= EVENT_TO_EVERY_REGION_P95_MS,
+    },
+    {
+      target: 'events: no message dead-lettered',
+      measured: `${e.deadLettered} dead-lettered, ${e.redelivered} redelivered`,
+      met: e.deadLettered === 0,
+    },
+    {
+      target: `events: each event counted once (${t.byType.duplicates} pushed twice)`,
+      measured: `expected ${counters(t.countersExpected)}; counted ${counters(t.countersMeasured)}`,
+      met: countedOnce,
+    },
+    {
+      target: 'events: Send / Delivery / suppressed bounces start no propagation',
+      measured: `${t.sesSuppressionRequests} SES suppression-list requests`,
+      met: t.sesSuppressionRequests === 0,
+    },
+  ];
 }
 
 /** The scale scenario: its own run (it takes minutes to seed), its own results file. */

@@ -105,6 +105,17 @@ export interface SqsEventSourceStats {
   readonly inFlight: number;
 }
 
+/** One batch the function was invoked with, as {@link LocalSqsEventSource.observe} reports it. */
+export interface BatchObservation {
+  readonly bodies: readonly string[];
+  /** When the poller took the batch off the queue and invoked the function (epoch ms). */
+  readonly receivedAt: number;
+  /** When the function's answer came back (epoch ms). */
+  readonly answeredAt: number;
+  /** Records of the batch that failed (and go back to the queue, or to the dead-letter list). */
+  readonly failed: number;
+}
+
 /** A queue and its event source mapping; `send` enqueues, the poller invokes `invoke` with batches. */
 export class LocalSqsEventSource {
   private readonly waiting: Message[] = [];
@@ -115,6 +126,7 @@ export class LocalSqsEventSource {
   private counts = { sent: 0, batches: 0, deleted: 0, redelivered: 0, deadLettered: 0 };
   private readonly queueArn: string;
   private readonly idleWaiters: Array<() => void> = [];
+  private readonly observers = new Set<(batch: BatchObservation) => void>();
 
   constructor(
     readonly config: SqsEventSourceConfig,
@@ -137,6 +149,14 @@ export class LocalSqsEventSource {
   /** Bodies that went to the dead-letter queue. */
   get deadLetterBodies(): string[] {
     return this.deadLetters.map((m) => m.body);
+  }
+
+  /** Calls `listener` after every batch the function answered (for the bench); returns the function that stops it. */
+  observe(listener: (batch: BatchObservation) => void): () => void {
+    this.observers.add(listener);
+    return () => {
+      this.observers.delete(listener);
+    };
   }
 
   get stats(): SqsEventSourceStats {
@@ -190,6 +210,13 @@ export class LocalSqsEventSource {
     this.counts.batches++;
     const outcome = await this.invoke({ Records: batch.map((m) => this.record(m)) });
     const failed = this.failedIds(batch, outcome);
+    const observation: BatchObservation = {
+      bodies: batch.map((m) => m.body),
+      receivedAt: now,
+      answeredAt: Date.now(),
+      failed: failed.size,
+    };
+    for (const listener of this.observers) listener(observation);
     for (const m of batch) {
       if (failed.has(m.messageId)) {
         if (m.receiveCount >= this.config.maxReceiveCount) {

@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type JobView, originsOf, planRegion } from '../lambdas/domain/origins';
 import { parseSuppressionItem, propagatedAttribute, regionAttribute, type SuppressionItem } from '../lambdas/domain/records';
 import { Pacer } from '../lambdas/domain/retry';
-import { type PropagationDeps, propagate } from '../lambdas/sync/propagation';
+import { type PropagationDeps, propagate, TARGETED_LEASE_WAIT_MS, TARGETED_OWNER_PREFIX } from '../lambdas/sync/propagation';
 import { syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
 import { createTestTables, silentLogger, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
@@ -327,5 +327,56 @@ describe('Function: propagate (SES emulator + DynamoDB Local, one call per addre
 
     // Assess
     expect(summary).toMatchObject({ complete: false, skipped: expect.stringContaining('holds the lease') });
+  });
+
+  it('a targeted run waits behind other targeted runs past the lease wait (a burst), and still propagates its addresses', async () => {
+    // Prepare: a bounce recorded in us-east-1; us-west-2's lease held by an earlier targeted run that needs longer
+    // than the lease wait (a burst: 25 addresses at 2 paced SES calls each take about 52 s, a third batch waits 104 s).
+    emu
+      .region('us-east-1')
+      .putSuppressed({ emailAddress: 'burst.late@example.com', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 60_000) });
+    await sync('us-east-1');
+    const { StateTable } = await import('../lambdas/domain/state-table');
+    const state = new StateTable(tables.doc, tables.stateTable);
+    const earlier = `${TARGETED_OWNER_PREFIX}earlier-run`;
+    await state.acquireLease('us-west-2', earlier, Date.now() + 600_000, Date.now());
+    let slept = 0;
+    const sleep = async (ms: number) => {
+      slept += ms;
+      // The earlier run finishes after twice the lease wait.
+      if (slept >= 2 * TARGETED_LEASE_WAIT_MS) await state.releaseLease('us-west-2', earlier);
+    };
+
+    // Act
+    const summary = await propagate(
+      { region: 'us-west-2', mode: 'enforce', addresses: ['burst.late@example.com'] },
+      deps('us-west-2', { sleep }),
+    );
+
+    // Assess
+    expect(summary.skipped).toBeUndefined();
+    expect(summary).toMatchObject({ added: 1 });
+    expect(emu.region('us-west-2').getSuppressed('burst.late@example.com')).toBeDefined();
+  });
+
+  it('a targeted run gives up after the lease wait when a sync holds the lease (its pass propagates the addresses)', async () => {
+    // Prepare
+    const { StateTable } = await import('../lambdas/domain/state-table');
+    await new StateTable(tables.doc, tables.stateTable).acquireLease('eu-west-1', 'a-sync-run', Date.now() + 600_000, Date.now());
+    let slept = 0;
+
+    // Act
+    const summary = await propagate(
+      { region: 'eu-west-1', mode: 'enforce', addresses: ['someone@example.com'] },
+      deps('eu-west-1', {
+        sleep: async (ms) => {
+          slept += ms;
+        },
+      }),
+    );
+
+    // Assess
+    expect(summary).toMatchObject({ skipped: expect.stringContaining('holds the lease') });
+    expect(slept).toBe(TARGETED_LEASE_WAIT_MS);
   });
 });

@@ -84,6 +84,8 @@ export interface PropagationDeps {
   readonly logger: Logger;
   readonly remainingMs: () => number;
   readonly now?: () => number;
+  /** Waits `ms` (tests pass a fake). @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** Plain HTTP GET of SES's failed-records file (a pre-signed URL). */
   readonly fetchText?: (url: string) => Promise<string>;
   readonly options?: PropagationOptions;
@@ -849,9 +851,16 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** How long a targeted run waits for the region's lease, and how often it asks. */
+/**
+ * How long a targeted run waits for the region's lease held by a sync, and how often it asks. Behind another targeted
+ * run (a burst: each holds the lease for its own addresses only, 2 paced SES calls each) it waits until its own
+ * deadline nears instead, since no holder would propagate its addresses before the next scheduled run.
+ */
 export const TARGETED_LEASE_WAIT_MS = 60_000;
 const LEASE_POLL_MS = 2_000;
+
+/** Prefix of the lease owner of a targeted run, so a waiting targeted run can tell who holds the lease. */
+export const TARGETED_OWNER_PREFIX = 'targeted:';
 
 /**
  * A propagation invocation (`{"region": R, "mode": "propagate"}`): takes the region's lease (shared with its sync, so
@@ -862,14 +871,20 @@ export async function propagate(request: PropagationRequest, deps: PropagationDe
   const { region } = request;
   const now = deps.now ?? Date.now;
   const state = new StateTable(deps.doc, deps.stateTable);
-  const owner = randomUUID();
+  const owner = `${request.addresses ? TARGETED_OWNER_PREFIX : ''}${randomUUID()}`;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const acquire = () => state.acquireLease(region, owner, now() + deps.remainingMs() + 60_000, now());
   let leased = await acquire();
   // A targeted run (fresh events) waits a little for an incremental sync to finish rather than miss its addresses;
-  // a long holder (a full pass) propagates the whole table when its pass completes, these addresses included.
-  for (let waited = 0; !leased && request.addresses && waited < TARGETED_LEASE_WAIT_MS; waited += LEASE_POLL_MS) {
+  // a long holder (a full pass) propagates the whole table when its pass completes, these addresses included. Another
+  // targeted run propagates only its own addresses: behind one, the wait goes on while time is left.
+  for (let waited = 0; !leased && request.addresses; waited += LEASE_POLL_MS) {
     if (deps.remainingMs() < LEASE_POLL_MS + 10_000) break;
-    await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    if (waited >= TARGETED_LEASE_WAIT_MS) {
+      const holder = (await state.load(region)).leaseOwner;
+      if (holder !== undefined && !holder.startsWith(TARGETED_OWNER_PREFIX)) break;
+    }
+    await sleep(LEASE_POLL_MS);
     leased = await acquire();
   }
   if (!leased) {
