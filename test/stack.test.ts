@@ -176,7 +176,11 @@ describe('Stack: SesSuppressionGuard', () => {
       'TablesAttributionTable871DC88D',
     ]);
     expect(ids('AWS::SQS::Queue')).toEqual(['EventsDeadLetterQueueC3DB07E1', 'EventsQueue7396B467', 'SyncSyncDeadLetterQueueE6FCB0F4']);
-    expect(ids('AWS::Logs::LogGroup')).toEqual(['EventsFunctionLogsE5D1B2FA', 'GuardGuardFunctionLogs38E7291B', 'SyncSyncFunctionLogs52FBEBE8']);
+    expect(ids('AWS::Logs::LogGroup')).toEqual([
+      'EventsFunctionLogsE5D1B2FA',
+      'GuardGuardFunctionLogs38E7291B',
+      'SyncSyncFunctionLogs52FBEBE8',
+    ]);
   });
 
   it("gives operators a managed policy with exactly the CLI's actions, each on this stack's resources", () => {
