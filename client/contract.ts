@@ -14,7 +14,7 @@ export interface GuardRequest {
   readonly region?: string;
   /** Bare recipient addresses, 1 to 50,000. Duplicates (case-insensitive) are checked once. */
   readonly recipients: readonly string[];
-  /** Configuration set the send will use; its suppression and sending options are checked. */
+  /** Configuration set the send will use; its suppression and sending options, and whether it delivers SES events to the service, are checked. */
   readonly configurationSetName?: string;
   /** Free-form name of the calling sender, for the guard's logs. */
   readonly caller?: string;
@@ -46,6 +46,7 @@ export type ProblemCode =
   | 'SUPPRESSION_DISABLED_BY_CONFIGURATION_SET'
   | 'SUPPRESSION_DISABLED_FOR_ACCOUNT'
   | 'SUPPRESSION_DATA_STALE'
+  | 'EVENTS_NOT_DELIVERED'
   | 'RECIPIENTS_SUPPRESSED'
   | 'RECIPIENTS_INVALID'
   | 'NO_DELIVERABLE_RECIPIENTS';

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { writeEnvironment } from '../lambdas/domain/settings';
+import { CONFIGURATION_SET_NAME } from '../lambdas/guard/request';
 import { GUARD_ENVIRONMENT } from '../lambdas/guard/settings';
 import { DEFAULT_CONFIG } from './config';
 import { findingEnvironment, ServiceFunction } from './service-function';
@@ -26,6 +27,12 @@ export interface PreSendGuardProps {
   readonly cacheTtlSeconds?: number;
   /** SES management calls per second per region the guard allows itself (shared with the sync's budget). @default 1 */
   readonly requestsPerSecond?: number;
+  /**
+   * Configuration sets whose mail delivers SES events to the service, the service's own set first (settings
+   * `eventConfigurationSet` and `eventConfigurationSets`), or `'off'` (setting `events: "off"`); the guard warns
+   * (EVENTS_NOT_DELIVERED) when a send uses any other set, or none. @default the default `eventConfigurationSet` only
+   */
+  readonly eventConfigurationSets?: readonly string[] | 'off';
   /** Adds a function URL with AWS_IAM auth for callers outside Lambda. @default false */
   readonly functionUrl?: boolean;
 }
@@ -50,6 +57,14 @@ export class PreSendGuard extends Construct {
     if (!(cacheTtlSeconds > 0)) throw new Error(`cacheTtlSeconds must be a positive number, got ${cacheTtlSeconds}`);
     if (staleMode !== 'block' && staleMode !== 'warn')
       throw new Error(`staleMode must be "block" or "warn", got ${JSON.stringify(staleMode)}`);
+    const eventConfigurationSets = props.eventConfigurationSets ?? [DEFAULT_CONFIG.eventConfigurationSet];
+    if (
+      eventConfigurationSets !== 'off' &&
+      (eventConfigurationSets.length === 0 || !eventConfigurationSets.every((s) => CONFIGURATION_SET_NAME.test(s)))
+    )
+      throw new Error(
+        `eventConfigurationSets must be "off" or a non-empty list of SES configuration set names, got ${JSON.stringify(eventConfigurationSets)}`,
+      );
 
     this.function = new ServiceFunction(this, 'GuardFunction', {
       entry: path.join(__dirname, '..', 'lambdas', 'guard', 'handler.ts'),
@@ -66,6 +81,7 @@ export class PreSendGuard extends Construct {
         staleMode,
         cacheTtlSeconds,
         requestsPerSecond: props.requestsPerSecond ?? DEFAULT_CONFIG.requestsPerSecond,
+        eventConfigurationSets,
       }),
     });
     const role = this.function.executionRole;

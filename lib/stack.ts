@@ -60,6 +60,7 @@ export class SesSuppressionGuardStack extends Stack {
       staleMode: config.guardStaleMode,
       cacheTtlSeconds: config.guardCacheTtlSeconds,
       requestsPerSecond: config.requestsPerSecond,
+      eventConfigurationSets: config.events === 'on' ? [config.eventConfigurationSet, ...config.eventConfigurationSets] : 'off',
       functionUrl: config.guardFunctionUrl,
     });
 

@@ -3,7 +3,7 @@ import type { LocalLambda } from '../local/lambda-runtime';
 import { SesEmulator } from '../local/ses-emulator';
 import { functionBundle } from '../local/template-resources';
 import { emittedMetrics } from './support/emf';
-import { startGuardBundle, syncAllRegions, verifyDomain } from './support/guard';
+import { GUARD_REGIONS, startGuardBundle, syncAllRegions } from './support/guard';
 import { createTestTables, type TestTables, testTemplate } from './support/local-aws';
 
 describe('Bundle: synthesized guard function', () => {
@@ -15,7 +15,10 @@ describe('Bundle: synthesized guard function', () => {
     // Prepare: seed and sync unthrottled, then check at SES's own pace (1 request/second per region).
     emu = await SesEmulator.start({ requestsPerSecond: 0, seed: 9 });
     tables = await createTestTables();
-    verifyDomain(emu, 'example.com');
+    // example.com's mail uses the service's configuration set (as after ssg events attach); example.net's names none.
+    for (const region of GUARD_REGIONS)
+      emu.region(region).putIdentity({ name: 'example.com', configurationSetName: 'ses-suppression-guard' });
+    emu.region('us-west-2').putIdentity({ name: 'example.net' });
     emu
       .region('us-east-1')
       .putSuppressed({ emailAddress: 'Bounced.Person@example.org', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 3600_000) });
@@ -37,6 +40,7 @@ describe('Bundle: synthesized guard function', () => {
       SYNC_STATE_TABLE_NAME: tables.stateTable,
       SYNC_REGIONS: 'us-east-1,us-west-2,eu-west-1',
       GUARD_STALE_MODE: 'block',
+      GUARD_EVENT_CONFIGURATION_SETS: 'ses-suppression-guard',
     });
   });
 
@@ -145,5 +149,32 @@ describe('Bundle: synthesized guard function', () => {
     expect(notJson.result?.statusCode).toBe(400);
     expect(get.result?.statusCode).toBe(405);
     expect(JSON.parse(get.result!.body).proceed).toBe(false);
+  });
+
+  it('warns, without blocking, when the sender names no configuration set and its identity has no default one', async () => {
+    // Act
+    const out = await fn.invoke<GuardResponse>({ from: 'news@example.net', region: 'us-west-2', recipients: ['fine@example.org'] });
+
+    // Assess
+    expect(out.error).toBeUndefined();
+    expect(out.result).toMatchObject({
+      proceed: true,
+      problems: [
+        {
+          code: 'EVENTS_NOT_DELIVERED',
+          severity: 'warn',
+          message: expect.stringContaining(
+            'Run ssg events attach --identity example.net --region us-west-2, or send with the configuration set ses-suppression-guard.',
+          ),
+          details: {
+            identity: 'example.net',
+            configurationSetName: null,
+            source: 'identity default',
+            eventConfigurationSets: ['ses-suppression-guard'],
+          },
+        },
+      ],
+      recipients: { allowed: ['fine@example.org'] },
+    });
   });
 });

@@ -37,9 +37,25 @@ describe('Construct: PreSendGuard', () => {
           GUARD_STALE_MODE: 'block',
           GUARD_CACHE_TTL_SECONDS: '60',
           SES_REQUESTS_PER_SECOND: '1',
+          GUARD_EVENT_CONFIGURATION_SETS: 'ses-suppression-guard',
         },
       },
     });
+  });
+
+  it("lists the service's configuration set and the user's sets that deliver events, or says events are off", () => {
+    // Prepare
+    const guardVariables = (template: Template) =>
+      Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('GuardGuardFunction'))?.[1].Properties
+        .Environment.Variables;
+
+    // Act
+    const listed = synthStack({ eventConfigurationSet: 'ssg-events', eventConfigurationSets: ['marketing', 'transactional'] }).template;
+    const off = synthStack({ events: 'off', eventConfigurationSets: ['marketing'] }).template;
+
+    // Assess
+    expect(guardVariables(listed).GUARD_EVENT_CONFIGURATION_SETS).toBe('ssg-events,marketing,transactional');
+    expect(guardVariables(off).GUARD_EVENT_CONFIGURATION_SETS).toBe('(events off)');
   });
 
   it('grants BatchGetItem only on the canonical table, reads and shared SES answers on the state table, and read-only SES actions', () => {
@@ -150,6 +166,12 @@ describe('Construct: PreSendGuard', () => {
     expect(
       () => new PreSendGuard(stack, 'BadMode', { table, stateTable: table, regions: ['us-east-1'], staleMode: 'maybe' as 'warn' }),
     ).toThrow('staleMode must be "block" or "warn", got "maybe"');
+    expect(
+      () => new PreSendGuard(stack, 'NoSets', { table, stateTable: table, regions: ['us-east-1'], eventConfigurationSets: [] }),
+    ).toThrow('eventConfigurationSets must be "off" or a non-empty list of SES configuration set names, got []');
+    expect(
+      () => new PreSendGuard(stack, 'BadSet', { table, stateTable: table, regions: ['us-east-1'], eventConfigurationSets: ['my set'] }),
+    ).toThrow('eventConfigurationSets must be "off" or a non-empty list of SES configuration set names, got ["my set"]');
     expect(() => parseConfig({ guardStaleMode: 'maybe' })).toThrow(/guardStaleMode must be "block" or "warn", got "maybe"/);
     expect(() => parseConfig({ guardFunctionUrl: 'yes' })).toThrow(/guardFunctionUrl must be true or false, got "yes"/);
   });

@@ -8,6 +8,7 @@ import {
   quotaProblems,
   sandboxProblems,
 } from '../lambdas/guard/account-rules';
+import { eventDeliveryProblems } from '../lambdas/guard/event-rules';
 import { freshnessProblems } from '../lambdas/guard/freshness-rules';
 import { classifyRecipients, recipientProblems, screenRecipients } from '../lambdas/guard/recipient-rules';
 import { senderProblems, senderUsable, verifiedElsewhere } from '../lambdas/guard/sender-rules';
@@ -111,6 +112,70 @@ describe('Module: account-rules', () => {
       region: 'us-east-1',
       unverifiedRecipients: 2,
     });
+  });
+});
+
+describe('Module: event-rules', () => {
+  const DELIVERING = ['ses-suppression-guard', 'marketing'];
+
+  it("warns when the request's configuration set is not one that delivers events, whatever the identity's default", () => {
+    // Act
+    const problems = eventDeliveryProblems('us-east-1', 'transactional', { ...DOMAIN, defaultConfigurationSet: 'marketing' }, DELIVERING);
+
+    // Assess
+    expect(problems).toEqual([
+      {
+        code: 'EVENTS_NOT_DELIVERED',
+        severity: 'warn',
+        message:
+          'The configuration set transactional does not deliver SES events to the service in us-east-1: SES sends the service no events for this mail, so its bounces and complaints reach the service only through the sync of us-east-1\'s suppression list, not in real time. List transactional in the setting "eventConfigurationSets" and deploy, or send with the configuration set ses-suppression-guard.',
+        details: {
+          region: 'us-east-1',
+          identity: 'example.com',
+          eventConfigurationSets: DELIVERING,
+          configurationSetName: 'transactional',
+          source: 'request',
+        },
+      },
+    ]);
+  });
+
+  it("warns when a send names no set and the identity's default is missing or does not deliver events, naming ssg events attach", () => {
+    // Act
+    const [none] = eventDeliveryProblems('us-west-2', undefined, DOMAIN, DELIVERING);
+    const [other] = eventDeliveryProblems('us-west-2', undefined, { ...DOMAIN, defaultConfigurationSet: 'legacy' }, DELIVERING);
+
+    // Assess
+    expect(none).toMatchObject({
+      code: 'EVENTS_NOT_DELIVERED',
+      severity: 'warn',
+      details: { region: 'us-west-2', identity: 'example.com', configurationSetName: null, source: 'identity default' },
+    });
+    expect(none?.message).toBe(
+      "Mail from example.com in us-west-2 names no configuration set and the identity has no default one: SES sends the service no events for this mail, so its bounces and complaints reach the service only through the sync of us-west-2's suppression list, not in real time. Run ssg events attach --identity example.com --region us-west-2, or send with the configuration set ses-suppression-guard.",
+    );
+    expect(other).toMatchObject({ code: 'EVENTS_NOT_DELIVERED', severity: 'warn', details: { configurationSetName: 'legacy' } });
+    expect(other?.message).toBe(
+      'The default configuration set legacy of example.com does not deliver SES events to the service in us-west-2: SES sends the service no events for this mail, so its bounces and complaints reach the service only through the sync of us-west-2\'s suppression list, not in real time. List legacy in the setting "eventConfigurationSets" and deploy, or run ssg events attach --identity example.com --region us-west-2 --force (which replaces legacy as the identity\'s default).',
+    );
+  });
+
+  it("says nothing for the service's set or a listed set, from the request or the identity's default", () => {
+    // Act & Assess
+    expect(eventDeliveryProblems('us-east-1', 'ses-suppression-guard', DOMAIN, DELIVERING)).toEqual([]);
+    expect(eventDeliveryProblems('us-east-1', 'marketing', { ...DOMAIN, defaultConfigurationSet: 'legacy' }, DELIVERING)).toEqual([]);
+    expect(
+      eventDeliveryProblems('us-east-1', undefined, { ...DOMAIN, defaultConfigurationSet: 'ses-suppression-guard' }, DELIVERING),
+    ).toEqual([]);
+    expect(eventDeliveryProblems('us-east-1', undefined, { ...DOMAIN, defaultConfigurationSet: 'marketing' }, DELIVERING)).toEqual([]);
+  });
+
+  it('says nothing when events are off, or when no identity covers the sender and the request names no set', () => {
+    // Act & Assess
+    expect(eventDeliveryProblems('us-east-1', 'transactional', DOMAIN, 'off')).toEqual([]);
+    expect(eventDeliveryProblems('us-east-1', undefined, DOMAIN, 'off')).toEqual([]);
+    expect(eventDeliveryProblems('us-east-1', undefined, null, DELIVERING)).toEqual([]);
+    expect(eventDeliveryProblems('us-east-1', undefined, undefined, DELIVERING)).toEqual([]);
   });
 });
 

@@ -30,6 +30,7 @@ const GUARD_VALUES = {
   staleMode: 'warn',
   cacheTtlSeconds: 30,
   requestsPerSecond: 2,
+  eventConfigurationSets: ['ses-suppression-guard', 'marketing'],
 } as const;
 
 describe('Function: readEnvironment', () => {
@@ -75,7 +76,29 @@ describe('Function: readEnvironment', () => {
     });
   });
 
+  it("writes the guard's event configuration sets as a list, or a value no set name can take when events are off", () => {
+    // Prepare
+    const on = writeEnvironment(GUARD_ENVIRONMENT, GUARD_VALUES);
+    const off = writeEnvironment(GUARD_ENVIRONMENT, { ...GUARD_VALUES, eventConfigurationSets: 'off' });
+
+    // Act
+    const readOn = withEnvironment(GUARD_NAMES, on, () => readEnvironment(GUARD_ENVIRONMENT));
+    const readOff = withEnvironment(GUARD_NAMES, off, () => readEnvironment(GUARD_ENVIRONMENT));
+
+    // Assess
+    expect(on.GUARD_EVENT_CONFIGURATION_SETS).toBe('ses-suppression-guard,marketing');
+    expect(off.GUARD_EVENT_CONFIGURATION_SETS).toBe('(events off)');
+    expect(readOn.eventConfigurationSets).toEqual(['ses-suppression-guard', 'marketing']);
+    expect(readOff.eventConfigurationSets).toBe('off');
+  });
+
   it.each([
+    ['GUARD_EVENT_CONFIGURATION_SETS', undefined, 'GUARD_EVENT_CONFIGURATION_SETS environment variable is not set'],
+    [
+      'GUARD_EVENT_CONFIGURATION_SETS',
+      'ses-suppression-guard,my set',
+      'GUARD_EVENT_CONFIGURATION_SETS environment variable must be a comma-separated list of SES configuration set names or "(events off)", got "ses-suppression-guard,my set"',
+    ],
     ['GUARD_STALE_MODE', undefined, 'GUARD_STALE_MODE environment variable is not set'],
     ['GUARD_CACHE_TTL_SECONDS', '  ', 'GUARD_CACHE_TTL_SECONDS environment variable is not set'],
     ['GUARD_STALE_AFTER_MINUTES', 'sixty', 'GUARD_STALE_AFTER_MINUTES environment variable must be a positive number, got "sixty"'],

@@ -18,6 +18,7 @@ import {
 } from './account-rules';
 import type { LookupCache } from './cache';
 import { DependencyError, dependencyProblem } from './dependency';
+import { eventDeliveryProblems } from './event-rules';
 import { freshnessProblems } from './freshness-rules';
 import { blocksFirst } from './problems';
 import { classifyRecipients, recipientProblems, screenRecipients } from './recipient-rules';
@@ -48,6 +49,11 @@ export interface GuardDeps {
   readonly paceSes?: (region: string, operation: string) => Promise<void>;
   /** SES answers shared between execution environments (the state table in production). @default none */
   readonly sharedLookups?: SharedLookupStore;
+  /**
+   * Configuration sets whose mail delivers SES events to the service (`GUARD_EVENT_CONFIGURATION_SETS`: the service's
+   * own set first), or `'off'` when events are off. @default 'off' (no EVENTS_NOT_DELIVERED)
+   */
+  readonly eventConfigurationSets?: readonly string[] | 'off';
   /** BatchGetItem requests in flight at once. @default 16 */
   readonly batchConcurrency?: number;
   readonly now?: () => number;
@@ -200,6 +206,14 @@ async function checkSendWithPositions(request: ValidRequest, deps: GuardDeps): P
   if (accountValue) problems.push(...accountProblems(region, accountValue));
   if (configurationSet?.ok) problems.push(...configurationSetProblems(region, request.configurationSetName ?? '', configurationSet.value));
   if (accountValue) problems.push(...accountSuppressionProblems(region, accountValue, setValue));
+  problems.push(
+    ...eventDeliveryProblems(
+      region,
+      request.configurationSetName,
+      sender.ok ? sender.value.details : undefined,
+      deps.eventConfigurationSets ?? 'off',
+    ),
+  );
   if (freshness.ok) {
     problems.push(...freshnessProblems(freshness.value, now(), deps.staleAfterMinutes ?? 60, deps.staleMode ?? 'block'));
   }

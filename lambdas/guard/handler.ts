@@ -35,6 +35,7 @@ const deps: GuardDeps = {
   logger,
   staleAfterMinutes: settings.staleAfterMinutes,
   staleMode: settings.staleMode,
+  eventConfigurationSets: settings.eventConfigurationSets,
   // Shared answers younger than half the TTL are used, so no answer is older than 1.5 × the TTL.
   sharedLookups: {
     get: (key) => stateTable.getSesLookup(key),

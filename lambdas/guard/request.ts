@@ -28,7 +28,8 @@ export interface RequestContext {
 }
 
 const FIELDS = ['from', 'region', 'recipients', 'configurationSetName', 'caller'] as const;
-const CONFIGURATION_SET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Shape of an SES configuration set name: 1-64 letters, digits, `_` or `-`. */
+export const CONFIGURATION_SET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_CALLER_LENGTH = 128;
 const MAX_ISSUES = 20;
 

@@ -49,6 +49,8 @@ export interface IdentityDetails {
   readonly mailFromDomain?: string;
   readonly mailFromStatus?: 'PENDING' | 'SUCCESS' | 'FAILED' | 'TEMPORARY_FAILURE';
   readonly behaviorOnMxFailure: 'USE_DEFAULT_VALUE' | 'REJECT_MESSAGE';
+  /** The identity's default configuration set (`ConfigurationSetName`), used by sends that name none. */
+  readonly defaultConfigurationSet?: string;
 }
 
 /** What GetAccount says about the account in one region. */
@@ -175,6 +177,7 @@ export class SesLookups {
               }
             : {}),
           behaviorOnMxFailure: mailFrom?.BehaviorOnMxFailure === 'REJECT_MESSAGE' ? 'REJECT_MESSAGE' : 'USE_DEFAULT_VALUE',
+          ...(out.ConfigurationSetName ? { defaultConfigurationSet: out.ConfigurationSetName } : {}),
         };
       }),
     );

@@ -1,5 +1,6 @@
 import { METRICS_NAMESPACE } from '../domain/names';
-import { choiceVariable, positiveNumberVariable, regionListVariable, stringVariable } from '../domain/settings';
+import { choiceVariable, type EnvVariable, positiveNumberVariable, regionListVariable, stringVariable } from '../domain/settings';
+import { CONFIGURATION_SET_NAME } from './request';
 
 /**
  * The guard function's runtime contract: the construct (`lib/pre-send-guard.ts`) writes this environment and the
@@ -8,6 +9,36 @@ import { choiceVariable, positiveNumberVariable, regionListVariable, stringVaria
 
 /** Service name in the function's logs. */
 export const GUARD_SERVICE_NAME = 'ses-suppression-guard';
+
+/**
+ * `GUARD_EVENT_CONFIGURATION_SETS` when events are off (setting `events: "off"`): no configuration set delivers SES
+ * events to the service. The space and parentheses cannot occur in a configuration set name.
+ */
+export const EVENTS_OFF = '(events off)';
+
+/**
+ * The configuration sets whose mail delivers SES events to the service, the service's own set first (comma-separated),
+ * or {@link EVENTS_OFF} (`'off'`).
+ */
+export function eventConfigurationSetsVariable(name: string): EnvVariable<readonly string[] | 'off'> {
+  return {
+    name,
+    format: (value) => (value === 'off' ? EVENTS_OFF : value.join(',')),
+    parse: (raw) => {
+      if (raw === EVENTS_OFF) return 'off';
+      const sets = raw
+        .split(',')
+        .map((set) => set.trim())
+        .filter((set) => set !== '');
+      if (sets.length === 0 || sets.some((set) => !CONFIGURATION_SET_NAME.test(set))) {
+        throw new Error(
+          `${name} environment variable must be a comma-separated list of SES configuration set names or ${JSON.stringify(EVENTS_OFF)}, got ${JSON.stringify(raw.slice(0, 200))}`,
+        );
+      }
+      return sets;
+    },
+  };
+}
 
 /** The function's environment variables. */
 export const GUARD_ENVIRONMENT = {
@@ -23,6 +54,8 @@ export const GUARD_ENVIRONMENT = {
   cacheTtlSeconds: positiveNumberVariable('GUARD_CACHE_TTL_SECONDS'),
   /** SES management calls per second per region (shared with the sync's budget). */
   requestsPerSecond: positiveNumberVariable('SES_REQUESTS_PER_SECOND'),
+  /** Configuration sets whose mail delivers SES events to the service (EVENTS_NOT_DELIVERED), or `'off'`. */
+  eventConfigurationSets: eventConfigurationSetsVariable('GUARD_EVENT_CONFIGURATION_SETS'),
 } as const;
 
 /**
