@@ -157,6 +157,8 @@ beforeAll(async () => {
     ATTRIBUTION_TABLE_NAME: attributionTableName,
     EVENT_DEDUPE_TTL_DAYS: '35',
     ATTRIBUTION_RETENTION_DAYS: '400',
+    PROPAGATION_FUNCTION_NAME: 'none',
+    PROPAGATE_TO_REGIONS: 'us-east-1,us-west-2,eu-west-1',
     AWS_ENDPOINT_URL_DYNAMODB: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
