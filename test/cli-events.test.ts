@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,37 +6,10 @@ import { GetEmailIdentityCommand, SESv2Client, SendEmailCommand } from '@aws-sdk
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EVENT_DESTINATION_NAME } from '../lambdas/domain/names';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
+import { runCli } from './support/cli';
 
-const ROOT = join(__dirname, '..');
 const REGION = 'us-east-1';
 const SERVICE_SET = 'ses-suppression-guard';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI as a real process against the local environment (cwd: the project, so it reads its cdk.json). */
-function runCli(args: readonly string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 55_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /**
  * `ssg events attach`, `ssg events status` and `ssg senders` against the local environment: identities and
@@ -51,7 +23,7 @@ describe('CLI: senders and SES event coverage through ssg against the local envi
   let envFile: string;
   let handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
   const clients: SESv2Client[] = [];
-  const ssg = (args: readonly string[]) => runCli(['--local', ...args], { SSG_LOCAL_ENV_FILE: envFile });
+  const ssg = (args: readonly string[]) => runCli(['--local', ...args], { env: { SSG_LOCAL_ENV_FILE: envFile } });
   const sesAs = (accessKeyId: string): SESv2Client => {
     const client = new SESv2Client({
       region: REGION,

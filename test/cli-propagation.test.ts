@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,36 +8,9 @@ import { documentClient } from '../lambdas/domain/clients';
 import { regionStateKey } from '../lambdas/domain/records';
 import { StateTable } from '../lambdas/domain/state-table';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
+import { runCli } from './support/cli';
 
-const ROOT = join(__dirname, '..');
 const HOUR = 3600_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI as a real process against the local environment. */
-function runCli(args: readonly string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 55_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /**
  * `ssg propagate`, and the propagation fields of `ssg status` and `ssg lookup`, against the local environment: the
@@ -52,7 +24,7 @@ describe('CLI: propagation through ssg against the local environment', () => {
   let envFile: string;
   let ddb: DynamoDBClient;
   const doc = () => documentClient(ddb);
-  const ssg = (args: readonly string[]) => runCli(['--local', ...args], { SSG_LOCAL_ENV_FILE: envFile });
+  const ssg = (args: readonly string[]) => runCli(['--local', ...args], { env: { SSG_LOCAL_ENV_FILE: envFile } });
   /** An address SES listed in us-east-1 only, an hour ago, as the sync recorded it. */
   const listedAt = new Date(Date.now() - HOUR);
   const origin = {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -13,40 +12,11 @@ import { documentClient } from '../lambdas/domain/clients';
 import { auditPartitionKey, regionAttribute } from '../lambdas/domain/records';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
 import { type DnsFailure, type FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
+import { type CliRun, runCli } from './support/cli';
 import { scanAll, testSesClient } from './support/local-aws';
 
-const ROOT = join(__dirname, '..');
 const FIXTURES = join(__dirname, 'fixtures', 'cli');
 const HOUR = 3600_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI as a real process, the way an operator or a script runs it. */
-function runCli(args: readonly string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    // Under the test timeout (60 s), so a hung CLI shows as killed; tsx compiling on a loaded machine can take a while.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 55_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.stdin ?? '');
-  });
-}
 
 /**
  * The ages `ssg` can print for `since` ("2h 00m") when it ran between `before` and `after`: how long ago depends on
@@ -490,7 +460,7 @@ describe('CLI: ssg against the local environment', () => {
       env.ses.setFaults({ serverErrorRate: { 'us-west-2': 1 } });
 
       // Act
-      let run: Run;
+      let run: CliRun;
       try {
         run = await ssg(['unsuppress', 'flaky.region@example.com', '--reason', 'ticket 11']);
       } finally {
@@ -920,7 +890,7 @@ describe('CLI: ssg against the local environment', () => {
       env.ses.setFaults({ serverErrorRate: { 'us-west-2': 1 } });
 
       // Act
-      let run: Run;
+      let run: CliRun;
       try {
         run = await ssg(['audit', '--from', 'news@good.example', '--region', 'us-west-2', '--dns-server', dns.address]);
       } finally {
