@@ -52,8 +52,19 @@ async function main(): Promise<void> {
   });
   if (values.only !== undefined && values.only !== 'propagation' && values.only !== 'events')
     throw new Error(`--only takes "propagation" or "events", got ${JSON.stringify(values.only)}`);
-  if (values.only === 'propagation') return propagationMain(values.quick ?? false, values.out);
-  if (values.only === 'events') return eventsMain(values.quick ?? false, values.out);
+  const quickOnly = values.quick ?? false;
+  if (values.only === 'propagation') {
+    return onlyMain('propagation', quickOnly, values.out, async (dynamo, log) => {
+      const propagation = await propagationSection(dynamo, quickOnly, log);
+      return { figures: { importVsPerAddress: propagation.importVsPerAddress, propagation }, checks: propagationChecks(propagation) };
+    });
+  }
+  if (values.only === 'events') {
+    return onlyMain('events', quickOnly, values.out, async (dynamo, log) => {
+      const events = await eventsSection(dynamo, quickOnly, log);
+      return { figures: { events }, checks: eventsChecks(events, quickOnly) };
+    });
+  }
   if (values.scale) return scaleMain(values.rate, values['scale-entries'], values.out);
   if (values['guard-load']) return guardLoadMain(values['guard-table'], values.out);
   const quick = values.quick ?? false;
@@ -183,18 +194,28 @@ async function propagationSection(
   return result;
 }
 
-/** The propagation scenarios alone: their own results file. */
-async function propagationMain(quick: boolean, outArg: string | undefined): Promise<void> {
-  const out = outArg ?? join(__dirname, 'results', quick ? 'propagation-quick.json' : 'propagation.json');
+/**
+ * One scenario group alone (`--only <name>`), with its own results file: runs `section` against a fresh DynamoDB
+ * Local, prints its targets, writes the figures and fails the process on a missed target.
+ */
+async function onlyMain(
+  name: 'propagation' | 'events',
+  quick: boolean,
+  outArg: string | undefined,
+  section: (
+    dynamo: Awaited<ReturnType<typeof startBenchDynamo>>,
+    log: (line: string) => void,
+  ) => Promise<{ figures: Record<string, unknown>; checks: TargetCheck[] }>,
+): Promise<void> {
+  const out = outArg ?? join(__dirname, 'results', quick ? `${name}-quick.json` : `${name}.json`);
   const machine = machineInfo();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(
-    `ses-suppression-guard propagation benchmark (${quick ? 'quick' : 'full'}) on ${machine.cpus} CPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+    `ses-suppression-guard ${name} benchmark (${quick ? 'quick' : 'full'}) on ${machine.cpus} CPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
   );
   const dynamo = await startBenchDynamo();
   try {
-    const propagation = await propagationSection(dynamo, quick, log);
-    const checks = propagationChecks(propagation);
+    const { figures, checks } = await section(dynamo, log);
     console.log('\nTargets');
     printTable(
       ['target', 'measured', 'met'],
@@ -203,7 +224,7 @@ async function propagationMain(quick: boolean, outArg: string | undefined): Prom
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(
       out,
-      `${JSON.stringify({ date: new Date().toISOString(), mode: quick ? 'propagation-quick' : 'propagation', machine, importVsPerAddress: propagation.importVsPerAddress, propagation, checks }, null, 2)}\n`,
+      `${JSON.stringify({ date: new Date().toISOString(), mode: quick ? `${name}-quick` : name, machine, ...figures, checks }, null, 2)}\n`,
     );
     log(`\nFigures written to ${out}`);
     const failed = checks.filter((c) => c.met === false);
@@ -331,39 +352,6 @@ async function eventsSection(
   const result = await runEventsBench(dynamo, options, log);
   printEvents(result);
   return result;
-}
-
-/** The events scenarios alone: their own results file. */
-async function eventsMain(quick: boolean, outArg: string | undefined): Promise<void> {
-  const out = outArg ?? join(__dirname, 'results', quick ? 'events-quick.json' : 'events.json');
-  const machine = machineInfo();
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  log(
-    `ses-suppression-guard events benchmark (${quick ? 'quick' : 'full'}) on ${machine.cpus} CPU ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
-  );
-  const dynamo = await startBenchDynamo();
-  try {
-    const events = await eventsSection(dynamo, quick, log);
-    const checks = eventsChecks(events, quick);
-    console.log('\nTargets');
-    printTable(
-      ['target', 'measured', 'met'],
-      checks.map((c) => [c.target, c.measured, c.met === null ? 'n/a' : c.met ? 'yes' : 'NO']),
-    );
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify({ date: new Date().toISOString(), mode: quick ? 'events-quick' : 'events', machine, events, checks }, null, 2)}\n`,
-    );
-    log(`\nFigures written to ${out}`);
-    const failed = checks.filter((c) => c.met === false);
-    if (failed.length > 0) {
-      log(`Targets missed: ${failed.map((c) => c.target).join('; ')}`);
-      process.exitCode = 1;
-    }
-  } finally {
-    await dynamo.stop();
-  }
 }
 
 function printEvents(e: EventsBenchResult): void {
