@@ -10,6 +10,7 @@ import { registerLookup } from './commands/lookup';
 import { registerManual } from './commands/manual';
 import { registerPropagate } from './commands/propagate';
 import { registerSenders } from './commands/senders';
+import { registerSmtp } from './commands/smtp';
 import { registerStatus } from './commands/status';
 import { registerSync } from './commands/sync';
 import { DEFAULT_STACK_NAME, LOCAL_ENV_FILE_VARIABLE } from './context';
@@ -51,6 +52,7 @@ export function buildProgram(runner: Runner): Command {
   registerAudit(program, runner);
   registerSenders(program, runner);
   registerEvents(program, runner);
+  registerSmtp(program, runner);
   return program;
 }
 

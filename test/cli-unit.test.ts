@@ -98,6 +98,7 @@ describe('Function: buildProgram', () => {
       'audit',
       'senders',
       'events',
+      'smtp',
     ]);
     expect(program.commands.find((c) => c.name() === 'events')?.commands.map((c) => c.name())).toEqual(['attach', 'status']);
     // Each command says what it does in its own words, and the reference documents it.
