@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { SES_EVENT_BUS_NAME } from '../lambdas/domain/names';
 import { writeEnvironment } from '../lambdas/domain/settings';
 import { EVENTS_ENVIRONMENT, NO_PROPAGATION_FUNCTION } from '../lambdas/events/settings';
+import { deadLetterAlarm, deadLetterQueue } from './dead-letter-queue';
 import { logicalId, ServiceFunction } from './service-function';
 import { sesEventPattern } from './ses-event-forwarding';
 import { grantEventIngester } from './tables';
@@ -58,15 +59,11 @@ export class EventIngestion extends Construct {
       description: "Receives every configured region's SES sending events for the suppression guard",
     });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the event queue and of the rule that fills it; an alarm watches it.',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      'This queue is the dead-letter queue of the event queue and of the rule that fills it; an alarm watches it.',
+    );
     const timeout = Duration.seconds(30);
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -113,14 +110,12 @@ export class EventIngestion extends Construct {
     );
 
     this.alarms.push(
-      new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-        alarmDescription: 'SES events could not be ingested and wait in the dead-letter queue (see the ingestion function logs).',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      deadLetterAlarm(
+        this,
+        'DeadLetterAlarm',
+        this.deadLetterQueue,
+        'SES events could not be ingested and wait in the dead-letter queue (see the ingestion function logs).',
+      ),
       new cloudwatch.Alarm(this, 'BacklogAlarm', {
         alarmDescription: 'The oldest SES event waiting for ingestion is more than 5 minutes old: bounces reach the other regions late.',
         metric: this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),

@@ -1,11 +1,12 @@
-import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as ses from 'aws-cdk-lib/aws-ses';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_DESTINATION_NAME } from '../lambdas/domain/names';
+import { deadLetterAlarm, deadLetterQueue } from './dead-letter-queue';
 
 /** The SES event types the service consumes, as configuration-set event destinations name them. */
 export const FORWARDED_EVENT_TYPES = [
@@ -79,15 +80,11 @@ export class SesEventForwarding extends Construct {
       });
     }
 
-    this.deadLetterQueue = new sqs.Queue(this, 'ForwardingDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the forwarding rule; an alarm watches it.',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'ForwardingDeadLetterQueue',
+      'This queue is the dead-letter queue of the forwarding rule; an alarm watches it.',
+    );
     const homeBus = events.EventBus.fromEventBusArn(this, 'HomeBus', props.homeEventBusArn);
     this.rule = new events.Rule(this, 'ForwardToHome', {
       description: `Forwards SES sending events of ${region} to the service's event bus in the home region`,
@@ -97,14 +94,12 @@ export class SesEventForwarding extends Construct {
     });
 
     this.alarms.push(
-      new cloudwatch.Alarm(this, 'ForwardingFailedAlarm', {
-        alarmDescription: `SES events of ${region} could not be forwarded to the home region and wait in the dead-letter queue (bounces and complaints not ingested).`,
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      deadLetterAlarm(
+        this,
+        'ForwardingFailedAlarm',
+        this.deadLetterQueue,
+        `SES events of ${region} could not be forwarded to the home region and wait in the dead-letter queue (bounces and complaints not ingested).`,
+      ),
     );
     const reputation = (metricName: string) =>
       new cloudwatch.Metric({ namespace: 'AWS/SES', metricName, region, period: Duration.minutes(15), statistic: 'Maximum' });

@@ -5,11 +5,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { writeEnvironment } from '../lambdas/domain/settings';
 import { importBucketName, type PropagationMode, SYNC_ENVIRONMENT, SYNC_METRICS } from '../lambdas/sync/settings';
 import { DEFAULT_CONFIG } from './config';
+import { deadLetterAlarm, deadLetterQueue } from './dead-letter-queue';
 import { findingEnvironment, logicalId, ServiceFunction } from './service-function';
 import { grantSyncWriter, type TableRefs } from './tables';
 
@@ -84,15 +85,11 @@ export class SuppressionSync extends Construct {
     this.propagateTo = propagateTo;
     const staleAfterMinutes = props.staleAfterMinutes ?? DEFAULT_CONFIG.staleAfterMinutes;
 
-    this.deadLetterQueue = new sqs.Queue(this, 'SyncDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter destination of the sync function and its schedules.',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'SyncDeadLetterQueue',
+      'This queue is itself the dead-letter destination of the sync function and its schedules.',
+    );
 
     this.syncFunction = new ServiceFunction(this, 'SyncFunction', {
       entry: path.join(__dirname, '..', 'lambdas', 'sync', 'handler.ts'),
@@ -227,17 +224,12 @@ export class SuppressionSync extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-        alarmDescription: 'Sync invocations exhausted their retries and landed in the dead-letter queue.',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(5),
-          statistic: cloudwatch.Stats.MAXIMUM,
-        }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      deadLetterAlarm(
+        this,
+        'DeadLetterAlarm',
+        this.deadLetterQueue,
+        'Sync invocations exhausted their retries and landed in the dead-letter queue.',
+      ),
     );
   }
 
