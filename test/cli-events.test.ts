@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetEmailIdentityCommand, SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EVENT_DESTINATION_NAME } from '../lambdas/domain/names';
-import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
+import type { LocalEnvironment } from '../local/environment';
 import { runCli } from './support/cli';
+import { startTestEnvironment } from './support/local-aws';
 
 const REGION = 'us-east-1';
 const SERVICE_SET = 'ses-suppression-guard';
@@ -76,14 +76,7 @@ describe('CLI: senders and SES event coverage through ssg against the local envi
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ssg-events-'));
     envFile = join(dir, 'environment.json');
-    env = await startLocalEnvironment({
-      envFile,
-      dynamodbEndpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
-      outdir: process.env.SSG_TEST_CDK_OUT,
-      reuseAssembly: true,
-      sesRequestsPerSecond: 0,
-      tableSuffix: `-cli-events-${randomBytes(3).toString('hex')}`,
-    });
+    env = await startTestEnvironment('cli-events', envFile);
     env.ses.setEventDelayMs(0);
     const region = env.ses.region(REGION);
     // The service's configuration set and its destination come from the regional stack's template (the local

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +6,9 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
 import { regionStateKey } from '../lambdas/domain/records';
 import { StateTable } from '../lambdas/domain/state-table';
-import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
+import type { LocalEnvironment } from '../local/environment';
 import { runCli } from './support/cli';
+import { startTestEnvironment } from './support/local-aws';
 
 const HOUR = 3600_000;
 
@@ -44,14 +44,7 @@ describe('CLI: propagation through ssg against the local environment', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ssg-propagate-'));
     envFile = join(dir, 'environment.json');
-    env = await startLocalEnvironment({
-      envFile,
-      dynamodbEndpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
-      outdir: process.env.SSG_TEST_CDK_OUT,
-      reuseAssembly: true,
-      sesRequestsPerSecond: 0,
-      tableSuffix: `-cli-propagate-${randomBytes(3).toString('hex')}`,
-    });
+    env = await startTestEnvironment('cli-propagate', envFile);
     ddb = new DynamoDBClient({ endpoint: env.endpoints.dynamodb, region: env.region, credentials: env.credentials });
     env.ses.region('us-east-1').putSuppressed({ emailAddress: 'Only.East@Example.com', reason: 'BOUNCE', lastUpdateTime: listedAt });
     await doc().send(new PutCommand({ TableName: env.outputs.SuppressionTableName!, Item: origin }));

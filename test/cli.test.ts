@@ -10,10 +10,10 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { formatDuration } from '../cli/output';
 import { documentClient } from '../lambdas/domain/clients';
 import { auditPartitionKey, regionAttribute } from '../lambdas/domain/records';
-import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
+import type { LocalEnvironment } from '../local/environment';
 import { type DnsFailure, type FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
 import { type CliRun, runCli } from './support/cli';
-import { scanAll, testSesClient } from './support/local-aws';
+import { scanAll, startTestEnvironment, testSesClient } from './support/local-aws';
 
 const FIXTURES = join(__dirname, 'fixtures', 'cli');
 const HOUR = 3600_000;
@@ -63,14 +63,7 @@ describe('CLI: ssg against the local environment', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ssg-cli-'));
     envFile = join(dir, 'environment.json');
-    env = await startLocalEnvironment({
-      envFile,
-      dynamodbEndpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
-      outdir: process.env.SSG_TEST_CDK_OUT,
-      reuseAssembly: true,
-      sesRequestsPerSecond: 0,
-      tableSuffix: `-cli-${randomBytes(3).toString('hex')}`,
-    });
+    env = await startTestEnvironment('cli', envFile);
     ddb = new DynamoDBClient({ endpoint: env.endpoints.dynamodb, region: env.region, credentials: env.credentials });
     const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * HOUR);
     seeded.usEast = at(72);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,8 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { documentClient } from '../lambdas/domain/clients';
 import { originsOf } from '../lambdas/domain/origins';
 import { SuppressionTable } from '../lambdas/domain/suppression-table';
-import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
+import type { LocalEnvironment } from '../local/environment';
+import { startTestEnvironment } from './support/local-aws';
 
 /**
  * The SES event path as deployed, run locally from the synthesized templates: the regional stack's configuration set
@@ -23,14 +23,7 @@ describe('SES events: send → event → queue → ingestion bundle → origin �
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ssg-events-'));
-    env = await startLocalEnvironment({
-      envFile: join(dir, 'environment.json'),
-      dynamodbEndpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
-      outdir: process.env.SSG_TEST_CDK_OUT,
-      reuseAssembly: true,
-      sesRequestsPerSecond: 0,
-      tableSuffix: `-events-${randomBytes(3).toString('hex')}`,
-    });
+    env = await startTestEnvironment('events', join(dir, 'environment.json'));
     env.ses.setEventDelayMs(0);
     ddb = new DynamoDBClient({ endpoint: env.endpoints.dynamodb, region: env.region, credentials: env.credentials });
     ses = new SESv2Client({ region: 'us-east-1', endpoint: env.endpoints.sesv2, credentials: env.credentials });

@@ -6,6 +6,7 @@ import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { documentClient } from '../../lambdas/domain/clients';
 import { Pacer } from '../../lambdas/domain/retry';
 import type { SyncDeps } from '../../lambdas/sync/sync';
+import { type LocalEnvironment, startLocalEnvironment } from '../../local/environment';
 import { readTemplate, type Template } from '../../local/synth';
 import { createTablesFromTemplate, findResource, type TableNames } from '../../local/template-resources';
 
@@ -99,4 +100,19 @@ export function testSyncDeps(endpoint: string, tables: TestTables, region: strin
     remainingMs: () => 900_000,
     ...overrides,
   };
+}
+
+/**
+ * The local environment of `npm start` on the test run's DynamoDB Local and synthesized assembly, its tables under a
+ * random suffix that starts with `name`, SES unthrottled; described in `envFile` for the CLI's `--local`.
+ */
+export function startTestEnvironment(name: string, envFile: string): Promise<LocalEnvironment> {
+  return startLocalEnvironment({
+    envFile,
+    dynamodbEndpoint: process.env.SSG_TEST_DYNAMODB_ENDPOINT,
+    outdir: process.env.SSG_TEST_CDK_OUT,
+    reuseAssembly: true,
+    sesRequestsPerSecond: 0,
+    tableSuffix: `-${name}-${randomBytes(3).toString('hex')}`,
+  });
 }
