@@ -100,7 +100,7 @@ export async function auditSender(
  * change the answer); when none does, the most specific one that exists. `passedOver` says why the more specific
  * identities that exist do not cover the send.
  */
-async function findIdentity(
+export async function findIdentity(
   ses: SESv2Client,
   candidates: readonly string[],
 ): Promise<{ name: string; out: GetEmailIdentityCommandOutput; passedOver: string[] } | null> {

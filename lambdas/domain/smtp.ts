@@ -43,3 +43,136 @@ export const SMTP_PORTS = [
   { port: 465, tls: 'TLS Wrapper (implicit TLS)' },
   { port: 2465, tls: 'TLS Wrapper (implicit TLS)' },
 ] as const;
+
+/** True when `port` is one of SES's implicit-TLS ports (the rest start in plain text and upgrade with STARTTLS). */
+export function isImplicitTlsPort(port: number): boolean {
+  return port === 465 || port === 2465;
+}
+
+/** What an SMTP user name looks like: a long-term IAM access key ID, a temporary one, or neither. */
+export type SmtpUsernameKind = 'long-term-key' | 'temporary-key' | 'other';
+
+export function smtpUsernameKind(username: string): SmtpUsernameKind {
+  if (/^AKIA[A-Z0-9]{16}$/.test(username)) return 'long-term-key';
+  if (/^ASIA[A-Z0-9]{16}$/.test(username)) return 'temporary-key';
+  return 'other';
+}
+
+/**
+ * What an SMTP password looks like: a version-4 derived password (33 bytes starting 0x04, so 44 base64 characters without padding), the
+ * old version-2 one (0x02), a raw secret access key (40 characters of the secret key alphabet), or none of these.
+ */
+export type SmtpPasswordKind = 'derived-v4' | 'derived-v2' | 'raw-secret' | 'other';
+
+export function smtpPasswordKind(password: string): SmtpPasswordKind {
+  if (/^[A-Za-z0-9+/]{44}$/.test(password)) {
+    const version = Buffer.from(password, 'base64')[0];
+    if (version === SMTP_PASSWORD_VERSION) return 'derived-v4';
+    if (version === LEGACY_SMTP_PASSWORD_VERSION) return 'derived-v2';
+  }
+  if (/^[A-Za-z0-9+/]{40}$/.test(password)) return 'raw-secret';
+  return 'other';
+}
+
+/** Why SES answered `535 Authentication Credentials Invalid`, as far as the credentials themselves tell. */
+export type SmtpAuthCause =
+  | 'temporary-credentials'
+  | 'not-an-access-key-id'
+  | 'raw-secret-key'
+  | 'legacy-password'
+  | 'malformed-password'
+  | 'derived-for-another-region'
+  | 'derived-from-another-key'
+  | 'key-not-accepted'
+  | 'undetermined';
+
+/** A diagnosis of refused SMTP credentials: the cause, and what to do about it. */
+export interface SmtpAuthDiagnosis {
+  readonly cause: SmtpAuthCause;
+  /** The region the password was derived for, when that is the cause. */
+  readonly derivedFor?: string;
+  readonly explanation: string;
+}
+
+/** The facts a diagnosis is made from. The password and the secret are compared, never shown. */
+export interface SmtpCredentialFacts {
+  readonly region: string;
+  readonly username: string;
+  readonly password: string;
+  /** The IAM secret access key the credentials should come from, when the operator gives it. */
+  readonly secretAccessKey?: string;
+  /** Regions to derive the password for when looking for the one it was made for. */
+  readonly regions: readonly string[];
+}
+
+/**
+ * Names the likeliest cause of an SES SMTP authentication failure from the credentials alone, checking the causes
+ * in the order that decides them: a temporary key fails whatever the password, then the password's form, then (with
+ * the secret) which region and key the password was derived from.
+ */
+export function diagnoseSmtpAuthFailure(facts: SmtpCredentialFacts): SmtpAuthDiagnosis {
+  const { region, username, password, secretAccessKey } = facts;
+  const usernameKind = smtpUsernameKind(username);
+  if (usernameKind === 'temporary-key') {
+    return {
+      cause: 'temporary-credentials',
+      explanation:
+        'the user name is a temporary access key (ASIA...), from an assumed role or a session: SES SMTP accepts only the long-term access keys of an IAM user (AKIA...). Create an IAM user for the relay, give it ses:SendRawEmail, and derive its password with `ssg smtp derive`.',
+    };
+  }
+  if (usernameKind === 'other') {
+    return {
+      cause: 'not-an-access-key-id',
+      explanation:
+        'the user name is not an IAM access key ID (AKIA followed by 16 letters and digits): the SMTP user name is the access key ID itself, not the IAM user name or the name the console gave the credentials.',
+    };
+  }
+  const kind = smtpPasswordKind(password);
+  if (kind === 'raw-secret' || (secretAccessKey !== undefined && password === secretAccessKey)) {
+    return {
+      cause: 'raw-secret-key',
+      explanation:
+        'the password is a raw secret access key (40 characters), not an SMTP password: SES expects a password derived from it for this region. Run `ssg smtp derive --region ' +
+        `${region}\` with the secret on stdin and use its output.`,
+    };
+  }
+  if (kind === 'derived-v2') {
+    return {
+      cause: 'legacy-password',
+      explanation:
+        'the password is an old version-2 SMTP password (first byte 0x02), derived without a region; SES accepts only version-4 passwords, derived for the region of the endpoint. Derive it again with `ssg smtp derive`.',
+    };
+  }
+  if (kind === 'other') {
+    return {
+      cause: 'malformed-password',
+      explanation:
+        'the password is not an SES SMTP password at all (those are 44 base64 characters starting with "B"): check that the whole password was pasted, without spaces or quotes.',
+    };
+  }
+  if (secretAccessKey === undefined) {
+    return {
+      cause: 'undetermined',
+      explanation:
+        'the password is a well-formed version-4 SMTP password, so it was derived for another region, or from another (rotated or deleted) secret access key, or the access key is inactive. Give the secret access key (--secret-access-key-stdin or --secret-env) to tell which.',
+    };
+  }
+  if (deriveSmtpPassword(secretAccessKey, region) === password) {
+    return {
+      cause: 'key-not-accepted',
+      explanation: `the password is the right one for this secret access key in ${region}, so SES does not accept the key itself: it is inactive or deleted, the user name is not this secret's access key ID, or the IAM user is in another account than the one SES sends for. Check the key in IAM (aws iam list-access-keys).`,
+    };
+  }
+  const derivedFor = facts.regions.find((other) => other !== region && deriveSmtpPassword(secretAccessKey, other) === password);
+  if (derivedFor !== undefined) {
+    return {
+      cause: 'derived-for-another-region',
+      derivedFor,
+      explanation: `the password was derived for ${derivedFor}, and every region's endpoint accepts only passwords derived for itself. Use the endpoint of ${derivedFor} (email-smtp.${derivedFor}.amazonaws.com), or derive the password for ${region} with \`ssg smtp derive --region ${region}\`.`,
+    };
+  }
+  return {
+    cause: 'derived-from-another-key',
+    explanation: `the password is not derived from the secret access key given, for ${region} or any other SES region: it comes from another key, typically the one before a rotation. Derive it again from the current key with \`ssg smtp derive --region ${region}\` and update the relay.`,
+  };
+}
