@@ -352,7 +352,11 @@ describe('Function: propagate (SES emulator + DynamoDB Local, one call per addre
       ['queued.one@example.com', 'queued.two@example.com'].map((address) =>
         propagate(
           { region: 'us-west-2', mode: 'enforce', addresses: [address] },
-          deps('us-west-2', { sleep: async (ms) => void (slept += ms) }),
+          deps('us-west-2', {
+            sleep: async (ms) => {
+              slept += ms;
+            },
+          }),
         ),
       ),
     );
