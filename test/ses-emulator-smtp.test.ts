@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { SesEventBridgeEvent } from '../client/ses-events';
 import { deriveSmtpPassword, legacySmtpPassword, smtpEndpoint } from '../lambdas/domain/smtp';
+import { readEnvironmentFile, writeEnvironmentFile } from '../local/environment-file';
 import { SesEmulator } from '../local/ses-emulator';
 
 const WEST = 'us-west-2';
@@ -328,6 +332,51 @@ describe('SES SMTP interface of the emulator', () => {
       expect(err.response).toBe('552 Message is too long.');
     } finally {
       await small.stop();
+    }
+  });
+
+  test('control API: PUT /_emulator/credentials registers a key (the secret is never echoed), GET /_emulator/smtp gives ports and CA', async () => {
+    const put = await fetch(`${emu.endpoint}/_emulator/credentials`, {
+      method: 'PUT',
+      body: JSON.stringify({ accessKeyId: 'AKIACONTROLAPI000001', secretAccessKey: 'control-secret', userName: 'control-user' }),
+    });
+    expect(put.status).toBe(200);
+    const listed = (await put.json()) as { accessKeyIds: string[] };
+    expect(listed.accessKeyIds).toContain('AKIACONTROLAPI000001');
+    expect(JSON.stringify(listed)).not.toContain('control-secret');
+    const bad = await fetch(`${emu.endpoint}/_emulator/credentials`, { method: 'PUT', body: JSON.stringify({ accessKeyId: 'AKIAX' }) });
+    expect(bad.status).toBe(400);
+
+    const smtp = (await (await fetch(`${emu.endpoint}/_emulator/smtp`)).json()) as { endpoints: unknown[]; caPem: string };
+    expect(smtp.endpoints).toEqual(emu.smtpEndpoints());
+    expect(smtp.caPem).toBe(emu.smtpCaPem());
+
+    const t = transport(WEST, 'tls', { user: 'AKIACONTROLAPI000001', pass: deriveSmtpPassword('control-secret', WEST) });
+    const info = await t.sendMail(mail(['success@simulator.amazonses.com']));
+    t.close();
+    await emu.events.idle();
+    expect(eventsOf(messageIdOf(info))[0]?.detail.mail.callerIdentity).toBe('control-user');
+  });
+
+  test('the environment file carries the SMTP ports and the CA file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtp-env-'));
+    try {
+      const file = join(dir, 'environment.json');
+      const smtp = { caFile: join(dir, 'ses-smtp-ca.pem'), endpoints: emu.smtpEndpoints() };
+      writeEnvironmentFile(file, {
+        region: EAST,
+        credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+        endpoints: { dynamodb: 'http://127.0.0.1:1', sesv2: emu.endpoint, lambda: 'http://127.0.0.1:3' },
+        outputs: {},
+        regions: [EAST, WEST],
+        smtp,
+        pid: process.pid,
+      });
+      const read = readEnvironmentFile(file);
+      expect(read.state).toBe('running');
+      expect(read.state === 'running' ? read.description.smtp : undefined).toEqual(smtp);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
