@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PutEmailIdentityConfigurationSetAttributesCommand, SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import nodemailer from 'nodemailer';
 import { provenance } from '../cli/provenance';
 import { GuardClient, type GuardRequest, type GuardResponse, type PropagationSummary, type SyncSummary } from '../client';
 import { documentClient } from '../lambdas/domain/clients';
 import { listedRegions } from '../lambdas/domain/records';
+import { deriveSmtpPassword } from '../lambdas/domain/smtp';
 import { StateTable } from '../lambdas/domain/state-table';
 import { SuppressionTable } from '../lambdas/domain/suppression-table';
 import { killTrackedChildren } from './child-processes';
@@ -96,6 +99,7 @@ async function main(): Promise<void> {
   await demoPropagation(local, invoke);
   await demoGuard(local, lambda);
   await demoEvents(local);
+  await demoRelay(local);
 
   if (values.once) {
     lambda.destroy();
@@ -256,15 +260,80 @@ async function demoEvents(env: LocalEnvironment): Promise<void> {
   console.log(senders.replace(/^/gm, '  ').trimEnd());
 }
 
+/**
+ * The seeds' relay incident, replayed on the emulator's SMTP interface: a Gmail "Send mail as" alias relays through
+ * the second region's endpoint with a password derived for the first region, and SES answers only "535
+ * Authentication Credentials Invalid". `ssg smtp check` names the cause. With the right password, the relay mails an
+ * address that bounced in the first region only: propagation has put it on this region's list, so SES drops it, and
+ * `ssg senders` names the relay's IAM user as a caller mailing suppressed addresses.
+ */
+async function demoRelay(env: LocalEnvironment): Promise<void> {
+  const [first, relayRegion] = env.regions;
+  const endpoint = relayRegion === undefined ? undefined : env.smtp?.endpoints.find((e) => e.region === relayRegion);
+  const configurationSet = relayRegion === undefined ? undefined : env.configurationSets[relayRegion]?.[0];
+  if (first === undefined || relayRegion === undefined || endpoint === undefined || env.smtp === undefined) {
+    console.log('\nSMTP relay incident: skipped (it needs two regions)');
+    return;
+  }
+  const relay = { accessKeyId: 'AKIAGMAILRELAY000001', secretAccessKey: 'gMailRelay/Demo+Secret0123456789abcdefgh' };
+  env.ses.setCredential(relay.accessKeyId, relay.secretAccessKey, 'gmail-relay');
+  if (configurationSet !== undefined) {
+    // What `ssg events attach --identity example.net --region <relay region>` does: the relay's mail sends events.
+    const ses = new SESv2Client({ region: relayRegion, endpoint: env.endpoints.sesv2, credentials: localCredentials() });
+    await ses.send(
+      new PutEmailIdentityConfigurationSetAttributesCommand({ EmailIdentity: 'example.net', ConfigurationSetName: configurationSet }),
+    );
+    ses.destroy();
+  }
+  const send = (password: string, to: string) =>
+    nodemailer
+      .createTransport({
+        host: endpoint.host,
+        port: endpoint.starttlsPort,
+        requireTLS: true,
+        auth: { user: relay.accessKeyId, pass: password },
+        tls: { ca: readFileSync(env.smtp?.caFile ?? ''), servername: endpoint.serverName },
+      })
+      .sendMail({ from: 'News <news@example.net>', to, subject: 'Re: your order', text: 'Sent from Gmail through SES.' })
+      .then(
+        (info) => info.response,
+        (error: { response?: string; message: string }) => error.response ?? error.message,
+      );
+  console.log(
+    `\nSMTP relay incident: a Gmail "Send mail as" alias relays through ${endpoint.serverName} (gmail-relay, ${relay.accessKeyId}) with a password derived for ${first}:`,
+  );
+  const stalePassword = deriveSmtpPassword(relay.secretAccessKey, first);
+  console.log(`  relay: ${await send(stalePassword, 'jane.doe@example.org')}`);
+  const args = ['smtp', 'check', '--region', relayRegion, '--username', relay.accessKeyId, '--password-stdin', '--secret-access-key-stdin'];
+  console.log(`\n$ printf '%s\\n%s\\n' "$RELAY_PASSWORD" "$SECRET_ACCESS_KEY" | npx ssg --local ${args.join(' ')}`);
+  const checked = await runSsg(env, args, `${stalePassword}\n${relay.secretAccessKey}\n`);
+  console.log(checked.replace(/^/gm, '  ').trimEnd());
+
+  const password = deriveSmtpPassword(relay.secretAccessKey, relayRegion);
+  console.log(`\nWith the password derived for ${relayRegion}, the relay mails ${DEMO_BOUNCED_ONCE}, which bounced in ${first} only:`);
+  console.log(`  relay: ${await send(password, DEMO_BOUNCED_ONCE)}`);
+  await env.ses.events.idle();
+  for (const source of env.eventSources) await source.idle();
+  await env.lambdaApi.asyncIdle();
+  const listed = env.ses.region(relayRegion).getSuppressed(DEMO_BOUNCED_ONCE);
+  console.log(
+    `  SES accepted it and dropped it: ${relayRegion}'s list holds the address (${listed ? `${listed.reason}, put there by propagation` : 'not listed'}), so no mail went out`,
+  );
+  const senders = await runSsg(env, ['senders', '--days', '1', '--region', relayRegion]);
+  console.log(`\n$ npx ssg --local senders --days 1 --region ${relayRegion}`);
+  console.log(senders.replace(/^/gm, '  ').trimEnd());
+}
+
 /** Runs the CLI against this environment and returns what it printed (its exit code reports findings, not failure). */
-function runSsg(env: LocalEnvironment, args: readonly string[]): Promise<string> {
+function runSsg(env: LocalEnvironment, args: readonly string[], input?: string): Promise<string> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       ['--import', 'tsx', join(__dirname, '..', 'cli', 'main.ts'), '--local', ...args],
       { env: { ...process.env, SSG_LOCAL_ENV_FILE: env.envFile ?? '' }, timeout: 60_000 },
       (error, stdout, stderr) => resolve(stdout || stderr || (error?.message ?? '')),
     );
+    child.stdin?.end(input ?? '');
   });
 }
 

@@ -78,6 +78,19 @@ describe('Script: npm start', () => {
     const realTime = out.slice(out.indexOf('bounce@simulator.amazonses.com after'));
     for (const region of ['us-east-1', 'us-west-2', 'eu-west-1']) expect(realTime).toMatch(new RegExp(`${region} +SES list: BOUNCE since`));
     expect(out).toMatch(/us-east-1 +example\.net +blast-lambda-role .* 1 +50\.00% .*bounce AT RISK/);
+    // The relay incident: a password derived for us-east-1 at us-west-2's SMTP endpoint is refused, ssg smtp check
+    // names why; with the right one, the relay mails an address propagation put on us-west-2's list: SES drops it,
+    // and ssg senders names the relay's IAM user.
+    const relay = out.slice(out.indexOf('SMTP relay incident'));
+    expect(relay).toContain('relay: 535 Authentication Credentials Invalid');
+    expect(relay).toMatch(/FAIL +auth +AUTH as AKIAGMAILRELAY000001: 535 Authentication Credentials Invalid/);
+    expect(relay).toContain('cause: derived-for-another-region');
+    expect(relay).toContain('the password was derived for us-east-1');
+    expect(relay).toMatch(/relay: 250 Ok \S+/);
+    expect(relay).toContain("SES accepted it and dropped it: us-west-2's list holds the address (BOUNCE, put there by propagation)");
+    expect(relay).toMatch(
+      /Callers mailing suppressed addresses:\s+region .*\n\s+us-west-2 +example\.net +gmail-relay +127\.0\.0\.1 +ses-suppression-guard +1 +1/,
+    );
     expect(out).toContain('Stopped (--once)');
     expect(out).not.toMatch(/Local endpoints|curl|Running\. Press Ctrl\+C/);
     expect(out).not.toContain('NodeVersionSupportWarning');
