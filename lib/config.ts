@@ -114,7 +114,8 @@ const configurationSetList = z.preprocess(
  * A Secrets Manager secret ARN: complete (the name and the hyphen and six characters Secrets Manager appends) or
  * partial (the name alone). Names are 1-512 of letters, digits and /_+=.@-.
  */
-export const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+export const SECRET_ARN_PATTERN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
 
 /** A KMS key ARN (not an alias: a grant on an alias does not cover decrypting with the key). */
 export const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
@@ -129,10 +130,12 @@ const smtpCanary = z
         error: (issue) => `must be letters, digits, - and _ (at most 64 characters), got ${shown(issue.input)}`,
       }),
       region: sesRegion,
-      secretArn: z.string({ error: (issue) => `must be a Secrets Manager secret ARN, got ${shown(issue.input)}` }).regex(SECRET_ARN_PATTERN, {
-        error: (issue) =>
-          `must be a Secrets Manager secret ARN such as "arn:aws:secretsmanager:us-east-1:123456789012:secret:smtp/relay-AbCdEf" (complete, or partial without the 6-character suffix), got ${shown(issue.input)}`,
-      }),
+      secretArn: z
+        .string({ error: (issue) => `must be a Secrets Manager secret ARN, got ${shown(issue.input)}` })
+        .regex(SECRET_ARN_PATTERN, {
+          error: (issue) =>
+            `must be a Secrets Manager secret ARN such as "arn:aws:secretsmanager:us-east-1:123456789012:secret:smtp/relay-AbCdEf" (complete, or partial without the 6-character suffix), got ${shown(issue.input)}`,
+        }),
       kmsKeyArn: z
         .string({ error: (issue) => `must be a KMS key ARN, got ${shown(issue.input)}` })
         .regex(KMS_KEY_ARN_PATTERN, {
