@@ -14,6 +14,7 @@ import {
   ENVIRONMENT_FILE,
   LOCAL_ENV_FILE_VARIABLE,
   type LocalEnvironmentDescription,
+  type LocalSmtpDescription,
   readEnvironmentFile,
 } from '../local/environment-file';
 import { asCliError, UnavailableError, UsageError } from './errors';
@@ -81,6 +82,8 @@ export interface Target {
   regions(): Promise<string[]>;
   /** Who is making changes, for the audit trail. */
   callerIdentity(): Promise<string>;
+  /** The local environment's SES SMTP interface (its ports and CA); undefined for a deployed stack. */
+  readonly smtp?: LocalSmtpDescription;
   destroy(): void;
 }
 
@@ -144,6 +147,7 @@ interface TargetSpec {
   callerIdentity(): Promise<string>;
   /** The outputs of the regional stack in `region`; undefined when there is none. */
   regionalOutputs(region: string): Promise<Record<string, string> | undefined>;
+  readonly smtp?: LocalSmtpDescription;
 }
 
 /** One target from its spec: clients made once (SES per region), outputs checked by name, everything destroyed together. */
@@ -181,6 +185,7 @@ function connect(spec: TargetSpec, regionsOverride: string[] | undefined): Targe
       return regions;
     },
     callerIdentity: () => spec.callerIdentity(),
+    ...(spec.smtp !== undefined ? { smtp: spec.smtp } : {}),
     destroy() {
       ddb.destroy();
       lambda.destroy();
@@ -234,6 +239,7 @@ function localTarget(file: string): TargetSpec {
     callerIdentity: async () => `local:${localUser()}`,
     // `npm start` runs the home stack only.
     regionalOutputs: async () => undefined,
+    ...(description.smtp !== undefined ? { smtp: description.smtp } : {}),
   };
 }
 

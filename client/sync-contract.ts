@@ -34,6 +34,13 @@ export interface PropagationSummary {
   readonly runId?: string;
   /** Set when the run did no work, with the reason. */
   readonly skipped?: string;
+  /**
+   * Addresses a targeted run found the region's lease taken for and handed to the holder, which propagates them
+   * before it gives the lease back (then `skipped` says so).
+   */
+  readonly queued?: number;
+  /** Addresses this run took from that queue and propagated, on top of its own work (counted in the figures). */
+  readonly fromQueue?: number;
   /** Canonical items read. */
   readonly scanned: number;
   /** Copies put on the list by one call each. */

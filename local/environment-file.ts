@@ -14,8 +14,26 @@ export interface LocalEnvironmentDescription {
   /** The stack outputs, resolved to local names (same keys as the deployed stack's outputs). */
   readonly outputs: Record<string, string>;
   readonly regions: readonly string[];
+  /**
+   * The SES emulator's SMTP interface, one STARTTLS and one implicit-TLS port per region, and the file of the CA its
+   * certificates chain to (give it as `ca`, or `NODE_EXTRA_CA_CERTS`, and `serverName` as the TLS servername).
+   * Absent in files written before it existed.
+   */
+  readonly smtp?: LocalSmtpDescription;
   /** The process that runs the environment (`npm start`); the file is stale once it is gone. */
   readonly pid: number;
+}
+
+/** The local SES SMTP interface. */
+export interface LocalSmtpDescription {
+  readonly caFile: string;
+  readonly endpoints: ReadonlyArray<{
+    readonly region: string;
+    readonly host: string;
+    readonly serverName: string;
+    readonly starttlsPort: number;
+    readonly tlsPort: number;
+  }>;
 }
 
 /** Where the file lives, relative to the project directory. */
@@ -110,6 +128,20 @@ export function writeEnvironmentFile(file: string, description: LocalEnvironment
     },
     outputs: { ...description.outputs },
     regions: [...description.regions],
+    ...(description.smtp !== undefined
+      ? {
+          smtp: {
+            caFile: description.smtp.caFile,
+            endpoints: description.smtp.endpoints.map(({ region, host, serverName, starttlsPort, tlsPort }) => ({
+              region,
+              host,
+              serverName,
+              starttlsPort,
+              tlsPort,
+            })),
+          },
+        }
+      : {}),
     pid: description.pid,
   };
   const partial = `${file}.${process.pid}.tmp`;

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -126,13 +127,24 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     }
     const s3 = await startLocalS3();
     stops.push(() => s3.stop());
+    const regions = String(
+      Object.values(template.Resources).find(
+        (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.SYNC_REGIONS,
+      )?.Properties?.Environment?.Variables?.SYNC_REGIONS ?? LOCAL_HOME_REGION,
+    ).split(',');
     const ses = await SesEmulator.start({
       requestsPerSecond: options.sesRequestsPerSecond ?? 1,
       seed: options.seed ?? 7,
       s3Endpoint: s3.endpoint,
       accountId: LOCAL_ACCOUNT_ID,
+      smtpRegions: regions,
     });
     stops.push(() => ses.stop());
+    // The SMTP listeners' CA, for clients in other processes: beside the environment file, else in a directory of its own.
+    const caDir = envFile !== undefined ? dirname(envFile) : mkdtempSync(join(tmpdir(), 'ses-smtp-'));
+    const caFile = join(caDir, 'ses-smtp-ca.pem');
+    writeFileSync(caFile, ses.smtpCaPem());
+    stops.push(async () => rmSync(envFile !== undefined ? caFile : caDir, { recursive: true, force: true }));
     const buckets = await createStackBuckets(outdir, s3.endpoint);
 
     const ddbClient = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_HOME_REGION, credentials: localCredentials() });
@@ -186,17 +198,13 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       const ref = (output.Value as { Ref?: string } | undefined)?.Ref;
       if (ref) outputs[name] = tables[ref] ?? ref;
     }
-    const regions = String(
-      Object.values(template.Resources).find(
-        (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.SYNC_REGIONS,
-      )?.Properties?.Environment?.Variables?.SYNC_REGIONS ?? LOCAL_HOME_REGION,
-    ).split(',');
     const description: LocalEnvironmentDescription = {
       region: LOCAL_HOME_REGION,
       credentials,
       endpoints: { dynamodb: dynamodbEndpoint, sesv2: ses.endpoint, lambda: lambdaApi.endpoint, s3: s3.endpoint },
       outputs,
       regions,
+      smtp: { caFile, endpoints: ses.smtpEndpoints() },
       pid: process.pid,
     };
     if (envFile !== undefined) writeEnvironmentFile(envFile, description);

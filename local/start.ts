@@ -139,6 +139,12 @@ async function main(): Promise<void> {
   console.log(`  SES v2 emulator           ${local.endpoints.sesv2}`);
   console.log(`  DynamoDB Local            ${local.endpoints.dynamodb}`);
   console.log(`  S3 (path-style)           ${local.endpoints.s3}`);
+  for (const e of local.smtp?.endpoints ?? []) {
+    console.log(
+      `  SES SMTP ${e.region.padEnd(16)} STARTTLS ${e.host}:${e.starttlsPort}, TLS ${e.host}:${e.tlsPort} (servername ${e.serverName})`,
+    );
+  }
+  if (local.smtp) console.log(`    CA certificate          ${local.smtp.caFile} (user: an access key id registered with the emulator)`);
   console.log(`  Described in              ${local.envFile ?? '(nowhere)'}`);
   console.log('\nRunning. Press Ctrl+C to stop.');
 }

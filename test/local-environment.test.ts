@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { resolveTarget } from '../cli/context';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment';
@@ -175,10 +175,21 @@ describe('Function: startLocalEnvironment', () => {
       endpoints: { dynamodb: expect.any(String), sesv2: expect.any(String), lambda: expect.any(String), s3: expect.any(String) },
       outputs: expect.objectContaining({ GuardFunctionName: expect.any(String) }),
       regions: ['us-east-1', 'us-west-2', 'eu-west-1'],
+      smtp: {
+        caFile: join(dirname(envFile), 'ses-smtp-ca.pem'),
+        endpoints: ['eu-west-1', 'us-east-1', 'us-west-2'].map((region) => ({
+          region,
+          host: '127.0.0.1',
+          serverName: `email-smtp.${region}.amazonaws.com`,
+          starttlsPort: expect.any(Number),
+          tlsPort: expect.any(Number),
+        })),
+      },
       pid: process.pid,
     });
     expect(second).toBeInstanceOf(EnvironmentRunningError);
     expect(existsSync(envFile)).toBe(false);
+    expect(existsSync(join(dirname(envFile), 'ses-smtp-ca.pem'))).toBe(false);
     // The functions and the SES emulator (for import jobs) reach the same local S3 the file describes.
     expect(s3Endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(functionsS3).toBe(s3Endpoint);

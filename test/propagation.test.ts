@@ -2,7 +2,14 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type JobView, originsOf, planRegion } from '../lambdas/domain/origins';
 import { parseSuppressionItem, propagatedAttribute, regionAttribute, type SuppressionItem } from '../lambdas/domain/records';
 import { Pacer } from '../lambdas/domain/retry';
-import { type PropagationDeps, propagate, TARGETED_LEASE_WAIT_MS, TARGETED_OWNER_PREFIX } from '../lambdas/sync/propagation';
+import { MAX_PENDING_ADDRESSES, StateTable } from '../lambdas/domain/state-table';
+import {
+  type PropagationDeps,
+  propagate,
+  propagateQueued,
+  TARGETED_LEASE_WAIT_MS,
+  TARGETED_OWNER_PREFIX,
+} from '../lambdas/sync/propagation';
 import { syncRegion } from '../lambdas/sync/sync';
 import { SesEmulator } from '../local/ses-emulator';
 import { createTestTables, silentLogger, type TestTables, testSesClient, testSyncDeps } from './support/local-aws';
@@ -329,14 +336,102 @@ describe('Function: propagate (SES emulator + DynamoDB Local, one call per addre
     expect(summary).toMatchObject({ complete: false, skipped: expect.stringContaining('holds the lease') });
   });
 
-  it('a targeted run waits behind other targeted runs past the lease wait (a burst), and still propagates its addresses', async () => {
+  it('a targeted run that finds the lease taken hands its addresses to the holder, which propagates them before it lets go', async () => {
+    // Prepare: two bounces recorded in us-east-1; a targeted run holds us-west-2's lease.
+    const lastUpdateTime = new Date(Date.now() - 60_000);
+    for (const emailAddress of ['queued.one@example.com', 'queued.two@example.com'])
+      emu.region('us-east-1').putSuppressed({ emailAddress, reason: 'BOUNCE', lastUpdateTime });
+    await sync('us-east-1');
+    const state = new StateTable(tables.doc, tables.stateTable);
+    const holder = `${TARGETED_OWNER_PREFIX}holder`;
+    await state.acquireLease('us-west-2', holder, Date.now() + 600_000, Date.now());
+    let slept = 0;
+
+    // Act: two later runs arrive while the lease is held; then the holder finishes.
+    const later = await Promise.all(
+      ['queued.one@example.com', 'queued.two@example.com'].map((address) =>
+        propagate(
+          { region: 'us-west-2', mode: 'enforce', addresses: [address] },
+          deps('us-west-2', {
+            sleep: async (ms) => {
+              slept += ms;
+            },
+          }),
+        ),
+      ),
+    );
+    const beforeHolderLetGo = listed('us-west-2');
+    const drained = await propagateQueued({ region: 'us-west-2', mode: 'enforce' }, deps('us-west-2'), holder);
+
+    // Assess: the later runs returned at once (no polling), the holder propagated both and gave the lease back.
+    expect(slept).toBe(0);
+    for (const summary of later) expect(summary).toMatchObject({ queued: 1, skipped: expect.stringContaining('before it lets go') });
+    expect(beforeHolderLetGo).toEqual([]);
+    expect(drained.released).toBe(true);
+    expect(drained.summaries.reduce((n, summary) => n + summary.added, 0)).toBe(2);
+    expect(listed('us-west-2')).toEqual(['queued.one@example.com', 'queued.two@example.com']);
+    expect((await state.load('us-west-2')).leaseOwner).toBeUndefined();
+  });
+
+  it('the holder cannot let go while addresses are queued: one queued after its last look is propagated, not stranded', async () => {
+    // Prepare
+    const state = new StateTable(tables.doc, tables.stateTable);
+    await state.acquireLease('eu-west-1', 'holder', Date.now() + 60_000, Date.now());
+    expect(await state.takePendingAddresses('eu-west-1', 'holder')).toEqual([]);
+
+    // Act: an address is queued between the holder's last look and its release.
+    expect(await state.queuePendingAddresses('eu-west-1', ['late@example.com'])).toBe(true);
+    const releasedWithQueue = await state.releaseLease('eu-west-1', 'holder', { unlessPending: true });
+    const taken = await state.takePendingAddresses('eu-west-1', 'holder');
+    const releasedAfter = await state.releaseLease('eu-west-1', 'holder', { unlessPending: true });
+
+    // Assess
+    expect(releasedWithQueue).toBe(false);
+    expect(taken).toEqual(['late@example.com']);
+    expect(releasedAfter).toBe(true);
+    expect((await state.load('eu-west-1')).leaseOwner).toBeUndefined();
+  });
+
+  it('a sync that holds the lease propagates the queued addresses before it lets go (the handler wiring)', async () => {
+    // Prepare: an address listed in us-east-1 only; a targeted run for us-west-2 queued while a sync held the lease.
+    emu
+      .region('us-east-1')
+      .putSuppressed({ emailAddress: 'behind.sync@example.com', reason: 'COMPLAINT', lastUpdateTime: new Date(Date.now() - 60_000) });
+    await sync('us-east-1');
+    const state = new StateTable(tables.doc, tables.stateTable);
+    expect(await state.queuePendingAddresses('us-west-2', ['behind.sync@example.com'])).toBe(true);
+
+    // Act: us-west-2's sync, wired as the handler wires it.
+    await syncRegion(
+      { region: 'us-west-2', mode: 'incremental' },
+      testSyncDeps(emu.endpoint, tables, 'us-west-2', {
+        options: { pageSize: 100, backoffCapMs: 20 },
+        beforeRelease: async (owner) =>
+          (await propagateQueued({ region: 'us-west-2', mode: 'enforce' }, deps('us-west-2'), owner)).released,
+      }),
+    );
+
+    // Assess
+    expect(emu.region('us-west-2').getSuppressed('behind.sync@example.com')).toBeDefined();
+    expect((await state.load('us-west-2')).leaseOwner).toBeUndefined();
+  });
+
+  /** Fills the region's queue, so a targeted run falls back to waiting for the lease. */
+  const fillQueue = async (region: string): Promise<void> => {
+    const state = new StateTable(tables.doc, tables.stateTable);
+    const filler = Array.from({ length: MAX_PENDING_ADDRESSES }, (_, i) => `filler.${i}@example.com`);
+    for (let i = 0; i < filler.length; i += 500) expect(await state.queuePendingAddresses(region, filler.slice(i, i + 500))).toBe(true);
+    expect(await state.queuePendingAddresses(region, ['one.more@example.com'])).toBe(false);
+  };
+
+  it('with the queue full, a targeted run waits behind other targeted runs past the lease wait (a burst), and still propagates its addresses', async () => {
     // Prepare: a bounce recorded in us-east-1; us-west-2's lease held by an earlier targeted run that needs longer
     // than the lease wait (a burst: 25 addresses at 2 paced SES calls each take about 52 s, a third batch waits 104 s).
     emu
       .region('us-east-1')
       .putSuppressed({ emailAddress: 'burst.late@example.com', reason: 'BOUNCE', lastUpdateTime: new Date(Date.now() - 60_000) });
     await sync('us-east-1');
-    const { StateTable } = await import('../lambdas/domain/state-table');
+    await fillQueue('us-west-2');
     const state = new StateTable(tables.doc, tables.stateTable);
     const earlier = `${TARGETED_OWNER_PREFIX}earlier-run`;
     await state.acquireLease('us-west-2', earlier, Date.now() + 600_000, Date.now());
@@ -359,9 +454,9 @@ describe('Function: propagate (SES emulator + DynamoDB Local, one call per addre
     expect(emu.region('us-west-2').getSuppressed('burst.late@example.com')).toBeDefined();
   });
 
-  it('a targeted run gives up after the lease wait when a sync holds the lease (its pass propagates the addresses)', async () => {
+  it('with the queue full, a targeted run gives up after the lease wait when a sync holds the lease (its pass propagates the addresses)', async () => {
     // Prepare
-    const { StateTable } = await import('../lambdas/domain/state-table');
+    await fillQueue('eu-west-1');
     await new StateTable(tables.doc, tables.stateTable).acquireLease('eu-west-1', 'a-sync-run', Date.now() + 600_000, Date.now());
     let slept = 0;
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Command } from 'commander';
-import { deriveSmtpPassword, SMTP_PORTS, smtpEndpoint } from '../../lambdas/domain/smtp';
+import { deriveSmtpPassword, isImplicitTlsPort, SMTP_PORTS, smtpEndpoint } from '../../lambdas/domain/smtp';
 import type { LayerReport } from '../../lambdas/domain/smtp-probe';
 import { checkRegion } from '../context';
 import { EXIT, UsageError } from '../errors';
@@ -106,7 +106,7 @@ export function registerSmtp(program: Command, runner: Runner): void {
         if (!SMTP_PORTS.some((p) => p.port === port)) {
           throw new UsageError(`--port must be one of SES's SMTP ports (${SMTP_PORTS.map((p) => p.port).join(', ')}), got ${port}`);
         }
-        const endpoint = options.endpoint !== undefined ? parseEndpoint(options.endpoint) : undefined;
+        let endpoint = options.endpoint !== undefined ? parseEndpoint(options.endpoint) : undefined;
         const timeoutSeconds = Number(options.timeoutSeconds);
         if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > 120) {
           throw new UsageError(
@@ -138,7 +138,19 @@ export function registerSmtp(program: Command, runner: Runner): void {
             );
           }
         } else if (options.secretEnv !== undefined) secretAccessKey = secretFromEnv(env, options.secretEnv);
-        const ca = options.caFile !== undefined ? await readCa(options.caFile) : undefined;
+        let ca = options.caFile !== undefined ? await readCa(options.caFile) : undefined;
+        if (options.local && endpoint === undefined) {
+          // The local environment's emulated SMTP interface: the region's port for this TLS mode, and its CA.
+          const local = (await commandEnv.target()).smtp;
+          const ports = local?.endpoints.find((e) => e.region === region);
+          if (local === undefined || ports === undefined) {
+            throw new UsageError(
+              `the local environment has no SMTP interface for ${region}${local ? ` (it has ${local.endpoints.map((e) => e.region).join(', ')})` : ''}`,
+            );
+          }
+          endpoint = { host: ports.host, port: isImplicitTlsPort(port) ? ports.tlsPort : ports.starttlsPort };
+          ca ??= await readCa(local.caFile);
+        }
         let ses: ((r: string) => SESv2Client) | undefined;
         let sesUnavailable: string | undefined;
         let otherRegions: readonly string[] = [];

@@ -21,6 +21,12 @@ import {
 import { encodeSeenHashes, type SeenAddresses, SeenSetBuilder } from './seen-set';
 
 /**
+ * Most addresses queued for a region's lease holder (about 100 bytes each in the region state item, which DynamoDB
+ * caps at 400 KB alongside the pass checkpoints).
+ */
+export const MAX_PENDING_ADDRESSES = 2_000;
+
+/**
  * Every read and write of the sync state table (`SyncStateTableName`, keys `pk`/`sk`). It holds three kinds of item:
  *
  * | item | key | written by | how |
@@ -124,21 +130,79 @@ export class StateTable {
     }
   }
 
-  /** Gives the lease back if we still hold it. */
-  async releaseLease(region: string, owner: string): Promise<void> {
+  /**
+   * Gives the lease back if we still hold it. With `unlessPending`, only when no targeted run has queued addresses
+   * for the holder ({@link queuePendingAddresses}): false then, and the holder propagates them first. True when the
+   * lease is given back or was not ours any more.
+   */
+  async releaseLease(region: string, owner: string, options: { unlessPending?: boolean } = {}): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: regionStateKey(region),
           UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
-          ConditionExpression: 'leaseOwner = :owner',
+          ConditionExpression: options.unlessPending
+            ? 'leaseOwner = :owner AND attribute_not_exists(pendingAddresses)'
+            : 'leaseOwner = :owner',
           ExpressionAttributeValues: { ':owner': owner },
         }),
       );
+      return true;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      if (!options.unlessPending) return true;
+      // Either the lease is not ours (nothing to give back) or addresses are waiting.
+      const st = await this.load(region);
+      return st.leaseOwner !== owner;
     }
+  }
+
+  /**
+   * Queues addresses for the invocation that holds the region's lease: a targeted run that finds the lease taken
+   * hands its addresses over instead of polling for the lease (polling is unfair: a run may lose the race to the
+   * lease several times in a burst). The holder takes them before it gives the lease back. Returns false when the
+   * queue is full (the region state item would grow past {@link MAX_PENDING_ADDRESSES}); the caller then waits.
+   */
+  async queuePendingAddresses(region: string, addresses: readonly string[]): Promise<boolean> {
+    if (addresses.length === 0) return true;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: regionStateKey(region),
+          UpdateExpression: 'ADD pendingAddresses :addresses, pendingCount :n SET #region = :region',
+          ConditionExpression: 'attribute_not_exists(pendingCount) OR pendingCount <= :room',
+          ExpressionAttributeNames: { '#region': 'region' },
+          ExpressionAttributeValues: {
+            ':addresses': new Set(addresses),
+            ':n': addresses.length,
+            ':room': MAX_PENDING_ADDRESSES - addresses.length,
+            ':region': region,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Takes (and removes) the addresses queued for the lease holder; fenced by the lease. */
+  async takePendingAddresses(region: string, owner: string): Promise<string[]> {
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: regionStateKey(region),
+        UpdateExpression: 'REMOVE pendingAddresses, pendingCount',
+        ConditionExpression: 'leaseOwner = :owner',
+        ExpressionAttributeValues: { ':owner': owner },
+        ReturnValues: 'UPDATED_OLD',
+      }),
+    );
+    const pending = out.Attributes?.pendingAddresses;
+    return pending instanceof Set ? [...pending].filter((a): a is string => typeof a === 'string').sort() : [];
   }
 
   /** Records that a full reconciliation is wanted; whichever invocation next holds the lease starts it. */

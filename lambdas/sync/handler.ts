@@ -7,7 +7,7 @@ import type { RegionSyncState } from '../domain/records';
 import { SES_CALLERS, SesClients, SesPacers } from '../domain/ses';
 import { readEnvironment } from '../domain/settings';
 import { parseFunctionEvent } from './event';
-import { type PropagationDeps, type PropagationRequest, propagate, propagateRegion } from './propagation';
+import { type PropagationDeps, type PropagationRequest, propagate, propagateQueued, propagateRegion } from './propagation';
 import { importBucketName, SYNC_DEADLINE_MARGIN_MS, SYNC_ENVIRONMENT, SYNC_METRICS, SYNC_SERVICE_NAME } from './settings';
 import { syncRegion } from './sync';
 
@@ -84,6 +84,16 @@ export const handler = async (event: unknown, context: Context): Promise<SyncSum
         ? {
             afterPass: (owner: string, st: RegionSyncState) =>
               propagateRegion({ region, mode: propagationMode }, propagationDeps, owner, st),
+            beforeRelease: async (owner: string) => {
+              const drained = await propagateQueued({ region, mode: propagationMode }, propagationDeps, owner);
+              if (drained.summaries.length > 0) {
+                logger.info('propagated the addresses queued by targeted runs', {
+                  addresses: drained.summaries.reduce((n, s) => n + (s.fromQueue ?? 0), 0),
+                  added: drained.summaries.reduce((n, s) => n + s.added, 0),
+                });
+              }
+              return drained.released;
+            },
           }
         : {}),
     });

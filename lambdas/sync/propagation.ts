@@ -13,7 +13,7 @@ import {
   type SESv2Client,
 } from '@aws-sdk/client-sesv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { PropagationSummary } from '../../client/sync-contract';
+import { MAX_TARGETED_ADDRESSES, type PropagationSummary } from '../../client/sync-contract';
 import { canonicalAddress } from '../domain/address';
 import { forEachLimit } from '../domain/batch';
 import { jobView, planRegion, type RegionPlan } from '../domain/origins';
@@ -875,9 +875,22 @@ export async function propagate(request: PropagationRequest, deps: PropagationDe
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const acquire = () => state.acquireLease(region, owner, now() + deps.remainingMs() + 60_000, now());
   let leased = await acquire();
-  // A targeted run (fresh events) waits a little for an incremental sync to finish rather than miss its addresses;
-  // a long holder (a full pass) propagates the whole table when its pass completes, these addresses included. Another
-  // targeted run propagates only its own addresses: behind one, the wait goes on while time is left.
+  if (!leased && request.addresses) {
+    // Hand the addresses to the holder, which takes the queue before it gives the lease back; then try once more,
+    // since the holder may have let go in between (a run that then gets the lease takes the queue itself).
+    if (await state.queuePendingAddresses(region, request.addresses)) {
+      leased = await acquire();
+      if (!leased) {
+        return {
+          ...skippedSummary(request, `another run holds the lease of ${region}; it propagates these addresses before it lets go`),
+          queued: request.addresses.length,
+        };
+      }
+    }
+  }
+  // The queue is full: a targeted run (fresh events) waits a little for an incremental sync to finish rather than miss
+  // its addresses; a long holder (a full pass) propagates the whole table when its pass completes, these addresses
+  // included. Another targeted run propagates only its own addresses: behind one, the wait goes on while time is left.
   for (let waited = 0; !leased && request.addresses; waited += LEASE_POLL_MS) {
     if (deps.remainingMs() < LEASE_POLL_MS + 10_000) break;
     if (waited >= TARGETED_LEASE_WAIT_MS) {
@@ -890,9 +903,13 @@ export async function propagate(request: PropagationRequest, deps: PropagationDe
   if (!leased) {
     return skippedSummary(request, `another sync or propagation of ${region} holds the lease; it propagates when its pass completes`);
   }
+  let released = false;
   try {
     const st = await state.load(region);
-    return await propagateRegion(request, deps, owner, st);
+    const summary = await propagateRegion(request, deps, owner, st);
+    const drained = await propagateQueued(request, deps, owner, new Set(request.addresses ?? []));
+    released = drained.released;
+    return drained.summaries.reduce(addSummaries, summary);
   } catch (error) {
     const e = error as Error;
     deps.logger.error('propagation failed', { error: e });
@@ -903,10 +920,61 @@ export async function propagate(request: PropagationRequest, deps: PropagationDe
       .catch((saveError: unknown) => deps.logger.error('could not record the propagation error', { error: saveError as Error }));
     throw error;
   } finally {
-    await state
-      .releaseLease(region, owner)
-      .catch((error: unknown) => deps.logger.warn('could not release the lease', { error: error as Error }));
+    if (!released) {
+      await state
+        .releaseLease(region, owner)
+        .catch((error: unknown) => deps.logger.warn('could not release the lease', { error: error as Error }));
+    }
   }
+}
+
+/**
+ * Before the lease holder lets go: propagates the addresses targeted runs queued for it while it held the lease, and
+ * gives the lease back only once the queue is empty (the release is conditional on it, so an address queued after
+ * the last look is not stranded). Stops, leaving the queue to the next holder, when the deadline nears. `done`:
+ * addresses this invocation already converged (taken again from the queue, they are not asked of SES twice).
+ */
+export async function propagateQueued(
+  request: Pick<PropagationRequest, 'region' | 'mode'>,
+  deps: PropagationDeps,
+  owner: string,
+  done: Set<string> = new Set(),
+): Promise<{ summaries: PropagationSummary[]; released: boolean }> {
+  const state = new StateTable(deps.doc, deps.stateTable);
+  const margin = deps.options?.marginMs ?? DEFAULTS.marginMs;
+  const summaries: PropagationSummary[] = [];
+  for (;;) {
+    if (deps.remainingMs() < margin) {
+      deps.logger.warn('addresses queued for propagation are left to the next run: the deadline is near');
+      return { summaries, released: false };
+    }
+    const queued = await state.takePendingAddresses(request.region, owner);
+    const fresh = queued.filter((address) => !done.has(address));
+    if (queued.length === 0) {
+      if (await state.releaseLease(request.region, owner, { unlessPending: true })) return { summaries, released: true };
+      continue;
+    }
+    for (let i = 0; i < fresh.length; i += MAX_TARGETED_ADDRESSES) {
+      const addresses = fresh.slice(i, i + MAX_TARGETED_ADDRESSES);
+      const summary = await propagateRegion({ ...request, addresses }, deps, owner, await state.load(request.region));
+      summaries.push({ ...summary, fromQueue: addresses.length });
+      for (const address of addresses) done.add(address);
+    }
+  }
+}
+
+/** Two runs' figures added up (the first one's identity and completeness). */
+function addSummaries(a: PropagationSummary, b: PropagationSummary): PropagationSummary {
+  const sum = (key: 'added' | 'withdrawn' | 'alreadyListed' | 'failed' | 'scanned') => a[key] + b[key];
+  return {
+    ...a,
+    scanned: sum('scanned'),
+    added: sum('added'),
+    withdrawn: sum('withdrawn'),
+    alreadyListed: sum('alreadyListed'),
+    failed: sum('failed'),
+    fromQueue: (a.fromQueue ?? 0) + (b.fromQueue ?? 0),
+  };
 }
 
 /** The summary of a run that did nothing. */

@@ -52,6 +52,11 @@ export interface SyncDeps {
    * what it returns is part of the summary.
    */
   readonly afterPass?: (owner: string, state: RegionSyncState) => Promise<PropagationSummary | undefined>;
+  /**
+   * Runs last while the lease is held (whether or not the pass completed); resolves true when it gave the lease back
+   * itself. The handler propagates the addresses targeted runs queued for the holder here.
+   */
+  readonly beforeRelease?: (owner: string) => Promise<boolean>;
 }
 
 /** What to sync. */
@@ -153,9 +158,16 @@ class SyncRun {
         .catch((saveError: unknown) => this.deps.logger.error('could not record the sync error', { error: saveError as Error }));
       throw error;
     } finally {
-      await this.state
-        .releaseLease(region, this.owner)
-        .catch((error: unknown) => this.deps.logger.warn('could not release the lease', { error: error as Error }));
+      // Addresses targeted runs queued while this run held the lease are propagated before it lets go.
+      const released = await (this.deps.beforeRelease?.(this.owner) ?? Promise.resolve(false)).catch((error: unknown) => {
+        this.deps.logger.error('could not propagate the queued addresses', { error: error as Error });
+        return false;
+      });
+      if (!released) {
+        await this.state
+          .releaseLease(region, this.owner)
+          .catch((error: unknown) => this.deps.logger.warn('could not release the lease', { error: error as Error }));
+      }
     }
   }
 

@@ -39,6 +39,10 @@ export interface ControlledEmulator extends EmulatorSettings {
   readonly eventDelayMs: number;
   readonly accountId: string;
   callerIdentities(): Record<string, string>;
+  credentials(): string[];
+  smtpCaPem(): string;
+  setCredential(accessKeyId: string, secretAccessKey: string, userName?: string): void;
+  smtpEndpoints(): ReadonlyArray<{ region: string; host: string; serverName: string; starttlsPort: number; tlsPort: number }>;
   stats(): EmulatorStats;
   resetStats(): void;
   reset(): void;
@@ -75,6 +79,7 @@ export function handleControl(emu: ControlledEmulator, method: string, path: str
         importRowsPerSecond: emu.importRowsPerSecond,
         eventDelayMs: emu.eventDelayMs,
         accountId: emu.accountId,
+        smtp: emu.smtpEndpoints(),
       });
     case 'GET /regions':
       return ok({ regions: emu.regions().map((name) => ({ name, suppressed: emu.region(name).suppressedCount })) });
@@ -174,6 +179,23 @@ export function handleControl(emu: ControlledEmulator, method: string, path: str
       emu.setCallerIdentity(accessKeyId, userName);
       return ok({ callerIdentities: emu.callerIdentities() });
     }
+    case 'GET /credentials':
+      return ok({ accessKeyIds: emu.credentials() });
+    case 'PUT /credentials':
+    case 'POST /credentials': {
+      const { accessKeyId, secretAccessKey, userName } = asObject(body, 'body');
+      if (
+        typeof accessKeyId !== 'string' ||
+        typeof secretAccessKey !== 'string' ||
+        (userName !== undefined && typeof userName !== 'string')
+      ) {
+        throw new ControlError(400, 'body must be {"accessKeyId": "...", "secretAccessKey": "...", "userName"?: "..."}');
+      }
+      emu.setCredential(accessKeyId, secretAccessKey, userName);
+      return ok({ accessKeyIds: emu.credentials() });
+    }
+    case 'GET /smtp':
+      return ok({ endpoints: emu.smtpEndpoints(), caPem: emu.smtpEndpoints().length > 0 ? emu.smtpCaPem() : null });
     case 'GET /event-delay':
       return ok({ eventDelayMs: emu.eventDelayMs });
     case 'PUT /event-delay':

@@ -6,6 +6,7 @@ import { ImportJobRunner } from './import-jobs';
 import { deriveRandom } from './random';
 import { DEFAULT_CALLER_IDENTITY, SendingEngine } from './sending';
 import { createRequestListener } from './server';
+import { SMTP_MAX_MESSAGE_BYTES, type SmtpEndpoint, SmtpListeners } from './smtp';
 import { type DateFilterBounds, EmulatedRegion, type RegionContext } from './state';
 import { applyStateFile } from './state-document';
 import { type EmulatorStats, TrafficController } from './traffic';
@@ -43,6 +44,14 @@ export interface SesEmulatorOptions {
   accountId?: string;
   /** Delay between accepting a SendEmail message and deciding its outcome / publishing its events. @default 50 */
   eventDelayMs?: number;
+  /**
+   * Regions that get SES's SMTP interface: per region a STARTTLS and an implicit-TLS listener on ephemeral ports of
+   * `host`, with certificates for `email-smtp.<region>.amazonaws.com` from a CA made at start ({@link
+   * SesEmulator.smtpCaPem}). @default [] (no SMTP)
+   */
+  smtpRegions?: readonly string[];
+  /** Largest message the SMTP listeners accept, in bytes. @default 41943040 (40 MB, SES's limit) */
+  smtpMaxMessageBytes?: number;
 }
 
 /** A running SES v2 emulator: one HTTP server, independent state per region (from the SigV4 credential scope). */
@@ -61,6 +70,8 @@ export class SesEmulator {
   /** @internal accepts SendEmail messages; used by the HTTP layer. */
   readonly sending: SendingEngine;
   private readonly callers = new Map<string, string>();
+  private readonly secrets = new Map<string, string>();
+  private smtp: SmtpListeners | undefined;
   private eventDelay: number;
   private readonly account: string;
   private s3: string | undefined;
@@ -99,6 +110,25 @@ export class SesEmulator {
   static async start(options: SesEmulatorOptions = {}): Promise<SesEmulator> {
     const emu = new SesEmulator(options);
     await emu.listen(options.port ?? 0);
+    const smtpRegions = options.smtpRegions ?? [];
+    if (smtpRegions.length > 0) {
+      for (const region of smtpRegions) checkRegion(region);
+      try {
+        emu.smtp = await SmtpListeners.start(
+          smtpRegions,
+          {
+            secretFor: (accessKeyId) => emu.secrets.get(accessKeyId),
+            region: (name) => emu.region(name),
+            sending: emu.sending,
+            traffic: emu.traffic,
+          },
+          { host: emu.boundHost, maxMessageBytes: options.smtpMaxMessageBytes ?? SMTP_MAX_MESSAGE_BYTES },
+        );
+      } catch (err) {
+        await emu.stop();
+        throw err;
+      }
+    }
     return emu;
   }
 
@@ -181,6 +211,57 @@ export class SesEmulator {
     this.callers.set(accessKeyId, userName);
   }
 
+  /**
+   * Registers an IAM access key the account owns: its SMTP password for a region (`deriveSmtpPassword(secret,
+   * region)`) then works on that region's SMTP listeners, with the key id as the user name. With `userName`, also
+   * names the key's IAM user (the caller identity of what it sends, as {@link setCallerIdentity}).
+   */
+  setCredential(accessKeyId: string, secretAccessKey: string, userName?: string): void {
+    if (typeof accessKeyId !== 'string' || accessKeyId.length === 0) throw new Error('accessKeyId must be a non-empty string');
+    if (typeof secretAccessKey !== 'string' || secretAccessKey.length === 0) throw new Error('secretAccessKey must be a non-empty string');
+    if (userName !== undefined) this.setCallerIdentity(accessKeyId, userName);
+    this.secrets.set(accessKeyId, secretAccessKey);
+  }
+
+  /** Access key ids registered with {@link setCredential} (the secrets are not given back). */
+  credentials(): string[] {
+    return [...this.secrets.keys()].sort();
+  }
+
+  /** Every SMTP-enabled region's listeners: `{region, host, serverName, starttlsPort, tlsPort}`. */
+  smtpEndpoints(): SmtpEndpoint[] {
+    return this.smtp?.endpoints() ?? [];
+  }
+
+  /** Port of the STARTTLS listener of `region` (SES's 587); throws if the region has no SMTP listeners. */
+  smtpPort(region: string): number {
+    return this.smtpEndpointOf(region).starttlsPort;
+  }
+
+  /** Port of the implicit-TLS listener of `region` (SES's 465); throws if the region has no SMTP listeners. */
+  smtpsPort(region: string): number {
+    return this.smtpEndpointOf(region).tlsPort;
+  }
+
+  /** The CA certificate (PEM) of the SMTP listeners' certificates; throws when no region has SMTP. */
+  smtpCaPem(): string {
+    if (!this.smtp) throw new Error('the SES emulator was started without SMTP (smtpRegions)');
+    return this.smtp.caPem;
+  }
+
+  private smtpEndpointOf(region: string): SmtpEndpoint {
+    const endpoint = this.smtp?.endpoint(region);
+    if (!endpoint)
+      throw new Error(
+        `no SMTP listeners for region ${region} (smtpRegions: ${
+          this.smtpEndpoints()
+            .map((e) => e.region)
+            .join(', ') || 'none'
+        })`,
+      );
+    return endpoint;
+  }
+
   /** Registered access key ids and their user names; unregistered keys are reported as {@link DEFAULT_CALLER_IDENTITY}. */
   callerIdentities(): Record<string, string> {
     return Object.fromEntries([...this.callers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -229,6 +310,9 @@ export class SesEmulator {
   async stop(): Promise<void> {
     this.imports.stop();
     this.sending.stop();
+    const smtp = this.smtp;
+    this.smtp = undefined;
+    await smtp?.stop();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -252,6 +336,11 @@ export class SesEmulator {
     this.boundPort = (server.address() as AddressInfo).port;
     this.server = server;
   }
+}
+
+function checkRegion(region: string): void {
+  if (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+    throw new Error(`smtpRegions: "${region}" is not a region name`);
 }
 
 function checkEventDelay(ms: number): number {

@@ -13,6 +13,8 @@ export type { SesEventListener } from './events';
 export { SesEventSink } from './events';
 export type { FaultConfig, ForcedFailureKind } from './faults';
 export { DEFAULT_CALLER_IDENTITY, MAX_RECIPIENTS as MAX_SEND_RECIPIENTS, SIMULATOR_DOMAIN } from './sending';
+export type { SmtpEndpoint } from './smtp';
+export { SMTP_MAX_MESSAGE_BYTES, SMTP_OPERATION, SMTP_REPLIES } from './smtp';
 export type {
   AccountSettings,
   ConfigurationSetInput,

@@ -2,9 +2,11 @@
  * Runnable SES v2 emulator:
  *   npx tsx local/ses-emulator/main.ts [--port 4579] [--host 127.0.0.1] [--seed 7] [--rps 1] [--token-ttl-ms 300000] [--state file.json]
  *     [--s3-endpoint http://127.0.0.1:4568] [--import-rps 2000] [--event-delay-ms 50] [--account-id 123456789012]
- * Prints `SES emulator listening on <endpoint>` once ready; stops on SIGINT/SIGTERM.
+ *     [--smtp-regions us-east-1,us-west-2] [--smtp-ca-file ca.pem]
+ * Prints `SES emulator listening on <endpoint>` once ready (then one `SMTP <region> ...` line per SMTP region); stops on
+ * SIGINT/SIGTERM.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SesEmulator } from './emulator';
 
@@ -28,6 +30,8 @@ async function main(): Promise<void> {
       'import-rps': { type: 'string' },
       'event-delay-ms': { type: 'string' },
       'account-id': { type: 'string' },
+      'smtp-regions': { type: 'string' },
+      'smtp-ca-file': { type: 'string' },
     },
     strict: true,
   });
@@ -41,6 +45,10 @@ async function main(): Promise<void> {
     importRowsPerSecond: numberArg(values['import-rps'], 'import-rps'),
     eventDelayMs: numberArg(values['event-delay-ms'], 'event-delay-ms'),
     accountId: values['account-id'],
+    smtpRegions: values['smtp-regions']
+      ?.split(',')
+      .map((r) => r.trim())
+      .filter((r) => r.length > 0),
   });
   if (values.state !== undefined) {
     try {
@@ -51,6 +59,12 @@ async function main(): Promise<void> {
     }
   }
   process.stdout.write(`SES emulator listening on ${emu.endpoint}\n`);
+  if (values['smtp-ca-file'] !== undefined && emu.smtpEndpoints().length > 0) writeFileSync(values['smtp-ca-file'], emu.smtpCaPem());
+  for (const e of emu.smtpEndpoints()) {
+    process.stdout.write(
+      `SMTP ${e.region}: STARTTLS ${e.host}:${e.starttlsPort}, TLS ${e.host}:${e.tlsPort} (servername ${e.serverName})\n`,
+    );
+  }
   const shutdown = (): void => {
     emu.stop().then(
       () => process.exit(0),

@@ -100,7 +100,18 @@ export class SendingEngine {
 
   /** SendEmail: throws the SesError SES would answer with, or accepts the message and returns its id. */
   send(region: EmulatedRegion, body: unknown, caller: SendCaller): { MessageId: string } {
-    const message = this.accept(region, body, caller);
+    return this.enqueue(this.accept(region, requestInput(body), caller));
+  }
+
+  /**
+   * A message submitted over SMTP: the raw message in the listener's region, the envelope recipients as its
+   * destinations, and the envelope sender checked with the From header. Same checks, outcomes and events as SendEmail.
+   */
+  sendRaw(region: EmulatedRegion, message: RawSubmission, caller: SendCaller): { MessageId: string } {
+    return this.enqueue(this.accept(region, rawInput(message), caller));
+  }
+
+  private enqueue(message: AcceptedMessage): { MessageId: string } {
     this.sink.begin();
     const timer = setTimeout(() => {
       this.timers.delete(timer);
@@ -125,53 +136,12 @@ export class SendingEngine {
     this.timers.clear();
   }
 
-  private accept(region: EmulatedRegion, body: unknown, caller: SendCaller): AcceptedMessage {
-    const input = requireObject(body, 'request body');
-    const content = requireObject(input.Content, 'Content');
-    const kinds = (['Simple', 'Raw', 'Template'] as const).filter((k) => content[k] !== undefined && content[k] !== null);
-    if (kinds.length !== 1) throw badRequest('Content must contain exactly one of Simple, Raw or Template.');
-    if (kinds[0] === 'Template') {
-      throw badRequest('Template content is not supported by the SES emulator (templates are not emulated); send Simple or Raw content.');
-    }
-
-    let mime: ParsedMime | undefined;
-    let subject: string | undefined;
-    if (kinds[0] === 'Simple') {
-      const simple = requireObject(content.Simple, 'Content.Simple');
-      subject = requireString(requireObject(simple.Subject, 'Content.Simple.Subject').Data, 'Content.Simple.Subject.Data');
-      const msgBody = requireObject(simple.Body, 'Content.Simple.Body');
-      if (msgBody.Text === undefined && msgBody.Html === undefined) throw badRequest('Content.Simple.Body must contain Text or Html.');
-      for (const part of ['Text', 'Html'] as const) {
-        if (msgBody[part] !== undefined)
-          requireString(requireObject(msgBody[part], `Content.Simple.Body.${part}`).Data, `Content.Simple.Body.${part}.Data`);
-      }
-    } else {
-      const data = requireObject(content.Raw, 'Content.Raw').Data;
-      if (typeof data !== 'string' || data.length === 0) throw badRequest('Content.Raw.Data is required.');
-      mime = parseMime(Buffer.from(data, 'base64').toString('utf8'));
-      subject = mime.header('subject');
-    }
-
-    const from = optionalString(input.FromEmailAddress, 'FromEmailAddress') ?? mime?.header('from');
-    if (from === undefined) throw badRequest('FromEmailAddress is required (or a From header in the raw message).');
-    const fromAddress = checkEmailAddress(bareAddress(from), 'FromEmailAddress');
-
-    const destination = input.Destination === undefined ? undefined : requireObject(input.Destination, 'Destination');
-    const list = (field: 'ToAddresses' | 'CcAddresses' | 'BccAddresses', header: string): string[] => {
-      if (destination) return stringList(destination[field], `Destination.${field}`);
-      return mime ? splitAddressList(mime.header(header) ?? '') : [];
-    };
-    const to = list('ToAddresses', 'to');
-    const cc = list('CcAddresses', 'cc');
-    const bcc = list('BccAddresses', 'bcc');
-    const recipients = [...to, ...cc, ...bcc].map((r, i) => checkEmailAddress(bareAddress(r), `Destination recipient ${i + 1}`));
+  private accept(region: EmulatedRegion, input: SendInput, caller: SendCaller): AcceptedMessage {
+    const { mime, subject, from, to, cc, recipients, tags, explicitSet } = input;
     if (recipients.length === 0) throw badRequest('The message must have at least one recipient (To, Cc or Bcc).');
     if (recipients.length > MAX_RECIPIENTS) throw new SesError('MessageRejected', `Recipient count exceeds ${MAX_RECIPIENTS}.`);
 
-    const tags = input.EmailTags !== undefined ? parseEmailTags(input.EmailTags) : parseTagHeader(mime?.header('x-ses-message-tags'));
-
     // Configuration set: the request's, else (raw) the X-SES-CONFIGURATION-SET header, else the identity's default.
-    const explicitSet = optionalString(input.ConfigurationSetName, 'ConfigurationSetName') ?? mime?.header('x-ses-configuration-set');
     if (explicitSet !== undefined && !region.getConfigurationSet(explicitSet)) {
       throw new SesError('NotFoundException', `Configuration set ${explicitSet} does not exist.`);
     }
@@ -190,8 +160,11 @@ export class SendingEngine {
       );
     }
 
-    const identity = sendingIdentity(region, fromAddress);
-    if (!identity) throw notVerified(region.name, [fromAddress]);
+    // Every sender address must be verified (SMTP: the envelope sender too); the From address's identity is the source.
+    const unverifiedSenders = input.senders.filter((address) => !sendingIdentity(region, address));
+    if (unverifiedSenders.length > 0) throw notVerified(region.name, unverifiedSenders);
+    const identity = sendingIdentity(region, input.fromAddress);
+    if (!identity) throw notVerified(region.name, [input.fromAddress]);
     if (!account.productionAccessEnabled) {
       // Sandbox: recipients must be verified identities too (the mailbox simulator is always allowed).
       const unverified = recipients.filter((r) => domainOf(r) !== SIMULATOR_DOMAIN && !sendingIdentity(region, r));
@@ -224,7 +197,7 @@ export class SendingEngine {
       sentMs,
       source: from,
       identity,
-      fromDomain: domainOf(fromAddress),
+      fromDomain: domainOf(input.fromAddress),
       recipients,
       headers,
       commonHeaders: {
@@ -360,6 +333,119 @@ export class SendingEngine {
       detail,
     };
   }
+}
+
+/** A message as submitted over SMTP: the DATA and the envelope. */
+export interface RawSubmission {
+  /** The message as received after DATA (headers and body). */
+  readonly data: Buffer;
+  /** MAIL FROM (the envelope sender, SES's "Source"); empty for a null reverse-path. */
+  readonly mailFrom: string;
+  /** RCPT TO addresses: the message's destinations. */
+  readonly recipients: readonly string[];
+}
+
+/** What both kinds of submission come down to before the shared checks. */
+interface SendInput {
+  readonly mime?: ParsedMime;
+  readonly subject?: string;
+  /** The From as written (header or FromEmailAddress). */
+  readonly from: string;
+  readonly fromAddress: string;
+  /** Addresses that must be verified identities in the region (the From, and the SMTP envelope sender). */
+  readonly senders: readonly string[];
+  readonly to: readonly string[];
+  readonly cc: readonly string[];
+  /** Bare destination addresses. */
+  readonly recipients: readonly string[];
+  readonly tags: ReadonlyArray<readonly [string, string]>;
+  /** `ConfigurationSetName`, else the `X-SES-CONFIGURATION-SET` header. */
+  readonly explicitSet?: string;
+}
+
+/** SendEmail's request body → SendInput (BadRequestException on invalid input). */
+function requestInput(body: unknown): SendInput {
+  const input = requireObject(body, 'request body');
+  const content = requireObject(input.Content, 'Content');
+  const kinds = (['Simple', 'Raw', 'Template'] as const).filter((k) => content[k] !== undefined && content[k] !== null);
+  if (kinds.length !== 1) throw badRequest('Content must contain exactly one of Simple, Raw or Template.');
+  if (kinds[0] === 'Template') {
+    throw badRequest('Template content is not supported by the SES emulator (templates are not emulated); send Simple or Raw content.');
+  }
+
+  let mime: ParsedMime | undefined;
+  let subject: string | undefined;
+  if (kinds[0] === 'Simple') {
+    const simple = requireObject(content.Simple, 'Content.Simple');
+    subject = requireString(requireObject(simple.Subject, 'Content.Simple.Subject').Data, 'Content.Simple.Subject.Data');
+    const msgBody = requireObject(simple.Body, 'Content.Simple.Body');
+    if (msgBody.Text === undefined && msgBody.Html === undefined) throw badRequest('Content.Simple.Body must contain Text or Html.');
+    for (const part of ['Text', 'Html'] as const) {
+      if (msgBody[part] !== undefined)
+        requireString(requireObject(msgBody[part], `Content.Simple.Body.${part}`).Data, `Content.Simple.Body.${part}.Data`);
+    }
+  } else {
+    const data = requireObject(content.Raw, 'Content.Raw').Data;
+    if (typeof data !== 'string' || data.length === 0) throw badRequest('Content.Raw.Data is required.');
+    mime = parseMime(Buffer.from(data, 'base64').toString('utf8'));
+    subject = mime.header('subject');
+  }
+
+  const from = optionalString(input.FromEmailAddress, 'FromEmailAddress') ?? mime?.header('from');
+  if (from === undefined) throw badRequest('FromEmailAddress is required (or a From header in the raw message).');
+  const fromAddress = checkEmailAddress(bareAddress(from), 'FromEmailAddress');
+
+  const destination = input.Destination === undefined ? undefined : requireObject(input.Destination, 'Destination');
+  const list = (field: 'ToAddresses' | 'CcAddresses' | 'BccAddresses', header: string): string[] => {
+    if (destination) return stringList(destination[field], `Destination.${field}`);
+    return mime ? splitAddressList(mime.header(header) ?? '') : [];
+  };
+  const to = list('ToAddresses', 'to');
+  const cc = list('CcAddresses', 'cc');
+  const bcc = list('BccAddresses', 'bcc');
+  const recipients = [...to, ...cc, ...bcc].map((r, i) => checkEmailAddress(bareAddress(r), `Destination recipient ${i + 1}`));
+  const tags = input.EmailTags !== undefined ? parseEmailTags(input.EmailTags) : parseTagHeader(mime?.header('x-ses-message-tags'));
+  const explicitSet = optionalString(input.ConfigurationSetName, 'ConfigurationSetName') ?? mime?.header('x-ses-configuration-set');
+  return {
+    mime,
+    subject,
+    from,
+    fromAddress,
+    senders: [fromAddress],
+    to,
+    cc,
+    recipients,
+    tags,
+    ...(explicitSet !== undefined ? { explicitSet } : {}),
+  };
+}
+
+/** An SMTP submission → SendInput: headers from the message, destinations and sender from the envelope. */
+function rawInput(message: RawSubmission): SendInput {
+  const mime = parseMime(message.data.toString('utf8'));
+  const header = mime.header('from');
+  const envelopeSender = message.mailFrom.length > 0 ? checkEmailAddress(message.mailFrom, 'MAIL FROM') : undefined;
+  const from = header ?? envelopeSender;
+  if (from === undefined) throw badRequest('The message has no From header and no envelope sender.');
+  const fromAddress = checkEmailAddress(bareAddress(from), 'From');
+  const senders =
+    envelopeSender !== undefined && envelopeSender.toLowerCase() !== fromAddress.toLowerCase()
+      ? [fromAddress, envelopeSender]
+      : [fromAddress];
+  const recipients = message.recipients.map((r, i) => checkEmailAddress(r, `RCPT TO ${i + 1}`));
+  const explicitSet = mime.header('x-ses-configuration-set');
+  return {
+    mime,
+    subject: mime.header('subject'),
+    from,
+    fromAddress,
+    senders,
+    to: splitAddressList(mime.header('to') ?? ''),
+    cc: splitAddressList(mime.header('cc') ?? ''),
+    recipients,
+    tags: parseTagHeader(mime.header('x-ses-message-tags')),
+    ...(explicitSet !== undefined ? { explicitSet } : {}),
+  };
 }
 
 /** The verified identity that authorizes sending from an address: the address itself, else its domain or a parent. */
