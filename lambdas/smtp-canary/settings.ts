@@ -1,6 +1,8 @@
 import { METRICS_NAMESPACE } from '../domain/names';
 import { type EnvVariable, positiveNumberVariable, REGION_PATTERN } from '../domain/settings';
 
+export { parseSmtpEndpoints, SMTP_ENDPOINTS_VARIABLE } from '../domain/smtp';
+
 /**
  * The SMTP canary function's runtime contract. It reads these environment variables, all required (the construct
  * writes every one; a missing or invalid one fails the cold start with the variable's name):
@@ -12,7 +14,7 @@ import { type EnvVariable, positiveNumberVariable, REGION_PATTERN } from '../dom
  * | `SMTP_CANARY_CONCURRENCY` | how many canaries are probed at once |
  * | `SMTP_PROBE_TIMEOUT_MS` | the time each network step of a probe may take |
  *
- * Only the local runtime sets {@link SMTP_ENDPOINTS_VARIABLE} (there is no DNS for the SES SMTP host names locally),
+ * Only the local runtime sets `SSG_SMTP_ENDPOINTS` (see `lambdas/domain/smtp.ts`) (there is no DNS for the SES SMTP host names locally),
  * and `NODE_EXTRA_CA_CERTS` for the local SMTP interface's CA; the CDK never does. The handler reaches Secrets
  * Manager through the SDK alone (`AWS_ENDPOINT_URL_SECRETS_MANAGER` locally).
  *
@@ -68,34 +70,6 @@ export const SMTP_CANARY_ENVIRONMENT = {
   concurrency: positiveNumberVariable('SMTP_CANARY_CONCURRENCY'),
   probeTimeoutMs: positiveNumberVariable('SMTP_PROBE_TIMEOUT_MS'),
 } as const;
-
-/**
- * Local only: JSON `{"<region>": "<host>:<port>"}`, where to connect instead of `email-smtp.<region>.amazonaws.com`
- * (TLS still checks the certificate against the regional host name). Never set by the CDK.
- */
-export const SMTP_ENDPOINTS_VARIABLE = 'SSG_SMTP_ENDPOINTS';
-
-/** Parses {@link SMTP_ENDPOINTS_VARIABLE}; undefined when it is not set. */
-export function parseSmtpEndpoints(raw: string | undefined): Record<string, { host: string; port: number }> | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const fail = (): never => {
-    throw new Error(`${SMTP_ENDPOINTS_VARIABLE} environment variable must be JSON {"<region>": "<host>:<port>"}`);
-  };
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return fail();
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail();
-  const endpoints: Record<string, { host: string; port: number }> = {};
-  for (const [region, target] of Object.entries(value)) {
-    const [, host, port] = typeof target === 'string' ? (/^(.+):(\d{1,5})$/.exec(target) ?? []) : [];
-    if (host === undefined || port === undefined || !REGION_PATTERN.test(region)) return fail();
-    endpoints[region] = { host: host.replace(/^\[(.*)\]$/, '$1'), port: Number(port) };
-  }
-  return endpoints;
-}
 
 /** The function's custom metrics, per canary; none carries a credential or an address. */
 export const SMTP_CANARY_METRICS = {
