@@ -9,7 +9,8 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { deriveSmtpPassword } from '../lambdas/domain/smtp';
+import { deriveSmtpPassword, parseSmtpEndpoints } from '../lambdas/domain/smtp';
+import { credentialsFromSecret, mapBounded, SecretFormatError } from '../lambdas/smtp-canary/canary';
 import type { SmtpCanarySummary } from '../lambdas/smtp-canary/handler';
 import { LocalLambda } from '../local/lambda-runtime';
 import { type LocalSecretsManager, startLocalSecretsManager } from '../local/secrets-manager';
@@ -61,6 +62,60 @@ function published(output: string): Record<string, number> {
   }
   return values;
 }
+
+describe('SMTP canary: secrets, endpoints and concurrency', () => {
+  it('reads both secret forms, deriving the password of the key form for the region', () => {
+    expect(credentialsFromSecret(JSON.stringify({ username: KEY, password: 'p' }), EAST)).toEqual({
+      username: KEY,
+      password: 'p',
+      form: 'smtp-credentials',
+    });
+    expect(credentialsFromSecret(JSON.stringify({ accessKeyId: KEY, secretAccessKey: SECRET_V1 }), WEST)).toEqual({
+      username: KEY,
+      password: deriveSmtpPassword(SECRET_V1, WEST),
+      secretAccessKey: SECRET_V1,
+      form: 'access-key',
+    });
+  });
+
+  it.each([
+    [undefined, /no SecretString/],
+    ['not json', /not JSON \(8 characters\)/],
+    ['["a"]', /not an object \(a list\)/],
+    [JSON.stringify({ username: KEY, password: '' }), /password must be a non-empty string/],
+    [JSON.stringify({ accessKeyId: KEY }), /secretAccessKey must be a non-empty string/],
+    [JSON.stringify({ username: KEY, password: 'p', secretAccessKey: 7 }), /secretAccessKey must be a non-empty string when present/],
+  ])('reports the unusable secret %j by its fields, never its values', (secret, message) => {
+    const read = () => credentialsFromSecret(secret, EAST);
+    expect(read).toThrow(SecretFormatError);
+    expect(read).toThrow(message);
+    expect(() => credentialsFromSecret(secret, EAST)).not.toThrow(new RegExp(KEY));
+  });
+
+  it('parses the local endpoint overrides and refuses anything else', () => {
+    expect(parseSmtpEndpoints(undefined)).toBeUndefined();
+    expect(parseSmtpEndpoints('{"us-east-1": "127.0.0.1:2525", "eu-west-1": "[::1]:25"}')).toEqual({
+      'us-east-1': { host: '127.0.0.1', port: 2525 },
+      'eu-west-1': { host: '::1', port: 25 },
+    });
+    for (const bad of ['x', '[]', '{"us-east-1": "no-port"}', '{"nowhere": "h:1"}'])
+      expect(() => parseSmtpEndpoints(bad)).toThrow(/SSG_SMTP_ENDPOINTS/);
+  });
+
+  it('probes at most the given number of canaries at once, keeping their order', async () => {
+    let running = 0;
+    let most = 0;
+    const results = await mapBounded([5, 1, 4, 2, 3, 0, 6], 3, async (n) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, n));
+      running--;
+      return n * 10;
+    });
+    expect(results).toEqual([50, 10, 40, 20, 30, 0, 60]);
+    expect(most).toBe(3);
+  });
+});
 
 describe('Local Secrets Manager: the awsJson1.1 protocol through the real client', () => {
   let sm: LocalSecretsManager;
