@@ -36,7 +36,23 @@ export const DEFAULT_CONFIG = {
   bounceRateAlarm: 0.05,
   complaintRateAlarm: 0.001,
   attributionRetentionDays: 35,
+  smtpCanarySchedule: 'rate(1 hour)',
 } as const;
+
+/** The SES SMTP port the canaries probe (STARTTLS), the one relays such as Gmail's "Send mail as" use. */
+export const SMTP_CANARY_PORT = 587;
+
+/** The most SMTP canaries one deployment probes (one function probes them all, a few at a time). */
+export const MAX_SMTP_CANARIES = 20;
+
+/**
+ * Minutes an SMTP canary's alarm window reaches beyond the longest gap of `smtpCanarySchedule`: the schedule's
+ * one-minute precision and the run itself.
+ */
+export const SMTP_CANARY_MARGIN_MINUTES = 5;
+
+/** The longest alarm window of a canary (a CloudWatch alarm evaluates at most a day). */
+export const SMTP_CANARY_MAX_WINDOW_MINUTES = 1440;
 
 const SCHEDULE_SHAPE = 'must be an EventBridge Scheduler expression like "rate(15 minutes)" or "cron(0 3 * * ? *)"';
 
@@ -93,6 +109,57 @@ const configurationSetList = z.preprocess(
     error: (issue) => `must not repeat a configuration set, got ${shown(issue.input)}`,
   }),
 );
+
+/**
+ * A Secrets Manager secret ARN: complete (the name and the hyphen and six characters Secrets Manager appends) or
+ * partial (the name alone). Names are 1-512 of letters, digits and /_+=.@-.
+ */
+export const SECRET_ARN_PATTERN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/** A KMS key ARN (not an alias: a grant on an alias does not cover decrypting with the key). */
+export const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
+
+/** A canary name: letters, digits, hyphens and underscores, at most 64 characters (a metric dimension value). */
+const CANARY_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+const smtpCanary = z
+  .object(
+    {
+      name: z.string({ error: (issue) => `must be a canary name, got ${shown(issue.input)}` }).regex(CANARY_NAME, {
+        error: (issue) => `must be letters, digits, - and _ (at most 64 characters), got ${shown(issue.input)}`,
+      }),
+      region: sesRegion,
+      secretArn: z
+        .string({ error: (issue) => `must be a Secrets Manager secret ARN, got ${shown(issue.input)}` })
+        .regex(SECRET_ARN_PATTERN, {
+          error: (issue) =>
+            `must be a Secrets Manager secret ARN such as "arn:aws:secretsmanager:us-east-1:123456789012:secret:smtp/relay-AbCdEf" (complete, or partial without the 6-character suffix), got ${shown(issue.input)}`,
+        }),
+      kmsKeyArn: z
+        .string({ error: (issue) => `must be a KMS key ARN, got ${shown(issue.input)}` })
+        .regex(KMS_KEY_ARN_PATTERN, {
+          error: (issue) =>
+            `must be the ARN of the KMS key that encrypts the secret, such as "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" (not an alias), got ${shown(issue.input)}`,
+        })
+        .optional(),
+    },
+    { error: (issue) => `must be an object {"name", "region", "secretArn"}, got ${shown(issue.input)}` },
+  )
+  .strict();
+
+const smtpCanaryList = z
+  .array(smtpCanary, { error: (issue) => `must be a list of {"name", "region", "secretArn"}, got ${shown(issue.input)}` })
+  .max(MAX_SMTP_CANARIES, { error: (issue) => `must name at most ${MAX_SMTP_CANARIES} canaries, got ${(issue.input as unknown[]).length}` })
+  .superRefine((canaries, ctx) => {
+    const seen = new Set<string>();
+    canaries.forEach((canary, index) => {
+      if (seen.has(canary.name)) {
+        ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `must be unique, got ${shown(canary.name)} twice` });
+      }
+      seen.add(canary.name);
+    });
+  });
 
 const positive = (example: string) =>
   z.number({ error: (issue) => `must be a positive number such as ${example}, got ${shown(issue.input)}` }).positive({
@@ -162,8 +229,29 @@ const configSchema = z
     attributionRetentionDays: between('35', 1, 400, ' days')
       .refine(Number.isInteger, { error: (i) => `must be a whole number, got ${shown(i.input)}` })
       .default(DEFAULT_CONFIG.attributionRetentionDays),
+    smtpCanaries: smtpCanaryList.default([]),
+    smtpCanarySchedule: scheduleExpression.default(DEFAULT_CONFIG.smtpCanarySchedule),
   })
   .strict()
+  .superRefine((config, ctx) => {
+    // Each canary's alarms watch a window of one run plus a margin: the schedule must repeat within a day.
+    if (!Array.isArray(config.smtpCanaries) || config.smtpCanaries.length === 0) return;
+    let gap: number;
+    try {
+      gap = checkSchedule(config.smtpCanarySchedule).longestGapMinutes;
+    } catch {
+      return; // smtpCanarySchedule itself is reported
+    }
+    if (!(gap + SMTP_CANARY_MARGIN_MINUTES <= SMTP_CANARY_MAX_WINDOW_MINUTES)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['smtpCanarySchedule'],
+        message: Number.isFinite(gap)
+          ? `must run at least every ${SMTP_CANARY_MAX_WINDOW_MINUTES - SMTP_CANARY_MARGIN_MINUTES} minutes (the canary alarms evaluate at most a day), got ${shown(config.smtpCanarySchedule)} with up to ${gap} minutes between runs`
+          : `must repeat (a canary that runs once cannot be watched), got ${shown(config.smtpCanarySchedule)}`,
+      });
+    }
+  })
   .superRefine((config, ctx) => {
     // The service's own configuration set is created in every region: a user's set of the same name would collide.
     if (Array.isArray(config.eventConfigurationSets) && config.eventConfigurationSets.includes(config.eventConfigurationSet)) {
@@ -251,7 +339,11 @@ export function parseConfig(raw: unknown): ServiceConfig {
   if (!result.success) {
     const details = result.error.issues
       .map((issue) => {
-        if (issue.code === 'unrecognized_keys') return `unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+        if (issue.code === 'unrecognized_keys') {
+          const keys = issue.keys.map((key) => shown(key.slice(0, 40))).join(', ');
+          if (issue.path.length === 0) return `unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+          return `${[CONFIG_CONTEXT_KEY, ...issue.path.map(String)].join('.')} has unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}`;
+        }
         if (issue.path.length === 0) return `${CONFIG_CONTEXT_KEY} ${issue.message}`;
         return `${[CONFIG_CONTEXT_KEY, ...issue.path.map(String)].join('.')} ${issue.message}`;
       })
@@ -290,6 +382,8 @@ const SETTING_TYPES: { readonly [K in keyof ServiceConfig]-?: 'list' | 'number' 
   bounceRateAlarm: 'number',
   complaintRateAlarm: 'number',
   attributionRetentionDays: 'number',
+  smtpCanaries: 'list',
+  smtpCanarySchedule: 'string',
 };
 
 /** The names of every setting. */

@@ -4,6 +4,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENTS_METRICS } from '../lambdas/events/settings';
 import { GUARD_METRICS } from '../lambdas/guard/settings';
+import { SMTP_CANARY_METRICS } from '../lambdas/smtp-canary/settings';
 import { SYNC_METRICS } from '../lambdas/sync/settings';
 
 /** Props of {@link ServiceDashboard}. */
@@ -13,6 +14,8 @@ export interface ServiceDashboardProps {
   readonly propagateTo: readonly string[];
   /** The SES event queue, when events are on. */
   readonly eventQueue?: sqs.IQueue;
+  /** The SMTP canaries, if any (their AUTH verdicts are shown). */
+  readonly smtpCanaries?: readonly { readonly name: string; readonly region: string }[];
 }
 
 const PERIOD = Duration.minutes(5);
@@ -131,6 +134,31 @@ export class ServiceDashboard extends Construct {
           left: [props.eventQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, label: 'waiting' })],
           right: [props.eventQueue.metricApproximateAgeOfOldestMessage({ period: PERIOD, label: 'oldest (s)' })],
           width: 8,
+        }),
+      );
+    }
+    if (props.smtpCanaries && props.smtpCanaries.length > 0) {
+      const canary = (name: string, c: { readonly name: string; readonly region: string }) =>
+        new cloudwatch.Metric({
+          namespace: SMTP_CANARY_METRICS.namespace,
+          metricName: name,
+          dimensionsMap: SMTP_CANARY_METRICS.dimensions(c),
+          statistic: 'Minimum',
+          period: Duration.hours(1),
+          label: `${c.name} (${c.region})`,
+        });
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'SMTP canaries: AUTH accepted (1) or refused (0)',
+          left: props.smtpCanaries.map((c) => canary(SMTP_CANARY_METRICS.names.auth, c)),
+          leftYAxis: { min: 0, max: 1 },
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'SMTP canaries: not checked (1: no answer to AUTH)',
+          left: props.smtpCanaries.map((c) => canary(SMTP_CANARY_METRICS.names.unchecked, c)),
+          leftYAxis: { min: 0, max: 1 },
+          width: 12,
         }),
       );
     }

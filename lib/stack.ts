@@ -2,12 +2,13 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import type { ServiceConfig } from './config';
+import { type ServiceConfig, SMTP_CANARY_MARGIN_MINUTES, SMTP_CANARY_PORT } from './config';
 import { ServiceDashboard } from './dashboard';
 import { EventIngestion } from './event-ingestion';
 import { OperatorPolicy } from './operator-policy';
 import { PreSendGuard } from './pre-send-guard';
 import { importBucketPattern } from './regional-stack';
+import { SmtpCanary } from './smtp-canary';
 import { SuppressionSync } from './suppression-sync';
 import { SuppressionTables } from './tables';
 
@@ -28,6 +29,8 @@ export class SesSuppressionGuardStack extends Stack {
   /** The home end of the SES event plumbing, unless events are off. */
   public readonly events?: EventIngestion;
   public readonly dashboard: ServiceDashboard;
+  /** The SMTP canary, when smtpCanaries names any. */
+  public readonly smtpCanary?: SmtpCanary;
 
   constructor(scope: Construct, id: string, props: SesSuppressionGuardStackProps) {
     super(scope, id, props);
@@ -80,15 +83,25 @@ export class SesSuppressionGuardStack extends Stack {
       });
     }
 
+    if (config.smtpCanaries.length > 0) {
+      this.smtpCanary = new SmtpCanary(this, 'SmtpCanary', {
+        canaries: config.smtpCanaries,
+        schedule: config.smtpCanarySchedule,
+        port: SMTP_CANARY_PORT,
+        marginMinutes: SMTP_CANARY_MARGIN_MINUTES,
+      });
+    }
+
     this.dashboard = new ServiceDashboard(this, 'Dashboard', {
       regions: config.regions,
       propagateTo: config.propagation === 'off' ? [] : config.propagateTo,
       ...(this.events ? { eventQueue: this.events.queue } : {}),
+      smtpCanaries: config.smtpCanaries,
     });
 
     if (config.alarmTopicArn) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
-      for (const alarm of [...this.sync.alarms, ...(this.events?.alarms ?? [])])
+      for (const alarm of [...this.sync.alarms, ...(this.events?.alarms ?? []), ...(this.smtpCanary?.alarms ?? [])])
         alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
     }
 
@@ -129,6 +142,12 @@ export class SesSuppressionGuardStack extends Stack {
       new CfnOutput(this, 'AttributionTableName', {
         value: this.tables.attributionTable.tableName,
         description: 'Daily send counters per sender',
+      });
+    }
+    if (this.smtpCanary) {
+      new CfnOutput(this, 'SmtpCanaryFunctionName', {
+        value: this.smtpCanary.function.functionName,
+        description: 'SMTP canary; invoke with {} to probe every configured credential now (returns each verdict, sends no mail)',
       });
     }
     new CfnOutput(this, 'DashboardName', {

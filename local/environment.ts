@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SMTP_ENDPOINTS_VARIABLE } from '../lambdas/domain/smtp';
 import { STACK_NAME } from '../lib/app';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import {
@@ -16,6 +17,7 @@ import {
 import { type LambdaApi, startLambdaApi } from './lambda-api';
 import { LocalLambda } from './lambda-runtime';
 import { type LocalS3, startLocalS3 } from './s3-local';
+import { type LocalSecretsManager, startLocalSecretsManager } from './secrets-manager';
 import { SesEmulator } from './ses-emulator';
 import { createSesResourcesFromTemplates } from './ses-resources';
 import { LocalSqsEventSource, matchesPattern, sqsEventSourcesFromTemplate } from './sqs-event-source';
@@ -80,6 +82,11 @@ export interface LocalEnvironment extends LocalEnvironmentDescription {
   readonly ses: SesEmulator;
   /** The local S3 (path-style); holds every stack's buckets, each in its stack's region. */
   readonly s3: LocalS3;
+  /**
+   * The local Secrets Manager (`AWS_ENDPOINT_URL_SECRETS_MANAGER` of every function): the secrets the SMTP canaries
+   * read are the operator's, not the template's, so it starts empty; seed it with CreateSecret or `putSecret`.
+   */
+  readonly secretsManager: LocalSecretsManager;
   /** Local bucket names by stack name, then logical ID. */
   readonly buckets: Record<string, BucketNames>;
   readonly tables: TableNames;
@@ -145,6 +152,8 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     const caFile = join(caDir, 'ses-smtp-ca.pem');
     writeFileSync(caFile, ses.smtpCaPem());
     stops.push(async () => rmSync(envFile !== undefined ? caFile : caDir, { recursive: true, force: true }));
+    const secretsManager = await startLocalSecretsManager({ accountId: LOCAL_ACCOUNT_ID, defaultRegion: LOCAL_HOME_REGION });
+    stops.push(() => secretsManager.stop());
     const buckets = await createStackBuckets(outdir, s3.endpoint);
 
     const ddbClient = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_HOME_REGION, credentials: localCredentials() });
@@ -159,6 +168,10 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+      // The SMTP canary: there is no DNS for email-smtp.<region>.amazonaws.com here, so each region's endpoint is the
+      // emulator's STARTTLS listener, and its certificates come from the emulator's CA (Node.js's own variable).
+      ...localSmtpEnvironment(ses, caFile),
     };
     // Functions' environment may refer to the home stack's buckets as well as its tables.
     const refs = { ...tables, ...buckets[STACK_NAME] };
@@ -213,6 +226,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       credentials: localCredentials(),
       ses,
       s3,
+      secretsManager,
       buckets,
       tables,
       template,
@@ -248,4 +262,13 @@ export async function createStackBuckets(outdir: string, s3Endpoint: string): Pr
     }
   }
   return out;
+}
+
+/**
+ * The variables that point the SMTP canary at the emulator's SMTP interface (never set by the CDK):
+ * `SSG_SMTP_ENDPOINTS` (`{"<region>": "<host>:<STARTTLS port>"}`) and `NODE_EXTRA_CA_CERTS` (the emulator's CA file).
+ */
+export function localSmtpEnvironment(ses: SesEmulator, caFile: string): Record<string, string> {
+  const endpoints = Object.fromEntries(ses.smtpEndpoints().map(({ region, host, starttlsPort }) => [region, `${host}:${starttlsPort}`]));
+  return { [SMTP_ENDPOINTS_VARIABLE]: JSON.stringify(endpoints), NODE_EXTRA_CA_CERTS: caFile };
 }

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { REGION_PATTERN } from './settings';
 
 /**
  * SES's SMTP credentials, as the SES Developer Guide documents them ("Obtaining Amazon SES SMTP credentials"): the
@@ -33,6 +34,34 @@ export function legacySmtpPassword(secretAccessKey: string): string {
 /** The SES SMTP endpoint of a region. */
 export function smtpEndpoint(region: string): string {
   return `email-smtp.${region}.amazonaws.com`;
+}
+
+/**
+ * Local only: JSON `{"<region>": "<host>:<port>"}`, where to connect instead of `email-smtp.<region>.amazonaws.com`
+ * (TLS still checks the certificate against the regional host name). Never set by the CDK.
+ */
+export const SMTP_ENDPOINTS_VARIABLE = 'SSG_SMTP_ENDPOINTS';
+
+/** Parses {@link SMTP_ENDPOINTS_VARIABLE}; undefined when it is not set. */
+export function parseSmtpEndpoints(raw: string | undefined): Record<string, { host: string; port: number }> | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const fail = (): never => {
+    throw new Error(`${SMTP_ENDPOINTS_VARIABLE} environment variable must be JSON {"<region>": "<host>:<port>"}`);
+  };
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return fail();
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail();
+  const endpoints: Record<string, { host: string; port: number }> = {};
+  for (const [region, target] of Object.entries(value)) {
+    const [, host, port] = typeof target === 'string' ? (/^(.+):(\d{1,5})$/.exec(target) ?? []) : [];
+    if (host === undefined || port === undefined || !REGION_PATTERN.test(region)) return fail();
+    endpoints[region] = { host: host.replace(/^\[(.*)\]$/, '$1'), port: Number(port) };
+  }
+  return endpoints;
 }
 
 /** The ports of SES's SMTP endpoints and how TLS starts on each (25 is blocked by default on EC2 and Lightsail). */
