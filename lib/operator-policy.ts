@@ -81,8 +81,9 @@ export class OperatorPolicy extends Construct {
         actions: ['ses:GetConfigurationSetEventDestinations'],
         resources: props.regions.map(configurationSetArn),
       }),
-      // `events status` lists the identities; ListEmailIdentities has no resource type.
-      new iam.PolicyStatement({ sid: 'ListSesIdentities', actions: ['ses:ListEmailIdentities'], resources: ['*'] }),
+      // `events status` lists the identities, `smtp check --from` reads the account's sandbox status; neither action
+      // has a resource type.
+      new iam.PolicyStatement({ sid: 'ListSesIdentities', actions: ['ses:ListEmailIdentities', 'ses:GetAccount'], resources: ['*'] }),
       // `lookup --live` reads (every spelling, so it also lists) and `unsuppress` removes an address from the regions'
       // suppression lists.
       new iam.PolicyStatement({
@@ -113,7 +114,7 @@ export class OperatorPolicy extends Construct {
     Validations.of(this.policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'ses:GetSuppressedDestination, ses:ListSuppressedDestinations, ses:DeleteSuppressedDestination and ses:ListEmailIdentities have no resource types in the Service Authorization Reference; "*" is the only valid resource. Removing an address is the operator\'s job (`ssg unsuppress`).',
+        'ses:GetSuppressedDestination, ses:ListSuppressedDestinations, ses:DeleteSuppressedDestination, ses:ListEmailIdentities and ses:GetAccount have no resource types in the Service Authorization Reference; "*" is the only valid resource. Removing an address is the operator\'s job (`ssg unsuppress`).',
     });
   }
 }
