@@ -3,7 +3,6 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SES_CALLERS } from '../lambdas/domain/ses';
-import { TARGETED_LEASE_WAIT_MS } from '../lambdas/sync/propagation';
 import { quietSdkNodeVersionWarning } from '../local/sdk-warnings';
 import { type ColdStartRow, runColdStart } from './cold-start';
 import { EVENT_TO_EVERY_REGION_P95_MS, type EventsBenchResult, runEventsBench } from './events-bench';
@@ -385,7 +384,7 @@ function printEvents(e: EventsBenchResult): void {
   const b = e.burst;
   const perRegion = Math.ceil(b.addresses / e.batchSize);
   console.log(
-    `Burst: ${b.reached === b.addresses ? `all ${b.addresses}` : `only ${b.reached} of ${b.addresses} (the rest not within ${e.options.reachTimeoutMs / 1000} s)`} on every other region's list ${s(b.allEverywhereMs)} s after the first event; predicted ≈ ${s(b.predictedMs)} s = ${b.addresses} addresses × 2 SES requests (Get, then Put) ÷ ${e.pacedRequestsPerSecond} request/s, the regions in parallel, their ${perRegion} targeted invocation(s) one after another on the region's lease (a waiting one asks every 2 s; behind a sync for at most ${TARGETED_LEASE_WAIT_MS / 1000} s)`,
+    `Burst: ${b.reached === b.addresses ? `all ${b.addresses}` : `only ${b.reached} of ${b.addresses} (the rest not within ${e.options.reachTimeoutMs / 1000} s)`} on every other region's list ${s(b.allEverywhereMs)} s after the first event; predicted ≈ ${s(b.predictedMs)} s = ${b.addresses} addresses × 2 SES requests (Get, then Put) ÷ ${e.pacedRequestsPerSecond} request/s, the regions in parallel, ${perRegion} targeted invocation(s) a region (one holds the lease; the others queue their addresses for it, and it propagates them before it lets go)`,
   );
   const t = e.throughput;
   console.log(
