@@ -31,7 +31,7 @@ export const MAX_PENDING_ADDRESSES = 2_000;
  *
  * | item | key | written by | how |
  * | --- | --- | --- | --- |
- * | region state | `region#<region>` / `state` | the sync ({@link StateTable.save} fenced by the lease) | UpdateItem |
+ * | region state | `region#<region>` / `state` | the sync ({@link StateTable.save} fenced by the lease); targeted runs queue addresses for the lease holder ({@link StateTable.queuePendingAddresses}) | UpdateItem |
  * | seen-address chunks | `region#<region>` / `full#<pass>#<n>` | the sync's full pass | PutItem; BatchWriteItem delete; TTL |
  * | audit trail | `audit#<address>` / `<time>#<random>` | manual operations (`manual.ts`) | in their TransactWriteItems |
  * | shared SES lookup | `ses-lookup#<region>\|<operation>\|<name>` / `lookup` | the guard ({@link StateTable.putSesLookup}) | PutItem; TTL |
