@@ -220,6 +220,52 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     expect(overruns.filter((ms) => ms > 0)).toEqual([]);
     expect(emu.region(REGION).suppressedCount).toBe(400);
   }, 180_000);
+  it('ends every invocation before its deadline when one Scan page costs more than the margin, and completes over later ones', async () => {
+    // Prepare: 300 addresses listed in us-east-1 and already on us-west-2's own list (nothing to add); a virtual clock on
+    // which a Scan page of 100 items costs 3 s, more than the 2 s margin. An invocation of 8.5 s.
+    const lut = new Date(Date.now() - 3600_000);
+    for (const region of ['us-east-1', REGION]) {
+      emu
+        .region(region)
+        .putSuppressedMany(
+          Array.from({ length: 300 }, (_, i) => ({ emailAddress: `slow${i}@example.com`, reason: 'BOUNCE' as const, lastUpdateTime: lut })),
+        );
+      await syncRegion({ region, mode: 'incremental' }, testSyncDeps(emu.endpoint, tables, region));
+    }
+    const budgetMs = 8_500;
+    let spent = 0;
+    const client = testDynamoClient();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        spent += context.commandName === 'ScanCommand' ? 3_000 : 0;
+        return next(args);
+      },
+      { step: 'initialize', name: 'virtualClock' },
+    );
+
+    // Act
+    const runs: Array<{ spent: number; complete: boolean; scanned: number }> = [];
+    for (let i = 0; i < 10; i++) {
+      spent = 0;
+      const summary = await propagate(
+        { region: REGION, mode: 'enforce' },
+        deps({
+          doc: documentClient(client),
+          remainingMs: () => budgetMs - spent,
+          options: { bulkThreshold: 100, scanPageSize: 100, marginMs: 2_000, backoffCapMs: 20 },
+        }),
+      );
+      runs.push({ spent, complete: summary.complete, scanned: summary.scanned });
+      if (summary.complete) break;
+    }
+
+    // Assess: no invocation ran past its budget, the run took several, and no page was scanned twice.
+    expect(runs.filter((r) => r.spent > budgetMs)).toEqual([]);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs.at(-1)?.complete).toBe(true);
+    expect(runs.reduce((n, r) => n + r.scanned, 0)).toBe(300);
+  });
+
   it('ends an invocation whose deadline hand-over is throttled as a checkpoint, and the next run re-plans the copies at once', async () => {
     // Prepare: 300 adds; the deadline comes after two Scan pages (200 adds buffered), and CreateImportJob of the job
     // handed over at the deadline is throttled (a throttled request creates nothing).

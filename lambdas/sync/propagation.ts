@@ -16,6 +16,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PropagationSummary } from '../../client/sync-contract';
 import { canonicalAddress } from '../domain/address';
 import { forEachLimit } from '../domain/batch';
+import { StepBudget } from '../domain/deadline';
 import { jobView, planRegion, type RegionPlan } from '../domain/origins';
 import {
   type ImportJobRecord,
@@ -62,7 +63,11 @@ export interface PropagationOptions {
   readonly backoffCapMs?: number;
   /** Canonical item writes in flight at once. @default 32 */
   readonly writeConcurrency?: number;
-  /** Items per Scan page (DynamoDB's 1 MB page when absent). */
+  /**
+   * Items per Scan page (its `Limit`), which bounds a page's cost; 0 for DynamoDB's 1 MB pages. @default 1000
+   * (the sync's sweep, measured on DynamoDB Local: a 100,000-item table scanned 5× faster in pages of 1,000 than in
+   * 1 MB pages, no page of 1,000 longer than 0.2 s where 1 MB pages took up to 3.6 s)
+   */
   readonly scanPageSize?: number;
   /** A job handed to SES but never seen there after this long is given up as never created. @default 15 minutes */
   readonly lostJobMs?: number;
@@ -106,7 +111,7 @@ const DEFAULTS = {
   maxAttempts: 8,
   backoffCapMs: 20_000,
   writeConcurrency: 32,
-  scanPageSize: 0,
+  scanPageSize: 1000,
   lostJobMs: 15 * 60_000,
   maxAddAttempts: 3,
 } satisfies Required<PropagationOptions>;
@@ -157,6 +162,8 @@ export async function propagateRegion(
 
 class PropagationRun {
   private readonly now: () => number;
+  /** Time a Scan page with its planning took, and a one-by-one action: no step is started that would overrun the deadline. */
+  private readonly budgets: { scan: StepBudget; action: StepBudget };
   private readonly opts: Required<PropagationOptions>;
   private readonly state: StateTable;
   private readonly table: SuppressionTable;
@@ -187,6 +194,10 @@ class PropagationRun {
     this.state = new StateTable(deps.doc, deps.stateTable);
     this.table = new SuppressionTable(deps.doc, deps.suppressionTable);
     this.started = this.now();
+    this.budgets = {
+      scan: new StepBudget(deps.remainingMs, this.opts.marginMs),
+      action: new StepBudget(deps.remainingMs, this.opts.marginMs),
+    };
   }
 
   private get enforce(): boolean {
@@ -218,10 +229,15 @@ class PropagationRun {
     let complete = false;
     try {
       for (;;) {
-        if (this.outOfTime()) throw new DeadlineReached();
-        const { items, nextKey } = await this.table.scanItems(scanKey, this.opts.scanPageSize || undefined);
-        this.counts.scanned += items.length;
-        await this.planPage(items, adds, withdraws);
+        // A page (the Scan and the page's settling writes) starts only while the time left covers the margin and twice
+        // the slowest page so far: a page slower than the margin must not run past the deadline (see StepBudget).
+        if (!this.budgets.scan.hasRoom()) throw new DeadlineReached();
+        const nextKey = await this.budgets.scan.time(async () => {
+          const page = await this.table.scanItems(scanKey, this.opts.scanPageSize || undefined);
+          this.counts.scanned += page.items.length;
+          await this.planPage(page.items, adds, withdraws);
+          return page.nextKey;
+        });
         scanKey = nextKey;
         // Full jobs go out as soon as they fill, so a first convergence of millions never holds more than one in memory.
         if (this.enforce && adds.length >= ADD_JOB_LIMIT) await handOver(adds, ADD_JOB_LIMIT, (a) => this.submitAdds(a, run));
@@ -330,16 +346,17 @@ class PropagationRun {
 
   /** One SES call per action, withdrawals first; each done action leaves its buffer (so a deadline loses none). */
   private async deliverOneByOne(adds: AddAction[], withdraws: WithdrawAction[]): Promise<void> {
+    // Each action is two paced SES calls and its writes: started only while the slowest one so far still fits.
     while (withdraws.length > 0) {
-      if (this.outOfTime()) throw new DeadlineReached();
+      if (!this.budgets.action.hasRoom()) throw new DeadlineReached();
       const action = withdraws[0] as WithdrawAction;
-      await this.withdrawOne(action);
+      await this.budgets.action.time(() => this.withdrawOne(action));
       withdraws.shift();
     }
     while (adds.length > 0) {
-      if (this.outOfTime()) throw new DeadlineReached();
+      if (!this.budgets.action.hasRoom()) throw new DeadlineReached();
       const action = adds[0] as AddAction;
-      await this.addOne(action);
+      await this.budgets.action.time(() => this.addOne(action));
       adds.shift();
     }
   }
