@@ -1,4 +1,5 @@
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateImportJobCommand } from '@aws-sdk/client-sesv2';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
 import { originsOf } from '../lambdas/domain/origins';
@@ -306,6 +307,45 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     expect((await stateTable().load(REGION)).lastError).toBeUndefined();
     expect(afterFirst).toEqual([expect.objectContaining({ status: 'SUBMITTING' })]);
     expect(second).toMatchObject({ importJobs: 1, pending: 300 });
+  });
+
+  it('ends an invocation before its deadline while searching SES for a lost job, however many jobs SES lists', async () => {
+    // Prepare: a job left SUBMITTING with no SES id (its CreateImportJob answered a 5xx), then 5 other jobs created in
+    // SES after it. A virtual clock on which each ListImportJobs and GetImportJob takes 3 s, more than the 2 s margin;
+    // the search asks about each of the 5 jobs: 18 s, in an invocation of 8.5 s.
+    await seedEast(300);
+    emu.failNextRequests(REGION, 1, 'serverError');
+    await propagate({ region: REGION, mode: 'enforce' }, virtualInvocation(2_900));
+    expect(await stateTable().listJobs(REGION)).toEqual([expect.objectContaining({ status: 'SUBMITTING' })]);
+    await s3Client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'other.csv', Body: 'other@example.com,BOUNCE\n' }));
+    for (let i = 0; i < 5; i++)
+      await testSesClient(emu.endpoint, REGION).send(
+        new CreateImportJobCommand({
+          ImportDestination: { SuppressionListDestination: { SuppressionListImportAction: 'PUT' } },
+          ImportDataSource: { S3Url: `s3://${BUCKET}/other.csv`, DataFormat: 'CSV' },
+        }),
+      );
+    const budgetMs = 8_500;
+    let spent = 0;
+    const ses = testSesClient(emu.endpoint, REGION);
+    ses.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ListImportJobsCommand' || context.commandName === 'GetImportJobCommand') spent += 3_000;
+        return next(args);
+      },
+      { step: 'initialize', name: 'virtualClock' },
+    );
+
+    // Act
+    await propagate(
+      { region: REGION, mode: 'enforce' },
+      deps({ ses, remainingMs: () => budgetMs - spent, options: { bulkThreshold: 100, marginMs: 2_000, backoffCapMs: 20 } }),
+    );
+
+    // Assess: the invocation ended in time, without an error, the job still searched for by the next runs.
+    expect(spent).toBeLessThanOrEqual(budgetMs);
+    expect((await stateTable().load(REGION)).lastError).toBeUndefined();
+    expect((await stateTable().listJobs(REGION)).filter((job) => job.status === 'SUBMITTING')).toHaveLength(1);
   });
 
   it('ends an invocation whose deadline comes while following its import jobs as a checkpoint', async () => {

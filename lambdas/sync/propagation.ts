@@ -163,7 +163,7 @@ export async function propagateRegion(
 class PropagationRun {
   private readonly now: () => number;
   /** Time a Scan page with its planning took, and a one-by-one action: no step is started that would overrun the deadline. */
-  private readonly budgets: { scan: StepBudget; action: StepBudget };
+  private readonly budgets: { scan: StepBudget; action: StepBudget; jobs: StepBudget };
   private readonly opts: Required<PropagationOptions>;
   private readonly state: StateTable;
   private readonly table: SuppressionTable;
@@ -197,6 +197,8 @@ class PropagationRun {
     this.budgets = {
       scan: new StepBudget(deps.remainingMs, this.opts.marginMs),
       action: new StepBudget(deps.remainingMs, this.opts.marginMs),
+      // Each SES call (or failed-records download) made to follow import jobs.
+      jobs: new StepBudget(deps.remainingMs, this.opts.marginMs),
     };
   }
 
@@ -635,13 +637,15 @@ class PropagationRun {
   private async followJobs(): Promise<void> {
     for (const job of this.jobs.values()) {
       if (job.status === 'ASSEMBLING') await this.abandonAssembling(job);
-      if (this.outOfTime() && (job.status === 'SUBMITTING' || job.status === 'SUBMITTED')) throw new DeadlineReached();
+      if (!this.budgets.jobs.hasRoom() && (job.status === 'SUBMITTING' || job.status === 'SUBMITTED')) throw new DeadlineReached();
       if (job.status === 'SUBMITTING' && job.sesJobId === undefined) await this.findLostJob(job);
       if (job.status !== 'SUBMITTED' || job.sesJobId === undefined) continue;
       const jobId = job.sesJobId;
       let out: GetImportJobCommandOutput;
       try {
-        out = await this.call('GetImportJob', () => this.deps.ses.send(new GetImportJobCommand({ JobId: jobId })));
+        out = await this.budgets.jobs.time(() =>
+          this.call('GetImportJob', () => this.deps.ses.send(new GetImportJobCommand({ JobId: jobId }))),
+        );
       } catch (error) {
         if ((error as { name?: string }).name !== 'NotFoundException') throw error;
         // SES does not know the job (or no longer): nothing it did can be confirmed, so its copies are planned again
@@ -664,8 +668,11 @@ class PropagationRun {
         const url = out.FailureInfo?.FailedRecordsS3Url;
         try {
           if (!url) throw new Error('SES gave no failed-records file');
-          job.failedKeys = parseFailedRecords(await (this.deps.fetchText ?? fetchText)(url));
+          // A download of up to 30 s: only started while that still ends before the margin (the job is followed again).
+          if (this.deps.remainingMs() < this.opts.marginMs + FETCH_TIMEOUT_MS) throw new DeadlineReached('GetImportJob');
+          job.failedKeys = parseFailedRecords(await this.budgets.jobs.time(() => (this.deps.fetchText ?? fetchText)(url)));
         } catch (error) {
+          if (error instanceof DeadlineReached) throw error;
           // Without the list, every record of the job is treated as failed: copies are planned again, none is lost.
           job.status = 'FAILED';
           job.error = `failed records could not be read: ${(error as Error).message}`.slice(0, 500);
@@ -701,9 +708,15 @@ class PropagationRun {
   /** A job recorded as being handed to SES with no SES id: SES may have it (a crash after the call) or not. */
   private async findLostJob(job: ImportJobRecord): Promise<void> {
     let nextToken: string | undefined;
+    // Up to 100 jobs a page, each asked about with a paced call: every call is started only while it fits (the search
+    // starts again in the next invocation otherwise).
+    const paced = <T>(operation: string, send: () => Promise<T>): Promise<T> => {
+      if (!this.budgets.jobs.hasRoom()) throw new DeadlineReached(operation);
+      return this.budgets.jobs.time(() => this.call(operation, send));
+    };
     do {
       const token = nextToken;
-      const out = await this.call('ListImportJobs', () =>
+      const out = await paced('ListImportJobs', () =>
         this.deps.ses.send(new ListImportJobsCommand({ ImportDestinationType: 'SUPPRESSION_LIST', NextToken: token, PageSize: 100 })),
       );
       // A summary does not name its data; the jobs created since ours was recorded are asked one by one.
@@ -711,7 +724,7 @@ class PropagationRun {
       for (const summary of out.ImportJobs ?? []) {
         if (!summary.JobId || (summary.CreatedTimestamp?.getTime() ?? 0) < since) continue;
         const id = summary.JobId;
-        const detail = await this.call('GetImportJob', () => this.deps.ses.send(new GetImportJobCommand({ JobId: id })));
+        const detail = await paced('GetImportJob', () => this.deps.ses.send(new GetImportJobCommand({ JobId: id })));
         if (detail.ImportDataSource?.S3Url !== job.s3Url) continue;
         job.sesJobId = id;
         job.status = 'SUBMITTED';
@@ -755,10 +768,6 @@ class PropagationRun {
         this.deps.pacer.delay(delay);
       }
     }
-  }
-
-  private outOfTime(): boolean {
-    return this.deps.remainingMs() < this.opts.marginMs;
   }
 
   /** Marking a job's copies may use half the deadline margin; the other half hands the job to SES and checkpoints. */
@@ -854,8 +863,11 @@ export function parseFailedRecords(text: string): string[] {
   return keys;
 }
 
+/** The longest a failed-records download may take. */
+const FETCH_TIMEOUT_MS = 30_000;
+
 async function fetchText(url: string): Promise<string> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   if (!response.ok) throw new Error(`GET failed-records file answered ${response.status}`);
   return response.text();
 }
