@@ -478,8 +478,16 @@ class SyncRun {
         });
       }
     };
-    // Every segment runs to its own end or stop before the first error is thrown: none is left writing in the background.
-    const outcomes = await Promise.allSettled(segments.map(scanSegment));
+    // A failed segment stops the others at their next page, and every segment has stopped before the first error is
+    // thrown: none is left writing in the background.
+    const outcomes = await Promise.allSettled(
+      segments.map((segment, index) =>
+        scanSegment(segment, index).catch((error: unknown) => {
+          stopped = true;
+          throw error;
+        }),
+      ),
+    );
     await saving;
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
