@@ -88,7 +88,7 @@ const DEFAULTS = {
   maxAttempts: 8,
   backoffCapMs: 20_000,
   writeConcurrency: 32,
-  // See "Sweep" in the README's Performance section for the measurements behind these two.
+  // See "Sweep in segments" in the README's Performance section for the measurements behind these two.
   sweepSegments: 4,
   sweepPageLimit: 1000,
 } satisfies Required<SyncOptions>;
