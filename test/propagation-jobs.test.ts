@@ -1,4 +1,5 @@
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateImportJobCommand } from '@aws-sdk/client-sesv2';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../lambdas/domain/clients';
 import { originsOf } from '../lambdas/domain/origins';
@@ -220,6 +221,52 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     expect(overruns.filter((ms) => ms > 0)).toEqual([]);
     expect(emu.region(REGION).suppressedCount).toBe(400);
   }, 180_000);
+  it('ends every invocation before its deadline when one Scan page costs more than the margin, and completes over later ones', async () => {
+    // Prepare: 300 addresses listed in us-east-1 and already on us-west-2's own list (nothing to add); a virtual clock on
+    // which a Scan page of 100 items costs 3 s, more than the 2 s margin. An invocation of 8.5 s.
+    const lut = new Date(Date.now() - 3600_000);
+    for (const region of ['us-east-1', REGION]) {
+      emu
+        .region(region)
+        .putSuppressedMany(
+          Array.from({ length: 300 }, (_, i) => ({ emailAddress: `slow${i}@example.com`, reason: 'BOUNCE' as const, lastUpdateTime: lut })),
+        );
+      await syncRegion({ region, mode: 'incremental' }, testSyncDeps(emu.endpoint, tables, region));
+    }
+    const budgetMs = 8_500;
+    let spent = 0;
+    const client = testDynamoClient();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        spent += context.commandName === 'ScanCommand' ? 3_000 : 0;
+        return next(args);
+      },
+      { step: 'initialize', name: 'virtualClock' },
+    );
+
+    // Act
+    const runs: Array<{ spent: number; complete: boolean; scanned: number }> = [];
+    for (let i = 0; i < 10; i++) {
+      spent = 0;
+      const summary = await propagate(
+        { region: REGION, mode: 'enforce' },
+        deps({
+          doc: documentClient(client),
+          remainingMs: () => budgetMs - spent,
+          options: { bulkThreshold: 100, scanPageSize: 100, marginMs: 2_000, backoffCapMs: 20 },
+        }),
+      );
+      runs.push({ spent, complete: summary.complete, scanned: summary.scanned });
+      if (summary.complete) break;
+    }
+
+    // Assess: no invocation ran past its budget, the run took several, and no page was scanned twice.
+    expect(runs.filter((r) => r.spent > budgetMs)).toEqual([]);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs.at(-1)?.complete).toBe(true);
+    expect(runs.reduce((n, r) => n + r.scanned, 0)).toBe(300);
+  });
+
   it('ends an invocation whose deadline hand-over is throttled as a checkpoint, and the next run re-plans the copies at once', async () => {
     // Prepare: 300 adds; the deadline comes after two Scan pages (200 adds buffered), and CreateImportJob of the job
     // handed over at the deadline is throttled (a throttled request creates nothing).
@@ -260,6 +307,45 @@ describe('Function: propagate (bulk deltas as SES import jobs, local S3)', () =>
     expect((await stateTable().load(REGION)).lastError).toBeUndefined();
     expect(afterFirst).toEqual([expect.objectContaining({ status: 'SUBMITTING' })]);
     expect(second).toMatchObject({ importJobs: 1, pending: 300 });
+  });
+
+  it('ends an invocation before its deadline while searching SES for a lost job, however many jobs SES lists', async () => {
+    // Prepare: a job left SUBMITTING with no SES id (its CreateImportJob answered a 5xx), then 5 other jobs created in
+    // SES after it. A virtual clock on which each ListImportJobs and GetImportJob takes 3 s, more than the 2 s margin;
+    // the search asks about each of the 5 jobs: 18 s, in an invocation of 8.5 s.
+    await seedEast(300);
+    emu.failNextRequests(REGION, 1, 'serverError');
+    await propagate({ region: REGION, mode: 'enforce' }, virtualInvocation(2_900));
+    expect(await stateTable().listJobs(REGION)).toEqual([expect.objectContaining({ status: 'SUBMITTING' })]);
+    await s3Client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'other.csv', Body: 'other@example.com,BOUNCE\n' }));
+    for (let i = 0; i < 5; i++)
+      await testSesClient(emu.endpoint, REGION).send(
+        new CreateImportJobCommand({
+          ImportDestination: { SuppressionListDestination: { SuppressionListImportAction: 'PUT' } },
+          ImportDataSource: { S3Url: `s3://${BUCKET}/other.csv`, DataFormat: 'CSV' },
+        }),
+      );
+    const budgetMs = 8_500;
+    let spent = 0;
+    const ses = testSesClient(emu.endpoint, REGION);
+    ses.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ListImportJobsCommand' || context.commandName === 'GetImportJobCommand') spent += 3_000;
+        return next(args);
+      },
+      { step: 'initialize', name: 'virtualClock' },
+    );
+
+    // Act
+    await propagate(
+      { region: REGION, mode: 'enforce' },
+      deps({ ses, remainingMs: () => budgetMs - spent, options: { bulkThreshold: 100, marginMs: 2_000, backoffCapMs: 20 } }),
+    );
+
+    // Assess: the invocation ended in time, without an error, the job still searched for by the next runs.
+    expect(spent).toBeLessThanOrEqual(budgetMs);
+    expect((await stateTable().load(REGION)).lastError).toBeUndefined();
+    expect((await stateTable().listJobs(REGION)).filter((job) => job.status === 'SUBMITTING')).toHaveLength(1);
   });
 
   it('ends an invocation whose deadline comes while following its import jobs as a checkpoint', async () => {

@@ -118,7 +118,7 @@ describe('Class: StateTable (seen-address chunks, DynamoDB Local)', () => {
     await state.putSeenChunk('us-east-1', 'fpass2', 1, ['other.pass@example.com'], Date.now());
 
     // Act
-    const seen = await state.loadSeen('us-east-1', 'fpass1', 200_001);
+    const seen = (await state.loadSeen('us-east-1', 'fpass1', 200_001))!;
 
     // Assess
     expect(seen.size).toBe(200_000);

@@ -206,13 +206,29 @@ export interface PassCheckpoint {
   readonly windowEnd: string;
   phase: 'list' | 'sweep';
   nextToken?: string;
+  /**
+   * The sweep's single-segment scan key, as checkpointed before the sweep scanned in segments. Read only to continue
+   * such a sweep (as one segment, from this key); a sweep started now checkpoints {@link PassCheckpoint.segments}.
+   */
   scanKey?: Record<string, unknown>;
+  /**
+   * The sweep's parallel Scan: one element per segment (`TotalSegments` = the length), each with the key its next
+   * page starts from, or `done` once the segment is scanned to its end. Absent until the sweep begins.
+   */
+  segments?: SweepSegment[];
   pages: number;
   entriesRead: number;
   itemsWritten: number;
   removals: number;
   restarts: number;
   seenChunks: number;
+}
+
+/** One segment of a sweep's parallel Scan, as checkpointed. */
+export interface SweepSegment {
+  /** ExclusiveStartKey of the segment's next page; absent at the segment's start and once it is done. */
+  scanKey?: Record<string, unknown>;
+  done: boolean;
 }
 
 /** One import job propagation hands to SES in a region, kept in the state table until every copy it carried is settled. */
@@ -496,6 +512,14 @@ export function parseRegionSyncState(raw: Record<string, unknown> | undefined, r
     const pass = obj(raw[kind], `${what} ${kind}`);
     str(pass, 'passId', `${what} ${kind}`);
     oneOf(pass, 'phase', ['list', 'sweep'] as const, `${what} ${kind}`);
+    if (pass.segments !== undefined) {
+      if (!Array.isArray(pass.segments) || pass.segments.length === 0) throw new RecordError(`${what} ${kind}`, 'segments', pass.segments);
+      for (const segment of pass.segments) {
+        const s = obj(segment, `${what} ${kind} segment`);
+        if (typeof s.done !== 'boolean') throw new RecordError(`${what} ${kind} segment`, 'done', s.done);
+        if (s.scanKey !== undefined) obj(s.scanKey, `${what} ${kind} segment scanKey`);
+      }
+    }
     state[kind] = pass;
   }
   return state as unknown as RegionSyncState;

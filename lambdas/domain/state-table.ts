@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { canonicalAddress } from './address';
 import { batchGet, batchWrite } from './batch';
+import type { StepBudget } from './deadline';
 import {
   type AuditEntry,
   auditPartitionKey,
@@ -273,35 +274,49 @@ export class StateTable {
 
   /**
    * The addresses a full pass saw, as recorded by {@link putSeenChunk}, in one sorted typed array (8 bytes an
-   * address). `expected` (the entries the pass listed) sizes the array once instead of growing it.
+   * address). `expected` (the entries the pass listed) sizes the array once instead of growing it. With `budget`, each
+   * Query page (up to 1 MB) is read only while the budget has room for it: undefined when it ran out first (a list of
+   * 10,000,000 entries is 80 MB, 80 pages; the next invocation reads them again).
    */
-  async loadSeen(region: string, passId: string, expected = 0): Promise<SeenAddresses> {
+  async loadSeen(region: string, passId: string, expected = 0, budget?: StepBudget): Promise<SeenAddresses | undefined> {
     const seen = new SeenSetBuilder(expected);
     let startKey: Record<string, unknown> | undefined;
     do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': regionStateKey(region).pk, ':prefix': seenPrefix(passId) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      if (budget && !budget.hasRoom()) return undefined;
+      const query = () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': regionStateKey(region).pk, ':prefix': seenPrefix(passId) },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+      const out = await (budget ? budget.time(query) : query());
       for (const item of out.Items ?? []) seen.addEncoded(item.hashes as Uint8Array);
       startKey = out.LastEvaluatedKey;
     } while (startKey);
     return seen.build();
   }
 
-  /** Deletes chunks 1..`chunks` of a pass; anything left unprocessed expires through the table's TTL attribute. */
-  async deleteSeen(region: string, passId: string, chunks: number): Promise<void> {
+  /**
+   * Deletes chunks 1..`chunks` of a pass, one BatchWriteItem of 25 at a time; with `budget`, only while it has room
+   * for the next one. Returns how many were deleted; anything left expires through the table's TTL attribute.
+   */
+  async deleteSeen(region: string, passId: string, chunks: number, budget?: StepBudget): Promise<number> {
     const pk = regionStateKey(region).pk;
-    await batchWrite(
-      this.doc,
-      this.tableName,
-      Array.from({ length: chunks }, (_, i) => ({ DeleteRequest: { Key: { [STATE_PK]: pk, [STATE_SK]: seenChunkKey(passId, i + 1) } } })),
-    );
+    let deleted = 0;
+    for (let from = 0; from < chunks; from += DELETE_BATCH) {
+      if (budget && !budget.hasRoom()) break;
+      const requests = Array.from({ length: Math.min(DELETE_BATCH, chunks - from) }, (_, i) => ({
+        DeleteRequest: { Key: { [STATE_PK]: pk, [STATE_SK]: seenChunkKey(passId, from + i + 1) } },
+      }));
+      const write = () => batchWrite(this.doc, this.tableName, requests);
+      await (budget ? budget.time(write) : write());
+      deleted += requests.length;
+    }
+    return deleted;
   }
 
   /** The sync progress of `regions`, read in one BatchGetItem (unprocessed keys retried). */
@@ -381,6 +396,9 @@ export function isConditionFailure(error: unknown): boolean {
 }
 
 const SEEN_CHUNK_TTL_SECONDS = 7 * 24 * 3600;
+
+/** Chunks deleted a request (BatchWriteItem's limit). */
+const DELETE_BATCH = 25;
 
 function seenPrefix(passId: string): string {
   return `full#${passId}#`;

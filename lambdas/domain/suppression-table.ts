@@ -223,12 +223,18 @@ export class SuppressionTable {
     }
   }
 
-  /** One Scan page of the items whose `region` entry is LISTED, with that entry; `nextKey` continues the scan. */
+  /**
+   * One Scan page of the items whose `region` entry is LISTED, with that entry; `nextKey` continues the scan. With
+   * `segment`, the page is of that segment of a parallel Scan in `segment.total` segments (a key continues only the
+   * segment it came from); `limit` bounds the items the page evaluates (the filter applies after it), and so its cost.
+   */
   async scanListed(
     region: string,
     startKey: Record<string, unknown> | undefined,
+    options: { readonly segment?: { readonly index: number; readonly total: number }; readonly limit?: number } = {},
   ): Promise<{ listed: Array<{ key: string; entry: RegionEntry }>; nextKey?: Record<string, unknown> }> {
     const attr = regionAttribute(region);
+    const { segment, limit } = options;
     const out = await this.doc.send(
       new ScanCommand({
         TableName: this.tableName,
@@ -237,6 +243,8 @@ export class SuppressionTable {
         ExpressionAttributeNames: { '#key': SUPPRESSION_KEY, '#r': attr, '#st': 'status' },
         ExpressionAttributeValues: { ':listed': 'LISTED' },
         ExclusiveStartKey: startKey,
+        ...(segment && segment.total > 1 ? { Segment: segment.index, TotalSegments: segment.total } : {}),
+        ...(limit ? { Limit: limit } : {}),
       }),
     );
     return {

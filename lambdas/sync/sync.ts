@@ -5,8 +5,10 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PropagationSummary, SyncMode, SyncSummary } from '../../client/sync-contract';
 import { canonicalAddress } from '../domain/address';
 import { forEachLimit } from '../domain/batch';
-import type { PassCheckpoint, RegionSyncState, SuppressionReason } from '../domain/records';
+import { StepBudget } from '../domain/deadline';
+import type { PassCheckpoint, RegionSyncState, SuppressionReason, SweepSegment } from '../domain/records';
 import { backoffDelay, isRetryable, isThrottle, type Pacer } from '../domain/retry';
+import type { SeenAddresses } from '../domain/seen-set';
 import { StateTable } from '../domain/state-table';
 import {
   compareRegionEntries,
@@ -33,6 +35,10 @@ export interface SyncOptions {
   readonly backoffCapMs?: number;
   /** Canonical item writes in flight at once. @default 32 */
   readonly writeConcurrency?: number;
+  /** Segments of the sweep's parallel Scan (its `TotalSegments`), scanned at once. @default 4 */
+  readonly sweepSegments?: number;
+  /** Items a sweep Scan page evaluates (its `Limit`), which bounds the page's cost. @default 1000 */
+  readonly sweepPageLimit?: number;
 }
 
 /** What a sync run needs; the handler builds these once per container, tests build their own. */
@@ -87,6 +93,9 @@ const DEFAULTS = {
   maxAttempts: 8,
   backoffCapMs: 20_000,
   writeConcurrency: 32,
+  // See "Sweep in segments" in the README's Performance section for the measurements behind these two.
+  sweepSegments: 4,
+  sweepPageLimit: 1000,
 } satisfies Required<SyncOptions>;
 
 /**
@@ -112,6 +121,8 @@ class SyncRun {
   private throttled = 0;
   private restarts = 0;
   private passId?: string;
+  /** The time each kind of step has taken in this invocation, so that none is started that would overrun the deadline. */
+  private readonly budgets: { list: StepBudget; sweep: StepBudget; seen: StepBudget };
 
   constructor(
     private readonly request: SyncRequest,
@@ -122,6 +133,8 @@ class SyncRun {
     this.state = new StateTable(deps.doc, deps.stateTable);
     this.table = new SuppressionTable(deps.doc, deps.suppressionTable);
     this.started = this.now();
+    const budget = () => new StepBudget(deps.remainingMs, this.opts.marginMs);
+    this.budgets = { list: budget(), sweep: budget(), seen: budget() };
   }
 
   async run(): Promise<SyncSummary> {
@@ -191,7 +204,10 @@ class SyncRun {
     // The next page is requested while the current one is written, so slow writes do not slow the SES pace.
     let prefetch: Promise<ListSuppressedDestinationsCommandOutput> | undefined;
     while (pass.phase === 'list') {
-      if (this.outOfTime()) return this.checkpoint(kind, pass);
+      // A page's step is the SES call (paced, retried with backoff), its writes and the checkpoint: started only while
+      // the time left covers the margin and twice the slowest such step so far.
+      if (!this.budgets.list.hasRoom()) return this.checkpoint(kind, pass);
+      const stepStart = this.deps.remainingMs();
       let page: ListSuppressedDestinationsCommandOutput;
       try {
         page = await (prefetch ?? this.listPage(pass, pass.nextToken));
@@ -214,7 +230,10 @@ class SyncRun {
         throw error;
       }
       const nextToken = page.NextToken || undefined;
-      prefetch = nextToken !== undefined && !this.outOfTime() ? this.listPage(pass, nextToken) : undefined;
+      // The SES call alone is already part of the step: counted before deciding whether the next page is worth asking
+      // for (a prefetch the deadline then abandons would spend a request of the region's SES budget for nothing).
+      this.budgets.list.record(stepStart - this.deps.remainingMs());
+      prefetch = nextToken !== undefined && this.budgets.list.hasRoom() ? this.listPage(pass, nextToken) : undefined;
       // A prefetch abandoned at a checkpoint or an error must not become an unhandled rejection.
       prefetch?.catch(() => undefined);
       const entries = parseEntries(page);
@@ -233,6 +252,7 @@ class SyncRun {
         this.deps.logger.info('listing complete; sweeping', { passId: pass.passId, pages: pass.pages, entriesRead: pass.entriesRead });
       }
       await this.state.save(region, this.owner, { [kind]: pass });
+      this.budgets.list.record(stepStart - this.deps.remainingMs());
     }
 
     return this.sweep(pass, st);
@@ -255,10 +275,6 @@ class SyncRun {
       restarts: 0,
       seenChunks: 0,
     };
-  }
-
-  private outOfTime(): boolean {
-    return this.deps.remainingMs() < this.opts.marginMs;
   }
 
   private async checkpoint(kind: SyncMode, pass: PassCheckpoint): Promise<boolean> {
@@ -374,32 +390,22 @@ class SyncRun {
     );
   }
 
-  /** Marks LISTED entries of this region that the full pass did not see as REMOVED. */
+  /**
+   * Marks LISTED entries of this region that the full pass did not see as REMOVED: a parallel Scan in
+   * `sweepSegments` segments, each continued from its own checkpointed key by later invocations.
+   */
   private async sweep(pass: PassCheckpoint, st: RegionSyncState): Promise<boolean> {
     const { region } = this.request;
-    // 8 bytes an address (a sorted array of hashes): 80 MB for 10,000,000 entries. A hash collision can only make a
-    // delisted address look seen, so it errs on the side of keeping a suppression (see seen-set.ts).
-    const seen = await this.state.loadSeen(region, pass.passId, pass.entriesRead);
     // The region's first pass wrote every entry of the region the table holds, and saw each: nothing to sweep. (An
     // entry written by an incremental pass in between was listed after this pass began, which the sweep skips too.)
     const firstPass = st.firstPassId === pass.passId;
     if (firstPass) this.deps.logger.info("the region's first pass: no entry of it predates the pass, so no sweep", { passId: pass.passId });
-    while (!firstPass) {
-      if (this.outOfTime()) return this.checkpoint('full', pass);
-      const { listed, nextKey } = await this.table.scanListed(region, pass.scanKey);
-      const gone = listed.filter(({ key }) => !seen.has(key));
-      let removed = 0;
-      await forEachLimit(gone, this.opts.writeConcurrency, async ({ key, entry }) => {
-        if (await this.table.markRegionRemoved(key, region, entry.address, pass.startedAt, iso(this.now()))) removed++;
-      });
-      pass.removals += removed;
-      this.removals += removed;
-      this.itemsWritten += removed;
-      pass.itemsWritten += removed;
-      pass.scanKey = nextKey;
-      if (!pass.scanKey) break;
-      await this.state.save(region, this.owner, { full: pass });
-    }
+    // 8 bytes an address (a sorted array of hashes): 80 MB for 10,000,000 entries. A hash collision can only make a
+    // delisted address look seen, so it errs on the side of keeping a suppression (see seen-set.ts). Read page by page
+    // while the deadline allows; an invocation that runs out first reads them again in the next one.
+    const seen = await this.state.loadSeen(region, pass.passId, pass.entriesRead, this.budgets.seen);
+    if (!seen) return this.checkpoint('full', pass);
+    if (!firstPass && !(await this.sweepSegments(pass, seen))) return this.checkpoint('full', pass);
 
     const doneAt = iso(this.now());
     const watermark = maxIso(st.watermark, pass.windowEnd);
@@ -419,8 +425,85 @@ class SyncRun {
       removals: pass.removals,
       seenBytes: seen.byteLength,
     });
-    await this.state.deleteSeen(region, pass.passId, pass.seenChunks);
+    // The pass is complete already: chunks not deleted before the deadline expire through TTL.
+    await this.state.deleteSeen(region, pass.passId, pass.seenChunks, this.budgets.seen);
     return true;
+  }
+
+  /**
+   * Scans every segment of the sweep from its checkpointed key, all segments at once; true when all are done.
+   *
+   * A page is the Scan (at most `sweepPageLimit` items evaluated, so its cost is bounded whatever the table's size),
+   * the REMOVED marks of its delisted entries and the checkpoint. A segment starts its next page only while the time
+   * left covers the margin and twice the slowest page of this invocation (see {@link StepBudget}); the segments in
+   * flight then end before the margin, and the invocation checkpoints every segment's key.
+   */
+  private async sweepSegments(pass: PassCheckpoint, seen: SeenAddresses): Promise<boolean> {
+    const { region } = this.request;
+    if (!pass.segments) {
+      // A sweep checkpointed before segments existed saved one plain Scan's key: it goes on as one segment from that
+      // key (a LastEvaluatedKey only continues a Scan of the same segmentation). A sweep not begun starts segmented.
+      pass.segments =
+        pass.scanKey !== undefined
+          ? [{ scanKey: pass.scanKey, done: false }]
+          : Array.from({ length: Math.max(1, Math.floor(this.opts.sweepSegments)) }, () => ({ done: false }));
+      delete pass.scanKey;
+    }
+    const segments: SweepSegment[] = pass.segments;
+    const total = segments.length;
+    const budget = this.budgets.sweep;
+    // Checkpoints of the segments go out one at a time, each with the pass as it stands then, so the last one written
+    // is the newest (concurrent UpdateItems of the whole pass could land out of order and move a key back).
+    let saving: Promise<void> = Promise.resolve();
+    const save = (): Promise<void> => {
+      saving = saving.then(() => this.state.save(region, this.owner, { full: pass }));
+      return saving;
+    };
+    let stopped = false;
+    const scanSegment = async (segment: SweepSegment, index: number): Promise<void> => {
+      while (!segment.done) {
+        if (stopped || !budget.hasRoom()) {
+          stopped = true;
+          return;
+        }
+        await budget.time(async () => {
+          const { listed, nextKey } = await this.table.scanListed(region, segment.scanKey, {
+            segment: { index, total },
+            limit: this.opts.sweepPageLimit,
+          });
+          const gone = listed.filter(({ key }) => !seen.has(key));
+          let removed = 0;
+          await forEachLimit(gone, Math.max(1, Math.ceil(this.opts.writeConcurrency / total)), async ({ key, entry }) => {
+            if (await this.table.markRegionRemoved(key, region, entry.address, pass.startedAt, iso(this.now()))) removed++;
+          });
+          pass.removals += removed;
+          this.removals += removed;
+          this.itemsWritten += removed;
+          pass.itemsWritten += removed;
+          if (nextKey) segment.scanKey = nextKey;
+          else {
+            delete segment.scanKey;
+            segment.done = true;
+          }
+          // The last page of the last segment needs no checkpoint: the pass completes next.
+          if (segments.some((s) => !s.done)) await save();
+        });
+      }
+    };
+    // A failed segment stops the others at their next page, and every segment has stopped before the first error is
+    // thrown: none is left writing in the background.
+    const outcomes = await Promise.allSettled(
+      segments.map((segment, index) =>
+        scanSegment(segment, index).catch((error: unknown) => {
+          stopped = true;
+          throw error;
+        }),
+      ),
+    );
+    await saving;
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    return segments.every((s) => s.done);
   }
 
   private async completeIncremental(pass: PassCheckpoint, st: RegionSyncState): Promise<boolean> {
