@@ -94,6 +94,23 @@ describe('Function: probeSmtp (DNS and TCP layers)', () => {
     expect(result.layers[0]).toMatchObject({ layer: 'dns', outcome: 'unchecked', cause: 'dns-unavailable' });
   });
 
+  it('fails TCP as a blocked port when 25 times out while 587 answers (EC2 and Lightsail), and is unchecked when both time out', async () => {
+    const resolves: Lookup = () => Promise.resolve([{ address: '192.0.2.10', family: 4 }]);
+    const blocked25 = (_host: string, port: number) => Promise.resolve(port === 25 ? 'ETIMEDOUT' : undefined);
+    const nothing = () => Promise.resolve('ETIMEDOUT');
+
+    const blocked = await probeSmtp({ ...options, region: 'us-west-2', port: 25, lookup: resolves, tcpConnect: blocked25 });
+    const unreachable = await probeSmtp({ ...options, region: 'us-west-2', port: 25, lookup: resolves, tcpConnect: nothing });
+
+    expect(blocked.layers[1]).toMatchObject({ layer: 'tcp', outcome: 'fail', cause: 'port-blocked' });
+    expect(blocked.layers[1]?.diagnosis).toContain('EC2 and Lightsail block outbound port 25');
+    expect(blocked.layers[1]?.evidence).toEqual([
+      'email-smtp.us-west-2.amazonaws.com:25: ETIMEDOUT after 2000 ms',
+      'email-smtp.us-west-2.amazonaws.com:587: connected (a control)',
+    ]);
+    expect(unreachable.layers[1]).toMatchObject({ layer: 'tcp', outcome: 'unchecked', cause: 'unreachable' });
+  });
+
   describe('with a listener that never answers on the port', () => {
     let server: Server;
     let port: number;

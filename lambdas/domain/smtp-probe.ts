@@ -71,7 +71,12 @@ export interface SmtpProbeOptions {
   /** Per network step (default 10 s). */
   readonly timeoutMs?: number;
   readonly lookup?: Lookup;
+  /** Opens and closes a TCP connection, resolving its error code or undefined (replaceable in tests). */
+  readonly tcpConnect?: TcpConnect;
 }
+
+/** A TCP connection attempt: undefined when it connected, else the error code (`ETIMEDOUT` after `timeoutMs`). */
+export type TcpConnect = (host: string, port: number, timeoutMs: number) => Promise<string | undefined>;
 
 /** The reports of the layers checked, and an open authenticated connection when every layer passed and one was asked for. */
 export interface SmtpProbeResult {
@@ -177,7 +182,7 @@ async function checkDns(options: SmtpProbeOptions, host: string): Promise<LayerR
 }
 
 /** Opens and closes a TCP connection, resolving the error code or undefined. */
-function tcpConnect(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
+const tcpConnect: TcpConnect = (host, port, timeoutMs) => {
   return new Promise((resolve) => {
     const socket = netConnect({ host, port });
     const done = (code: string | undefined): void => {
@@ -190,18 +195,19 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<stri
     socket.once('connect', () => done(undefined));
     socket.once('error', (error) => done(errorCode(error) ?? 'error'));
   });
-}
+};
 
 async function checkTcp(options: SmtpProbeOptions, target: { host: string; port: number }): Promise<LayerReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const connect = options.tcpConnect ?? tcpConnect;
   return timed('tcp', async () => {
-    const code = await tcpConnect(target.host, target.port, timeoutMs);
+    const code = await connect(target.host, target.port, timeoutMs);
     if (code === undefined) return { outcome: 'pass', evidence: [`connected to ${target.host}:${target.port}`] };
     const evidence = [`${target.host}:${target.port}: ${code}${code === 'ETIMEDOUT' ? ` after ${timeoutMs} ms` : ''}`];
     if (options.endpoint === undefined && target.port !== CONTROL_PORT) {
       // A port that times out while another port of the same host answers is blocked on the way out (EC2 and
       // Lightsail block outbound port 25 by default).
-      const control = await tcpConnect(target.host, CONTROL_PORT, timeoutMs);
+      const control = await connect(target.host, CONTROL_PORT, timeoutMs);
       if (control === undefined) {
         return {
           outcome: 'fail',
