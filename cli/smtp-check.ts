@@ -5,6 +5,7 @@ import { isImplicitTlsPort, smtpEndpoint } from '../lambdas/domain/smtp';
 import {
   type LayerOutcome,
   type LayerReport,
+  layerReporter,
   openAuthenticatedSession,
   probeSmtp,
   type SmtpLayer,
@@ -72,12 +73,7 @@ export async function runSmtpCheck(options: SmtpCheckOptions): Promise<SmtpCheck
 
 /** Whether an identity covering the sender is verified for sending in this region (and, if not, where it is). */
 async function checkSender(options: SmtpCheckOptions, sender: SenderTarget): Promise<LayerReport> {
-  const started = Date.now();
-  const report = (r: Omit<LayerReport, 'layer' | 'durationMs'>): LayerReport => ({
-    layer: 'sender',
-    ...r,
-    durationMs: Date.now() - started,
-  });
+  const report = layerReporter('sender');
   const ses = options.ses;
   if (ses === undefined) {
     return report({
@@ -141,12 +137,7 @@ async function checkSender(options: SmtpCheckOptions, sender: SenderTarget): Pro
 
 /** Sends one message from the sender to the mailbox simulator through the endpoint. */
 async function sendTest(options: SmtpCheckOptions, sender: SenderTarget): Promise<LayerReport> {
-  const started = Date.now();
-  const report = (r: Omit<LayerReport, 'layer' | 'durationMs'>): LayerReport => ({
-    layer: 'send-test',
-    ...r,
-    durationMs: Date.now() - started,
-  });
+  const report = layerReporter('send-test');
   const session = await openAuthenticatedSession(options);
   const connection = session.connection;
   if (connection === undefined) {

@@ -117,10 +117,18 @@ export function connectTarget(options: Pick<SmtpProbeOptions, 'region' | 'port' 
   return options.endpoint ?? { host: smtpEndpoint(options.region), port: options.port };
 }
 
-async function timed(layer: SmtpLayer, run: () => Promise<Omit<LayerReport, 'layer' | 'durationMs'>>): Promise<LayerReport> {
+/** What a layer's check decides; the layer and its duration are added by {@link layerReporter}. */
+export type LayerOutcomeReport = Omit<LayerReport, 'layer' | 'durationMs'>;
+
+/** Starts timing a layer: the function it returns completes the layer's report, with the time since. */
+export function layerReporter(layer: SmtpLayer): (report: LayerOutcomeReport) => LayerReport {
   const started = Date.now();
-  const report = await run();
-  return { layer, ...report, durationMs: Date.now() - started };
+  return (report) => ({ layer, ...report, durationMs: Date.now() - started });
+}
+
+async function timed(layer: SmtpLayer, run: () => Promise<LayerOutcomeReport>): Promise<LayerReport> {
+  const report = layerReporter(layer);
+  return report(await run());
 }
 
 function errorCode(error: unknown): string | undefined {
