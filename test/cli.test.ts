@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,6 +13,7 @@ import type { LocalEnvironment } from '../local/environment';
 import { type DnsFailure, type FixtureDnsServer, startFixtureDnsServer } from './fixtures/cli/dns-server';
 import { type CliRun, runCli } from './support/cli';
 import { scanAll, startTestEnvironment, testSesClient } from './support/local-aws';
+import { closedPort } from './support/net';
 
 const FIXTURES = join(__dirname, 'fixtures', 'cli');
 const HOUR = 3600_000;
@@ -26,15 +26,6 @@ function agesBetween(since: string, before: number, after: number): string[] {
   const ages = new Set<string>();
   for (let now = before; now < after + 1000; now += 1000) ages.add(formatDuration(Math.min(now, after) - Date.parse(since)));
   return [...ages];
-}
-
-/** A TCP port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('CLI: ssg against the local environment', () => {

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -19,6 +18,7 @@ import { synthesize } from '../local/synth';
 import { functionBundle } from '../local/template-resources';
 import { emfRecords } from './support/emf';
 import { TEST_CREDENTIALS } from './support/local-aws';
+import { closedPort } from './support/net';
 
 const ACCOUNT = '000000000000';
 const EAST = 'us-east-1';
@@ -40,15 +40,6 @@ const CANARIES = [
 
 function secretsClient(endpoint: string, region: string): SecretsManagerClient {
   return new SecretsManagerClient({ endpoint, region, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Each metric value a run published, as `<canary> <metric>` → value. */

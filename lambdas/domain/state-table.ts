@@ -113,22 +113,12 @@ export class StateTable {
 
   /** Takes the region's lease until `until` (epoch ms); false when another invocation holds it. */
   async acquireLease(region: string, owner: string, until: number, now: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: regionStateKey(region),
-          UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until, #region = :region',
-          ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now',
-          ExpressionAttributeNames: { '#region': 'region' },
-          ExpressionAttributeValues: { ':owner': owner, ':until': until, ':now': now, ':region': region },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.updateRegionStateIf(region, {
+      UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until, #region = :region',
+      ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now',
+      ExpressionAttributeNames: { '#region': 'region' },
+      ExpressionAttributeValues: { ':owner': owner, ':until': until, ':now': now, ':region': region },
+    });
   }
 
   /**
@@ -137,26 +127,14 @@ export class StateTable {
    * lease is given back or was not ours any more.
    */
   async releaseLease(region: string, owner: string, options: { unlessPending?: boolean } = {}): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: regionStateKey(region),
-          UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
-          ConditionExpression: options.unlessPending
-            ? 'leaseOwner = :owner AND attribute_not_exists(pendingAddresses)'
-            : 'leaseOwner = :owner',
-          ExpressionAttributeValues: { ':owner': owner },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      if (!options.unlessPending) return true;
-      // Either the lease is not ours (nothing to give back) or addresses are waiting.
-      const st = await this.load(region);
-      return st.leaseOwner !== owner;
-    }
+    const released = await this.updateRegionStateIf(region, {
+      UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
+      ConditionExpression: options.unlessPending ? 'leaseOwner = :owner AND attribute_not_exists(pendingAddresses)' : 'leaseOwner = :owner',
+      ExpressionAttributeValues: { ':owner': owner },
+    });
+    if (released || !options.unlessPending) return true;
+    // Either the lease is not ours (nothing to give back) or addresses are waiting.
+    return (await this.load(region)).leaseOwner !== owner;
   }
 
   /**
@@ -167,22 +145,26 @@ export class StateTable {
    */
   async queuePendingAddresses(region: string, addresses: readonly string[]): Promise<boolean> {
     if (addresses.length === 0) return true;
+    return this.updateRegionStateIf(region, {
+      UpdateExpression: 'ADD pendingAddresses :addresses, pendingCount :n SET #region = :region',
+      ConditionExpression: 'attribute_not_exists(pendingCount) OR pendingCount <= :room',
+      ExpressionAttributeNames: { '#region': 'region' },
+      ExpressionAttributeValues: {
+        ':addresses': new Set(addresses),
+        ':n': addresses.length,
+        ':room': MAX_PENDING_ADDRESSES - addresses.length,
+        ':region': region,
+      },
+    });
+  }
+
+  /** A conditional UpdateItem of the region's state item: false when its condition did not hold. */
+  private async updateRegionStateIf(
+    region: string,
+    update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>,
+  ): Promise<boolean> {
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: regionStateKey(region),
-          UpdateExpression: 'ADD pendingAddresses :addresses, pendingCount :n SET #region = :region',
-          ConditionExpression: 'attribute_not_exists(pendingCount) OR pendingCount <= :room',
-          ExpressionAttributeNames: { '#region': 'region' },
-          ExpressionAttributeValues: {
-            ':addresses': new Set(addresses),
-            ':n': addresses.length,
-            ':room': MAX_PENDING_ADDRESSES - addresses.length,
-            ':region': region,
-          },
-        }),
-      );
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: regionStateKey(region), ...update }));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
